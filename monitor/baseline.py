@@ -1,0 +1,215 @@
+"""Baselines: the reference profile computed once, so runs never re-read raw data.
+
+``create_baseline`` reads the reference data twice in bounded memory: the first
+pass finds value ranges and a row sample, from which histogram edges are fixed
+(baseline quantiles, or midpoints between distinct values for discrete
+columns); the second pass profiles contiguous chunks of the reference on those
+edges. The baseline profile is the merge of the chunk profiles, and the chunks
+stay stored so thresholds can be calibrated later by leave-chunk-out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from monitor.conform import profile_kind
+from monitor.profile import CategoricalProfile, NumericProfile
+from monitor.profile_builder import ColumnPlan, DatasetProfile, ProfilePlan, build_profile
+from monitor.reservoir import Reservoir
+from monitor.schema import ModelVersion
+from monitor.sources import file_columns, iter_batches
+
+BASELINE_SCHEMA_VERSION = 1
+Source = str | Path | pd.DataFrame | pa.Table
+
+
+def histogram_edges(sample: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
+    """Edges for one numeric column from a sample of its finite values.
+
+    Discrete columns (at most ``bins`` distinct values in the sample) get edges
+    at the midpoints between distinct values, so every bin holds one value and
+    binned distances are exact; continuous columns get sample quantiles.
+    """
+    sample = sample[np.isfinite(sample)]
+    if len(sample) == 0 or not np.isfinite(lo):
+        return np.array([0.0, 1.0])
+    distinct = np.unique(np.concatenate([sample, [lo, hi]]))
+    if len(distinct) == 1:
+        v = float(distinct[0])
+        half = max(abs(v) * 1e-9, 1e-12)
+        return np.array([v - half, v + half])
+    if len(distinct) <= bins:
+        mids = (distinct[:-1] + distinct[1:]) / 2
+        gap_lo = (distinct[1] - distinct[0]) / 2
+        gap_hi = (distinct[-1] - distinct[-2]) / 2
+        return np.concatenate([[distinct[0] - gap_lo], mids, [distinct[-1] + gap_hi]])
+    qs = np.quantile(sample, np.linspace(0, 1, bins + 1)[1:-1])
+    edges = np.unique(np.concatenate([[lo], qs, [hi]]))
+    return edges
+
+
+@dataclass
+class Baseline:
+    """Reference profile, chunk profiles for calibration, and reference performance."""
+
+    model_version: ModelVersion
+    profile: DatasetProfile
+    plan: ProfilePlan
+    chunks: list[DatasetProfile] = field(default_factory=list)
+    performance: dict[str, Any] | None = None
+    created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
+    source: dict[str, Any] = field(default_factory=dict)
+
+    def window_plan(self) -> ProfilePlan:
+        """The plan windows are profiled with: baseline edges, ranges and categories."""
+        cols = []
+        for c in self.plan.columns:
+            prof = self.profile.columns[c.spec.name]
+            if isinstance(prof, NumericProfile):
+                rng = (prof.min, prof.max) if prof.n else None
+                cols.append(replace(c, value_range=rng))
+            else:
+                assert isinstance(prof, CategoricalProfile)
+                cols.append(replace(c, known_categories=frozenset(prof.counts)))
+        return replace(self.plan, columns=tuple(cols))
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "schema_version": BASELINE_SCHEMA_VERSION,
+            "model_version": self.model_version.model_dump(mode="json"),
+            "created_at": self.created_at,
+            "source": self.source,
+            "plan": {
+                "reservoir_size": self.plan.reservoir_size,
+                "top_k": self.plan.top_k,
+                "seed": self.plan.seed,
+                "key_column": self.plan.key_column,
+                "passthrough": list(self.plan.passthrough),
+            },
+            "profile": self.profile.to_document(),
+            "chunks": [c.to_document() for c in self.chunks],
+            "performance": self.performance,
+        }
+
+    def sample_bytes(self) -> bytes:
+        return self.profile.reservoir.to_parquet_bytes()
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any], sample: bytes | None = None) -> Baseline:
+        if doc.get("schema_version") != BASELINE_SCHEMA_VERSION:
+            raise ValueError(
+                f"baseline schema version {doc.get('schema_version')} is not supported; "
+                "rebuild it with `raiwatch baseline create`"
+            )
+        mv = ModelVersion.model_validate(doc["model_version"])
+        profile = DatasetProfile.from_document(doc["profile"], sample)
+        p = doc["plan"]
+        cols = []
+        for spec in mv.profiled_columns():
+            prof = profile.columns[spec.name]
+            edges = prof.edges if isinstance(prof, NumericProfile) else None
+            cols.append(ColumnPlan(spec, edges=edges))
+        plan = ProfilePlan(
+            tuple(cols), p["reservoir_size"], p["top_k"], p["seed"], p["key_column"], tuple(p["passthrough"])
+        )
+        chunks = [DatasetProfile.from_document(c) for c in doc.get("chunks", [])]
+        return cls(mv, profile, plan, chunks, doc.get("performance"), doc["created_at"], doc.get("source", {}))
+
+
+def _fingerprint(source: Source) -> dict[str, Any]:
+    if isinstance(source, pd.DataFrame | pa.Table):
+        return {"kind": "frame", "rows": len(source)}
+    p = Path(source)
+    h = hashlib.sha256()
+    with p.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return {"kind": "file", "path": str(p), "sha256": h.hexdigest(), "bytes": p.stat().st_size}
+
+
+def _columns_of(source: Source) -> list[str]:
+    if isinstance(source, pd.DataFrame):
+        return list(source.columns)
+    if isinstance(source, pa.Table):
+        return source.schema.names
+    return file_columns(source)
+
+
+def create_baseline(
+    model_version: ModelVersion,
+    source: Source,
+    *,
+    bins: int = 1000,
+    reservoir_size: int = 10_000,
+    top_k: int = 1000,
+    n_chunks: int = 10,
+    seed: int = 0,
+    batch_rows: int = 262_144,
+    threads: int = 2,
+    on_batch: Callable[[int], None] | None = None,
+) -> Baseline:
+    """Profile reference data (a file or frame) into a :class:`Baseline`."""
+    specs = model_version.profiled_columns()
+    available = _columns_of(source)
+    key = model_version.id_column if model_version.id_column in available else None
+    passthrough = tuple(
+        c for c in (model_version.target, model_version.timestamp_column) if c and c in available
+    )
+    wanted = [s.name for s in specs] + [c for c in (key, *passthrough) if c]
+
+    def batches() -> Iterable[Any]:
+        return iter_batches(source, batch_rows=batch_rows, columns=wanted)
+
+    # Pass 1: ranges and a sample, to fix the histogram edges.
+    plan0 = ProfilePlan(
+        tuple(ColumnPlan(s) for s in specs), reservoir_size, top_k, seed, key, passthrough
+    )
+    first = build_profile(batches(), plan0, threads=threads, what="reference data", on_batch=on_batch)
+    sample = first.reservoir.to_pandas()
+    cols = []
+    for s in specs:
+        prof = first.columns[s.name]
+        if profile_kind(s) == "numeric":
+            assert isinstance(prof, NumericProfile)
+            values = pd.to_numeric(sample[s.name], errors="coerce").to_numpy(dtype=np.float64)
+            cols.append(ColumnPlan(s, edges=histogram_edges(values, prof.min, prof.max, bins)))
+        else:
+            cols.append(ColumnPlan(s))
+    plan = replace(plan0, columns=tuple(cols))
+
+    # Pass 2: contiguous chunks on fixed edges; the baseline is their merge.
+    total = first.row_count
+    k = max(1, min(n_chunks, total // 100)) if total else 1
+    bounds = np.linspace(0, total, k + 1).astype(int)
+    chunk_plan = replace(plan, reservoir_size=0)
+    chunks = [build_profile(_rows(batches(), int(a), int(b)), chunk_plan, threads=threads) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    merged = chunks[0]
+    for c in chunks[1:]:
+        merged = merged.merge(c)
+    merged.reservoir = first.reservoir
+    return Baseline(model_version, merged, plan, chunks if k > 1 else [], source=_fingerprint(source))
+
+
+def _rows(batches: Iterable[Any], start: int, stop: int) -> Iterable[Any]:
+    """Rows ``[start, stop)`` of a batch stream."""
+    pos = 0
+    for b in batches:
+        n = len(b)
+        lo, hi = max(start - pos, 0), min(stop - pos, n)
+        if lo < hi:
+            yield b.iloc[lo:hi] if isinstance(b, pd.DataFrame) else b.slice(lo, hi - lo)
+        pos += n
+        if pos >= stop:
+            return
+
+
+__all__ = ["Baseline", "Reservoir", "create_baseline", "histogram_edges"]

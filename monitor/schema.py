@@ -1,0 +1,221 @@
+"""Model-version declarations: what a model reads, predicts and logs.
+
+A model version is declared in YAML or Python and validated at the boundary::
+
+    >>> mv = ModelVersion.model_validate({
+    ...     "name": "credit", "version": "1", "task": "binary",
+    ...     "features": {"age": "numeric", "purpose": "categorical"},
+    ...     "prediction": "prediction", "scores": ["score"], "target": "default",
+    ... })
+    >>> [f.name for f in mv.features]
+    ['age', 'purpose']
+
+Invalid declarations raise :class:`~monitor.errors.SchemaError` naming the
+field, the bad value and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from monitor.errors import SchemaError
+
+Task = Literal["binary", "multiclass", "regression"]
+FeatureType = Literal["numeric", "categorical", "boolean", "datetime", "text"]
+FEATURE_TYPES: tuple[str, ...] = ("numeric", "categorical", "boolean", "datetime", "text")
+TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+
+
+class FeatureSpec(BaseModel):
+    """One input column of the model.
+
+    ``text`` columns are logged but ignored by every signal.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    type: FeatureType = "numeric"
+    description: str | None = None
+
+
+class ModelVersion(BaseModel):
+    """A deployed model version and the columns of its inference logs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+    name: str
+    version: str
+    task: Task
+    features: tuple[FeatureSpec, ...]
+    target: str | None = None
+    prediction: str = "prediction"
+    scores: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    id_column: str = "request_id"
+    timestamp_column: str = "timestamp"
+    sensitive_features: tuple[str, ...] = ()
+    model_uri: str | None = None
+    description: str | None = None
+
+    @field_validator("name", "version", mode="before")
+    @classmethod
+    def _check_name(cls, value: Any) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not _NAME_RE.match(value):
+            raise ValueError(
+                "must be 1-128 characters of letters, digits, '_', '-' or '.', "
+                "starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _classes_as_str(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return tuple(str(v) for v in value)
+        return value
+
+    @field_validator("features", mode="before")
+    @classmethod
+    def _expand_features(cls, value: Any) -> Any:
+        # Shorthand: {"age": "numeric", "purpose": "categorical"}
+        if isinstance(value, dict):
+            return [{"name": k, "type": v} for k, v in value.items()]
+        return value
+
+    @field_validator("scores", "sensitive_features", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return (value,)
+        return value
+
+    @model_validator(mode="after")
+    def _check_columns(self) -> ModelVersion:
+        if not self.features:
+            raise ValueError("features: at least one feature is required")
+        names = [f.name for f in self.features]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"features: duplicated feature names {dupes}; each column once")
+        reserved = {
+            "id_column": self.id_column,
+            "timestamp_column": self.timestamp_column,
+            "prediction": self.prediction,
+            "target": self.target,
+            **{f"scores[{i}]": s for i, s in enumerate(self.scores)},
+        }
+        for field, col in reserved.items():
+            if col is not None and col in names:
+                raise ValueError(
+                    f"{field}: column {col!r} is also declared as a feature; "
+                    "a column is either a feature or a model output"
+                )
+            if col is not None and col.startswith("_raiwatch"):
+                raise ValueError(f"{field}: column names starting with '_raiwatch' are reserved")
+        for s in self.sensitive_features:
+            if s not in names:
+                raise ValueError(
+                    f"sensitive_features: {s!r} is not a declared feature; "
+                    f"declare it under features (known: {names})"
+                )
+        if self.task == "binary" and len(self.scores) > 1:
+            raise ValueError(
+                f"scores: a binary model has one score column (probability of the positive "
+                f"class), got {list(self.scores)}"
+            )
+        if self.task == "regression" and self.scores:
+            raise ValueError("scores: a regression model has no score columns; remove 'scores'")
+        if self.task == "multiclass" and self.scores and self.classes:
+            if len(self.classes) != len(self.scores):
+                raise ValueError(
+                    f"classes: {len(self.classes)} classes but {len(self.scores)} score columns; "
+                    "give one score column per class, in the same order"
+                )
+        return self
+
+    # --- derived views -----------------------------------------------------------------
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.name, self.version)
+
+    @property
+    def monitored_features(self) -> tuple[FeatureSpec, ...]:
+        """Features that signals look at (text columns are ignored)."""
+        return tuple(f for f in self.features if f.type != "text")
+
+    def feature(self, name: str) -> FeatureSpec:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise SchemaError(
+            f"model version {self.name}:{self.version} has no feature {name!r}; "
+            f"known features: {[f.name for f in self.features]}"
+        )
+
+    def output_columns(self) -> list[FeatureSpec]:
+        """Prediction and score columns, typed for profiling."""
+        pred_type: FeatureType = "numeric" if self.task == "regression" else "categorical"
+        cols = [FeatureSpec(name=self.prediction, type=pred_type)]
+        cols += [FeatureSpec(name=s, type="numeric") for s in self.scores]
+        return cols
+
+    def profiled_columns(self) -> list[FeatureSpec]:
+        """Every column a profile covers: monitored features, prediction and scores."""
+        return list(self.monitored_features) + self.output_columns()
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
+
+
+def _format_validation_error(source: str, err: ValidationError) -> str:
+    lines = [f"invalid model version in {source}:"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        bad = e.get("input")
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "literal_error":
+            fix = f"use one of {msg.split('Input should be ')[-1]}"
+            lines.append(f"  - {loc}: got {bad!r}; {fix}")
+        elif e["type"] == "missing":
+            lines.append(f"  - {loc}: required field is missing; add it")
+        elif e["type"] == "extra_forbidden":
+            lines.append(f"  - {loc}: unknown field; remove it (check its spelling)")
+        else:
+            shown = "" if isinstance(bad, dict) else f" got {bad!r};"
+            lines.append(f"  - {loc}:{shown} {msg}")
+    return "\n".join(lines)
+
+
+def parse_model_version(data: Any, *, source: str = "<python>") -> ModelVersion:
+    """Validate a mapping as a :class:`ModelVersion`, raising :class:`SchemaError`."""
+    if not isinstance(data, dict):
+        raise SchemaError(
+            f"invalid model version in {source}: expected a mapping with name, version, task "
+            f"and features, got {type(data).__name__}"
+        )
+    try:
+        return ModelVersion.model_validate(data)
+    except ValidationError as err:
+        raise SchemaError(_format_validation_error(source, err)) from None
+
+
+def load_model_version(path: str | Path) -> ModelVersion:
+    """Read a model-version YAML file."""
+    p = Path(path)
+    if not p.is_file():
+        raise SchemaError(f"model version file {str(p)!r} does not exist; check the path")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as err:
+        raise SchemaError(f"model version file {str(p)!r} is not valid YAML: {err}") from err
+    return parse_model_version(data, source=str(p))

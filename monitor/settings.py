@@ -1,0 +1,93 @@
+"""Service settings: one optional YAML file plus ``RAIWATCH_*`` environment variables.
+
+Precedence: environment variable > YAML file > default. The YAML file is
+``$RAIWATCH_CONFIG`` or ``./raiwatch.yaml`` when it exists. Secrets never live
+here; webhook signing keys and API keys are stored (hashed where possible) in
+the database and never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from monitor.errors import SchemaError
+
+ENV_PREFIX = "RAIWATCH_"
+
+
+class Settings(BaseModel):
+    """Where raiwatch keeps its data and how it reaches its database."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    home: Path = Field(default=Path(".raiwatch"), description="data directory")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<home>/raiwatch.db"
+    )
+    dashboard_url: str = "http://127.0.0.1:8501"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    max_request_bytes: int = 10 * 1024 * 1024
+    reservoir_size: int = 10_000
+    histogram_bins: int = 1000
+    top_k_categories: int = 1000
+    batch_rows: int = 262_144
+    threads: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1))
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'raiwatch.db').resolve()}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def label_dir(self) -> Path:
+        return self.home / "labels"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def bundle_dir(self) -> Path:
+        return self.home / "bundles"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.home / "reports"
+
+
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from a YAML file and ``RAIWATCH_*`` variables."""
+    env = dict(os.environ if env is None else env)
+    data: dict[str, Any] = {}
+    cfg = Path(path or env.get("RAIWATCH_CONFIG", "raiwatch.yaml"))
+    if path is not None and not cfg.is_file():
+        raise SchemaError(f"settings file {str(cfg)!r} does not exist; check the path")
+    if cfg.is_file():
+        loaded = yaml.safe_load(cfg.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise SchemaError(f"settings file {str(cfg)!r} must hold a mapping of settings")
+        data.update(loaded)
+    for name in Settings.model_fields:
+        key = ENV_PREFIX + name.upper()
+        if key in env:
+            data[name] = env[key]
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in err.errors()
+        )
+        raise SchemaError(
+            f"invalid settings ({problems}); fix {cfg} or the {ENV_PREFIX}* variable"
+        ) from None

@@ -1,0 +1,36 @@
+"""The raiwatch store: SQLAlchemy 2 tables, Alembic migrations and the :class:`Store` facade."""
+
+from monitor.store.alert_policy import AlertPolicy
+from monitor.store.base import Base
+from monitor.store.events import EVENT_FIRING, EVENT_RESOLVED, EVENT_RETRAIN, EVENT_TYPES
+from monitor.store.monitors import EndpointSpec
+from monitor.store.records import (
+    AlertEventRecord,
+    AlertStateRecord,
+    ApiKeyRecord,
+    DeliveryJob,
+    DeliveryRecord,
+    EndpointRecord,
+    MonitorRecord,
+    RunRecord,
+)
+from monitor.store.store import Store
+
+__all__ = [
+    "EVENT_FIRING",
+    "EVENT_RESOLVED",
+    "EVENT_RETRAIN",
+    "EVENT_TYPES",
+    "AlertEventRecord",
+    "AlertPolicy",
+    "AlertStateRecord",
+    "ApiKeyRecord",
+    "Base",
+    "DeliveryJob",
+    "DeliveryRecord",
+    "EndpointRecord",
+    "EndpointSpec",
+    "MonitorRecord",
+    "RunRecord",
+    "Store",
+]
