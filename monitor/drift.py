@@ -126,7 +126,7 @@ def drift_results(
 ) -> list[SignalResult]:
     """Per-column drift results for ``specs`` (features or model outputs)."""
     ref_profile = baseline.profile
-    exact = config.exact or (_complete(ref_profile) and _complete(window))
+    both_complete = _complete(ref_profile) and _complete(window)
     results: list[SignalResult] = []
     for spec in specs:
         ref, cur = ref_profile.columns[spec.name], window.columns[spec.name]
@@ -147,6 +147,10 @@ def drift_results(
             what = "no values" if cur.n == 0 else f"only {cur.n} values"
             results.append(SignalResult(value=None, status="no_data", message=f"the window has {what} for {spec.name!r}; {info.name} needs at least {config.min_rows}", **base))
             continue
+        # Exact tests on the reservoirs when asked, when both hold every row, or for a
+        # p-value test on a fully sampled (small) reference: the asymptotic binned
+        # p-value is too small for small samples.
+        exact = config.exact or both_complete or (info.is_test and _complete(ref_profile))
         samples = (ref_sample, _sample(window, spec.name)) if exact and ref_sample is not None else (None, None)
         try:
             res, how = compare_columns(info, ref, cur, ref_sample=samples[0], cur_sample=samples[1])

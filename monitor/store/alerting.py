@@ -53,6 +53,8 @@ def apply_alerts(
         row = states.get(signal)
         if row is not None and row.last_window_end >= window_end:
             continue
+        if row is None and status in ("no_data", "error"):
+            continue  # no evidence yet: no state to start
         previous = row.state if row is not None else "ok"
         decision = decide(
             row.state if row else None,

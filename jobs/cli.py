@@ -1,0 +1,232 @@
+"""The ``raiwatch`` command line: one entry point for every job.
+
+Errors raised on purpose (:class:`monitor.errors.RaiwatchError`) are printed as
+one readable message and exit with status 2; ``--fail-on alert`` makes
+``monitor run`` exit with status 1 when a signal is in alert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.table import Table
+
+from jobs.cli_common import console, err_console, load_baseline, log_store, open_store, row_progress, settings_for
+from monitor.baseline import create_baseline
+from monitor.errors import RaiwatchError, SchemaError
+from monitor.results import SignalResult
+from monitor.run import WindowReport, evaluate_window
+from monitor.schema import load_model_version
+from monitor.signal_config import SignalConfig
+from monitor.sources import iter_batches
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="raiwatch: watch ML models in production and review them before release.")
+model_app = typer.Typer(no_args_is_help=True, help="Register and list model versions.")
+baseline_app = typer.Typer(no_args_is_help=True, help="Build baselines from reference data.")
+logs_app = typer.Typer(no_args_is_help=True, help="Ingest inference logs.")
+labels_app = typer.Typer(no_args_is_help=True, help="Ingest ground-truth labels.")
+monitor_app = typer.Typer(no_args_is_help=True, help="Evaluate and schedule monitors.")
+app.add_typer(model_app, name="model")
+app.add_typer(baseline_app, name="baseline")
+app.add_typer(logs_app, name="logs")
+app.add_typer(labels_app, name="labels")
+app.add_typer(monitor_app, name="monitor")
+
+Home = Annotated[Path | None, typer.Option("--home", help="data directory (default $RAIWATCH_HOME or ./.raiwatch)")]
+ModelName = Annotated[str, typer.Option("--model", "-m", help="model name")]
+Version = Annotated[str, typer.Option("--version", "-v", help="model version")]
+
+_STYLE = {"ok": "green", "warning": "yellow", "alert": "bold red", "error": "magenta", "no_data": "dim"}
+
+
+@model_app.command("register")
+def model_register(file: Annotated[Path, typer.Option("--file", "-f", help="model-version YAML")], home: Home = None) -> None:
+    """Register a model version from YAML (same definition again is a no-op)."""
+    mv = load_model_version(file)
+    open_store(settings_for(home)).register_model_version(mv)
+    console.print(f"registered model version [bold]{mv.name}:{mv.version}[/] ({mv.task}, {len(mv.features)} features)")
+
+
+@model_app.command("list")
+def model_list(home: Home = None) -> None:
+    """List registered model versions."""
+    table = Table("model", "version", "task", "features")
+    for mv in open_store(settings_for(home)).list_model_versions():
+        table.add_row(mv.name, mv.version, mv.task, str(len(mv.features)))
+    console.print(table)
+
+
+@baseline_app.command("create")
+def baseline_create(
+    data: Annotated[Path, typer.Option("--data", "-d", help="reference data: CSV, Parquet or JSONL")],
+    model: Annotated[str | None, typer.Option("--model", "-m")] = None,
+    version: Annotated[str | None, typer.Option("--version", "-v")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="model-version YAML (registers it)")] = None,
+    seed: int = 0,
+    home: Home = None,
+) -> None:
+    """Profile reference data into the model version's baseline (raw data is not kept)."""
+    settings = settings_for(home)
+    store = open_store(settings)
+    if file is not None:
+        mv = load_model_version(file)
+        store.register_model_version(mv)
+    elif model and version:
+        mv = store.get_model_version(model, version)
+    else:
+        raise SchemaError("baseline create needs --file model.yaml, or --model and --version of a registered model")
+    with row_progress(f"profiling {data.name}") as advance:
+        baseline = create_baseline(
+            mv, data, bins=settings.histogram_bins, reservoir_size=settings.reservoir_size,
+            top_k=settings.top_k_categories, seed=seed, batch_rows=settings.batch_rows,
+            threads=settings.threads, on_batch=advance,
+        )  # fmt: skip
+    bid = store.save_baseline(mv.name, mv.version, baseline.to_document(), baseline.sample_bytes())
+    console.print(
+        f"baseline #{bid} for [bold]{mv.name}:{mv.version}[/]: {baseline.profile.row_count:,} rows, "
+        f"{len(baseline.profile.columns)} columns, {baseline.profile.reservoir.num_rows:,} sampled rows, "
+        f"{len(baseline.chunks)} calibration chunks"
+    )
+
+
+def _ingest(model: str, version: str, files: list[Path], home: Path | None, labels: bool) -> None:
+    settings = settings_for(home)
+    mv = open_store(settings).get_model_version(model, version)
+    logs = log_store(settings)
+    total_acc = total_q = 0
+    for f in files:
+        report = logs.ingest_file(mv, f, labels=labels)
+        total_acc += report.accepted
+        total_q += report.quarantined
+        extra = f", ignored columns {report.ignored_columns}" if report.ignored_columns else ""
+        te = f", {report.with_type_errors} with type errors kept as null" if report.with_type_errors else ""
+        console.print(f"{f}: accepted {report.accepted:,}{te}, quarantined {report.quarantined:,}{extra}")
+        for reason, n in sorted(report.reasons.items()):
+            console.print(f"  quarantined {n:,} × {reason}")
+    console.print(f"[bold]total[/]: accepted {total_acc:,}, quarantined {total_q:,}")
+
+
+@logs_app.command("ingest")
+def logs_ingest(files: list[Path], model: ModelName, version: Version, home: Home = None) -> None:
+    """Ingest inference-log files; rows that do not fit are quarantined with a reason."""
+    _ingest(model, version, files, home, labels=False)
+
+
+@labels_app.command("ingest")
+def labels_ingest(files: list[Path], model: ModelName, version: Version, home: Home = None) -> None:
+    """Ingest label files (request_id, label[, label_timestamp])."""
+    _ingest(model, version, files, home, labels=True)
+
+
+def parse_time(value: str | None, what: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise SchemaError(f"{what} {value!r} is not an ISO date or datetime (e.g. 2026-01-31 or 2026-01-31T12:00)") from None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def load_signal_config(path: Path | None) -> SignalConfig:
+    if path is None:
+        return SignalConfig()
+    data = yaml.safe_load(path.read_text()) or {}
+    block = data.get("signals", data) if isinstance(data, dict) else data
+    try:
+        return SignalConfig.model_validate(block or {})
+    except Exception as err:
+        raise SchemaError(f"invalid signals in {path}: {err}") from None
+
+
+def print_report(report: WindowReport, *, show_ok: bool = False) -> None:
+    table = Table(title=f"{report.model}:{report.version}  rows={report.row_count:,}  status={report.status}")
+    for col in ("signal", "feature", "metric", "value", "threshold", "status", "note"):
+        table.add_column(col)
+    for r in report.results:
+        if not show_ok and r.status == "ok" and r.signal == "data_quality":
+            continue
+        table.add_row(r.signal, r.feature or "—", r.metric, _fmt(r.value), _fmt(r.threshold), f"[{_STYLE[r.status]}]{r.status}[/]", r.message or "")
+    console.print(table)
+
+
+def _fmt(v: float | None) -> str:
+    return "—" if v is None else f"{v:.4g}"
+
+
+@monitor_app.command("run")
+def monitor_run(
+    model: ModelName,
+    version: Version,
+    start: Annotated[str | None, typer.Option(help="window start (ISO), inclusive")] = None,
+    end: Annotated[str | None, typer.Option(help="window end (ISO), exclusive")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="evaluate this CSV/Parquet/JSONL file instead of the log store")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML with a `signals:` block")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the results as JSON here")] = None,
+    fail_on: Annotated[str | None, typer.Option(help="exit 1 when a result has this status: alert or warning")] = None,
+    evidently_html: Annotated[Path | None, typer.Option(help="also export the window as an Evidently HTML report")] = None,
+    evidently_json: Annotated[Path | None, typer.Option(help="also export the window as Evidently JSON")] = None,
+    all_results: Annotated[bool, typer.Option("--all", help="show passing data-quality rows too")] = False,
+    home: Home = None,
+) -> None:
+    """Evaluate a model version's signals on one window against its baseline."""
+    if fail_on not in (None, "alert", "warning"):
+        raise SchemaError(f"--fail-on must be 'alert' or 'warning', got {fail_on!r}")
+    settings = settings_for(home)
+    store = open_store(settings)
+    baseline = load_baseline(store, model, version)
+    mv = baseline.model_version
+    t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+    signal_config = load_signal_config(config)
+    if file is not None:
+        batches = iter_batches(file, batch_rows=settings.batch_rows)
+    else:
+        if t0 is None or t1 is None:
+            raise SchemaError("monitor run needs --start and --end for the log store, or --file")
+        batches = log_store(settings).scan(mv, t0, t1, batch_rows=settings.batch_rows)
+    with row_progress("profiling window") as advance:
+        report = evaluate_window(baseline, batches, config=signal_config, start=t0, end=t1, threads=settings.threads, on_batch=advance)
+    print_report(report, show_ok=all_results)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report.to_dict(), indent=2))
+        console.print(f"results written to {json_out}")
+    if (evidently_html or evidently_json) and report.profile is not None and report.row_count:
+        from monitor.evidently_export import export_evidently_report
+
+        export_evidently_report(baseline, report.profile, html_path=evidently_html, json_path=evidently_json)
+        console.print(f"Evidently report written to {evidently_html or ''} {evidently_json or ''}")
+    if fail_on is not None and _fails(report.results, fail_on):
+        raise typer.Exit(1)
+
+
+def _fails(results: list[SignalResult], fail_on: str) -> bool:
+    bad = {"alert"} if fail_on == "alert" else {"alert", "warning"}
+    return any(r.status in bad for r in results)
+
+
+@app.command("demo")
+def demo(
+    home: Annotated[Path, typer.Option("--home", help="where the demo writes its store")] = Path(".raiwatch-demo"),
+    days: int = 28,
+    drift_day: int = 18,
+    seed: int = 0,
+) -> None:
+    """Run the whole demo on the embedded defaults (SQLite + local Parquet)."""
+    from jobs.demo import run_demo
+
+    run_demo(home=home, days=days, drift_day=drift_day, seed=seed)
+
+
+def main() -> None:
+    try:
+        app()
+    except RaiwatchError as err:
+        err_console.print(f"[bold red]error:[/] {err}")
+        sys.exit(2)

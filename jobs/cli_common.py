@@ -1,0 +1,61 @@
+"""Shared pieces of the command line: settings, the store, errors, progress."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from monitor.baseline import Baseline
+from monitor.logstore import LogStore
+from monitor.schema import ModelVersion
+from monitor.settings import Settings, load_settings
+from monitor.store import Store
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings_for(home: Path | None) -> Settings:
+    settings = load_settings()
+    if home is not None:
+        settings = settings.model_copy(update={"home": home})
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def open_store(settings: Settings) -> Store:
+    store = Store(settings.db_url)
+    store.migrate()
+    return store
+
+
+def log_store(settings: Settings) -> LogStore:
+    return LogStore(settings.home)
+
+
+def load_baseline(store: Store, name: str, version: str) -> Baseline:
+    doc, sample = store.load_baseline(name, version)
+    return Baseline.from_document(doc, sample)
+
+
+def get_model_version(store: Store, name: str, version: str) -> ModelVersion:
+    return store.get_model_version(name, version)
+
+
+@contextlib.contextmanager
+def row_progress(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar counting rows; yields the ``advance(rows)`` callback."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} rows"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)

@@ -1,0 +1,157 @@
+"""The webhook deliverer: send outbox rows with retries, backoff and dead letters.
+
+At-least-once: a delivery is marked delivered only after a 2xx response, so a
+crash between the receiver's 2xx and our commit re-sends the message with the
+*same* ``webhook-id`` (receivers deduplicate on it). Failures (non-2xx, timeout,
+closed connection) are retried after ``base * 2**(attempt-1)`` seconds, capped
+and multiplied by a random jitter in ``[0.5, 1.5)``; after the endpoint's last
+attempt the delivery is dead-lettered until ``raiwatch webhooks redeliver``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+
+from jobs.webhook_signature import sign_headers
+from monitor.store import DeliveryJob, Store
+from monitor.store.base import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter.
+
+    >>> Backoff(base_s=1, cap_s=60, jitter=0).delay(4)
+    8.0
+    """
+
+    base_s: float = 5.0
+    cap_s: float = 3600.0
+    jitter: float = 0.5
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        raw = min(self.cap_s, self.base_s * 2 ** max(attempt - 1, 0))
+        if self.jitter <= 0:
+            return float(raw)
+        r = (rng or random).uniform(1 - self.jitter, 1 + self.jitter)
+        return float(raw * r)
+
+
+class Deliverer:
+    """Claim due deliveries and POST them, signed.
+
+    Parameters
+    ----------
+    store
+        The store holding the outbox.
+    backoff
+        Retry schedule.
+    batch
+        Deliveries claimed per poll.
+    lease
+        How long a claimed delivery is ours; it should exceed the longest
+        endpoint timeout. An expired lease (we crashed) makes it due again.
+    poll_interval_s
+        Sleep between polls when nothing is due.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        backoff: Backoff | None = None,
+        batch: int = 20,
+        lease: timedelta = timedelta(seconds=120),
+        poll_interval_s: float = 1.0,
+        user_agent: str = "raiwatch-webhooks/1",
+    ) -> None:
+        self.store = store
+        self.backoff = backoff or Backoff()
+        self.batch = batch
+        self.lease = lease
+        self.poll_interval_s = poll_interval_s
+        self.user_agent = user_agent
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._client = httpx.Client(follow_redirects=False)
+
+    def send(self, job: DeliveryJob) -> str:
+        """POST one claimed delivery and record the attempt; returns the new status."""
+        timestamp = int(time.time())
+        headers = sign_headers(job.secret, job.message_id, timestamp, job.body)
+        headers.update({"content-type": "application/json", "user-agent": self.user_agent})
+        started, began = utcnow(), time.perf_counter()
+        status_code: int | None = None
+        error: str | None = None
+        try:
+            response = self._client.post(
+                job.url, content=job.body.encode(), headers=headers, timeout=job.timeout_s
+            )
+            status_code = response.status_code
+            if not 200 <= status_code < 300:
+                error = f"HTTP {status_code}"
+        except httpx.TimeoutException:
+            error = f"timeout after {job.timeout_s:g}s"
+        except httpx.HTTPError as err:
+            error = f"{type(err).__name__}: {err}"
+        duration = time.perf_counter() - began
+        delivered = error is None
+        retry_at = None
+        if not delivered and job.attempt < job.max_attempts:
+            retry_at = utcnow() + timedelta(seconds=self.backoff.delay(job.attempt))
+        status = self.store.record_attempt(
+            job, started_at=started, duration_s=duration, status_code=status_code,
+            error=error, delivered=delivered, next_attempt_at=retry_at,
+        )  # fmt: skip
+        level = logging.INFO if delivered else logging.WARNING
+        log.log(level, "webhook %s attempt %d to %s: %s", job.message_id, job.attempt,
+                job.url, error or status_code)  # fmt: skip
+        return status
+
+    def deliver_pending(self) -> int:
+        """Send every delivery due now (one claim batch at a time); returns how many were sent."""
+        sent = 0
+        while not self._stop.is_set():
+            jobs = self.store.claim_deliveries(limit=self.batch, lease=self.lease)
+            if not jobs:
+                break
+            for job in jobs:
+                self.send(job)
+                sent += 1
+        return sent
+
+    def run_forever(self) -> None:
+        """Poll until :meth:`stop`; database outages are logged and retried."""
+        while not self._stop.is_set():
+            try:
+                sent = self.deliver_pending()
+            except Exception:  # the DB may be down: keep the loop alive, retry later
+                log.exception("webhook deliverer: poll failed; retrying")
+                sent = 0
+            if not sent:
+                self._stop.wait(self.poll_interval_s)
+
+    def start(self) -> None:
+        """Run :meth:`run_forever` in a daemon thread."""
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self.run_forever, name="webhook-deliverer", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the thread (waits for the current request) and close the client."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self._client.close()

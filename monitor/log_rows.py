@@ -1,0 +1,155 @@
+"""Row-level validation of inference logs and labels before they are stored.
+
+A file or batch that lacks a required column is rejected as a whole with a
+:class:`DataError` naming the missing and the available columns. Otherwise each
+row is judged on its own: rows without a request id, with an unreadable
+timestamp, without a prediction, or repeating a request id of the same batch
+are quarantined with a reason. Feature values of the wrong type do not reject
+the row: they are stored as null and flagged, so data-quality signals count them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from monitor.conform import TYPE_ERRORS_COLUMN, conform, missing_columns_error
+from monitor.schema import FeatureSpec, ModelVersion
+
+LABEL_COLUMN = "label"
+LABEL_TS_COLUMN = "label_timestamp"
+
+
+def _arrow_type(spec: FeatureSpec) -> pa.DataType:
+    return pa.float64() if spec.type in ("numeric", "datetime") else pa.string()
+
+
+def logged_columns(mv: ModelVersion) -> list[FeatureSpec]:
+    """Features (text included) and model outputs, as stored."""
+    return list(mv.features) + mv.output_columns()
+
+
+def log_schema(mv: ModelVersion) -> pa.Schema:
+    fields = [
+        pa.field(mv.id_column, pa.string()),
+        pa.field(mv.timestamp_column, pa.timestamp("us", tz="UTC")),
+    ]
+    fields += [pa.field(s.name, _arrow_type(s)) for s in logged_columns(mv)]
+    fields.append(pa.field(TYPE_ERRORS_COLUMN, pa.string()))
+    return pa.schema(fields)
+
+
+def label_schema(mv: ModelVersion) -> pa.Schema:
+    label_type = pa.float64() if mv.task == "regression" else pa.string()
+    return pa.schema(
+        [
+            pa.field("request_id", pa.string()),
+            pa.field(LABEL_COLUMN, label_type),
+            pa.field(LABEL_TS_COLUMN, pa.timestamp("us", tz="UTC")),
+        ]
+    )
+
+
+def _row_json(frame: pd.DataFrame, mask: np.ndarray) -> list[str]:
+    return [str(s) for s in frame.loc[mask].to_json(orient="records", lines=True, default_handler=str).splitlines()]
+
+
+def _reject(frame: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
+    mask = reasons.notna().to_numpy()
+    if not mask.any():
+        return pd.DataFrame(columns=["reason", "reason_kind", "row"])
+    kinds = reasons[mask].str.split(":", n=1).str[0]
+    return pd.DataFrame({"reason": reasons[mask].to_numpy(), "reason_kind": kinds.to_numpy(), "row": _row_json(frame, mask)})
+
+
+def _timestamps(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        ts = values if getattr(values.dt, "tz", None) is not None else values.dt.tz_localize("UTC")
+        return ts.dt.tz_convert("UTC")
+    return pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+
+
+def _first_reason(reasons: pd.Series, mask: np.ndarray, text: str) -> None:
+    free = reasons.isna().to_numpy() & mask
+    reasons[free] = text
+
+
+def validate_logs(mv: ModelVersion, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Split ``frame`` into stored rows, quarantined rows and ignored columns."""
+    required = [mv.id_column, mv.timestamp_column] + [s.name for s in logged_columns(mv)]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise missing_columns_error(f"inference log for {mv.name}:{mv.version}", missing, list(frame.columns))
+    ignored = sorted(str(c) for c in frame.columns if c not in required and c != TYPE_ERRORS_COLUMN)
+    frame = frame.reset_index(drop=True)
+    reasons = pd.Series([None] * len(frame), dtype=object)
+    ids = frame[mv.id_column]
+    id_text = ids.astype(str).str.strip()
+    _first_reason(reasons, (ids.isna() | (id_text == "")).to_numpy(), f"missing_request_id: no value in {mv.id_column!r}")
+    ts = _timestamps(frame[mv.timestamp_column])
+    _first_reason(reasons, ts.isna().to_numpy(), f"invalid_timestamp: {mv.timestamp_column!r} is missing or not a date")
+    pred = frame[mv.prediction]
+    _first_reason(reasons, pred.isna().to_numpy(), f"missing_prediction: no value in {mv.prediction!r}")
+    if mv.task == "regression":
+        bad = pd.to_numeric(pred, errors="coerce").isna() & pred.notna()
+        _first_reason(reasons, bad.to_numpy(), f"invalid_prediction: {mv.prediction!r} is not a number")
+    dup = id_text.duplicated(keep="first").to_numpy() & reasons.isna().to_numpy()
+    _first_reason(reasons, dup, "duplicate_request_id: the same request id appears earlier in this batch")
+    keep = reasons.isna().to_numpy()
+    rejected = _reject(frame, reasons)
+    good = frame.loc[keep].reset_index(drop=True)
+    table = conform(good, logged_columns(mv), what=f"inference log for {mv.name}:{mv.version}")
+    out = table.to_pandas()
+    out.insert(0, mv.timestamp_column, ts[keep].reset_index(drop=True).astype("datetime64[us, UTC]"))
+    out.insert(0, mv.id_column, id_text[keep].reset_index(drop=True))
+    if TYPE_ERRORS_COLUMN not in out:
+        out[TYPE_ERRORS_COLUMN] = pd.Series([None] * len(out), dtype=object)
+    return out[log_schema(mv).names], rejected, ignored
+
+
+def validate_labels(mv: ModelVersion, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Labels: ``request_id`` (or the id column), ``label`` (or the target), optional timestamp."""
+    id_col = "request_id" if "request_id" in frame.columns else mv.id_column
+    label_col = LABEL_COLUMN if LABEL_COLUMN in frame.columns else (mv.target or LABEL_COLUMN)
+    missing = [c for c in (id_col, label_col) if c not in frame.columns]
+    if missing:
+        raise missing_columns_error(
+            f"labels for {mv.name}:{mv.version} (need 'request_id' and 'label' or {mv.target!r})",
+            missing,
+            list(frame.columns),
+        )
+    ignored = sorted(str(c) for c in frame.columns if c not in (id_col, label_col, LABEL_TS_COLUMN))
+    frame = frame.reset_index(drop=True)
+    reasons = pd.Series([None] * len(frame), dtype=object)
+    ids = frame[id_col]
+    id_text = ids.astype(str).str.strip()
+    _first_reason(reasons, (ids.isna() | (id_text == "")).to_numpy(), "missing_request_id: no request id")
+    labels = frame[label_col]
+    _first_reason(reasons, labels.isna().to_numpy(), "missing_label: no label value")
+    if mv.task == "regression":
+        values = pd.to_numeric(labels, errors="coerce")
+        _first_reason(reasons, (values.isna() & labels.notna()).to_numpy(), "invalid_label: a regression label must be a number")
+        label_out = values
+    else:
+        label_out = labels.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+        if mv.classes:
+            unknown = ~label_out.isin(mv.classes) & labels.notna()
+            _first_reason(reasons, unknown.to_numpy(), f"invalid_label: not one of the classes {list(mv.classes)}")
+    now = pd.Timestamp(dt.datetime.now(dt.UTC))
+    if LABEL_TS_COLUMN in frame.columns:
+        ts = _timestamps(frame[LABEL_TS_COLUMN]).fillna(now)
+    else:
+        ts = pd.Series([now] * len(frame))
+    keep = reasons.isna().to_numpy()
+    out = pd.DataFrame(
+        {
+            "request_id": id_text[keep].to_numpy(),
+            LABEL_COLUMN: label_out[keep].to_numpy(),
+            LABEL_TS_COLUMN: pd.to_datetime(ts[keep], utc=True).astype("datetime64[us, UTC]").to_numpy(),
+        }
+    )
+    out[LABEL_TS_COLUMN] = pd.to_datetime(out[LABEL_TS_COLUMN], utc=True).astype("datetime64[us, UTC]")
+    return out, _reject(frame, reasons), ignored

@@ -1,0 +1,234 @@
+"""Monitor declarations: what to watch, when, how strictly, and whom to tell.
+
+A monitor is declared in YAML and added with ``raiwatch monitor add -f monitor.yaml``::
+
+    name: credit-daily
+    model: credit
+    version: "1"
+    schedule: "0 6 * * *"        # cron, in ``timezone``
+    window: 1d                   # lookback: each run covers [tick - window, tick)
+    delay: 15m                   # wait for late logs before running a tick
+    cooldown: 6h                 # min time between two firings of a signal
+    retrain_on: [data_drift, performance]
+    signals:
+      data_drift: {thresholds: {wasserstein: {value: 0.15}}}
+    webhooks:
+      - url: https://ml.example.com/hooks/raiwatch
+        secret_env: RAIWATCH_HOOK_SECRET   # or secret: whsec_...
+        events: [monitor.alert.firing, model.retrain.requested]
+
+Durations are ``<number><unit>`` with unit ``s``, ``m``, ``h``, ``d`` or ``w``.
+Invalid files raise :class:`~monitor.errors.SchemaError` naming the field and
+the fix. Webhook secrets are :class:`~pydantic.SecretStr` and are dropped by
+:meth:`MonitorSpec.stored_dict`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from monitor.errors import SchemaError
+from monitor.signal_config import SignalConfig
+
+SIGNALS: tuple[str, ...] = (
+    "data_drift", "dataset_drift", "prediction_drift", "data_quality", "performance",
+    "estimated_performance", "concept_drift", "multivariate_drift", "attribution_drift",
+)  # fmt: skip
+EventType = Literal["monitor.alert.firing", "monitor.alert.resolved", "model.retrain.requested"]
+_ALL_EVENTS: tuple[EventType, ...] = (
+    "monitor.alert.firing",
+    "monitor.alert.resolved",
+    "model.retrain.requested",
+)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``"15m"`` → 15 minutes; numbers are seconds; timedeltas pass through."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 15m, 1h, 1d or 1w")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+class WebhookTarget(BaseModel):
+    """Where to POST signed events for one monitor."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(pattern=r"^https?://[^\s/]+", description="http(s) URL")
+    secret: SecretStr | None = None
+    secret_env: str | None = None
+    events: tuple[EventType, ...] = _ALL_EVENTS
+    timeout: timedelta = timedelta(seconds=10)
+    max_attempts: int = Field(default=8, ge=1, le=50)
+
+    _duration = field_validator("timeout", mode="before")(parse_duration)
+
+    def resolve_secret(self, env: dict[str, str]) -> str:
+        """The signing secret, from ``secret`` or the ``secret_env`` variable."""
+        if self.secret is not None:
+            return self.secret.get_secret_value()
+        if self.secret_env and env.get(self.secret_env):
+            return env[self.secret_env]
+        raise SchemaError(
+            f"webhooks: {self.url}: environment variable {self.secret_env!r} is not set; "
+            "export it before 'raiwatch monitor add' or give 'secret:' in the file"
+        )
+
+
+class MonitorSpec(BaseModel):
+    """A declared monitor (see the module docstring for the YAML form)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+    model: str
+    version: str
+    schedule: str = "0 * * * *"
+    timezone: str = "UTC"
+    window: timedelta = timedelta(hours=1)
+    delay: timedelta = timedelta(0)
+    cooldown: timedelta = timedelta(hours=1)
+    misfire_grace: timedelta = timedelta(minutes=10)
+    start: datetime | None = None
+    signals: SignalConfig = Field(default_factory=SignalConfig)
+    retrain_on: tuple[str, ...] = ()
+    webhooks: tuple[WebhookTarget, ...] = ()
+    enabled: bool = True
+
+    _durations = field_validator("window", "delay", "cooldown", "misfire_grace", mode="before")(
+        parse_duration
+    )
+
+    @field_validator("version", "model", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        if len(value.split()) != 5:
+            raise ValueError(
+                f"{value!r} is not a 5-field cron expression (minute hour day month weekday), "
+                "e.g. '0 * * * *' for hourly"
+            )
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as err:
+            raise ValueError(f"{value!r} is not a valid cron expression: {err}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone such as 'UTC' or 'Europe/Paris'"
+            ) from None
+        return value
+
+    @field_validator("window")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be a positive duration, e.g. 1h")
+        return value
+
+    @field_validator("retrain_on")
+    @classmethod
+    def _known_signals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [s for s in value if s not in SIGNALS]
+        if unknown:
+            raise ValueError(f"unknown signals {unknown}; choose from {list(SIGNALS)}")
+        return value
+
+    @field_validator("webhooks")
+    @classmethod
+    def _one_secret(cls, value: tuple[WebhookTarget, ...]) -> tuple[WebhookTarget, ...]:
+        for w in value:
+            if (w.secret is None) == (w.secret_env is None):
+                raise ValueError(f"{w.url}: give exactly one of 'secret' or 'secret_env'")
+        urls = [w.url for w in value]
+        if len(set(urls)) != len(urls):
+            raise ValueError("each webhook URL once; merge the 'events' of duplicated URLs")
+        return value
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> MonitorSpec:
+        """Rebuild a spec from :meth:`stored_dict` (webhooks live in the store's endpoints)."""
+        return parse_monitor_spec({**data, "webhooks": []}, source=f"store:{data.get('name')}")
+
+    def stored_dict(self) -> dict[str, Any]:
+        """JSON-able spec for the store, without webhook secrets."""
+        data = self.model_dump(mode="json", exclude={"webhooks": {"__all__": {"secret"}}})
+        for key in ("window", "delay", "cooldown", "misfire_grace"):
+            data[key] = getattr(self, key).total_seconds()
+        for hook, target in zip(data["webhooks"], self.webhooks, strict=True):
+            hook["timeout"] = target.timeout.total_seconds()
+        return data
+
+
+def _format(source: str, err: ValidationError) -> str:
+    lines = [f"invalid monitor in {source}:"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            lines.append(f"  - {loc}: required field is missing; add it")
+        elif e["type"] == "extra_forbidden":
+            lines.append(f"  - {loc}: unknown field; remove it (check its spelling)")
+        elif e["type"] == "literal_error":
+            lines.append(
+                f"  - {loc}: got {e.get('input')!r}; {msg.replace('Input should be', 'use')}"
+            )
+        else:
+            bad = e.get("input")
+            shown = "" if isinstance(bad, dict | SecretStr) or "secret" in loc else f" got {bad!r};"
+            lines.append(f"  - {loc}:{shown} {msg}")
+    return "\n".join(lines)
+
+
+def parse_monitor_spec(data: Any, *, source: str = "<python>") -> MonitorSpec:
+    """Validate a mapping as a :class:`MonitorSpec`, raising :class:`SchemaError`."""
+    if not isinstance(data, dict):
+        raise SchemaError(
+            f"invalid monitor in {source}: expected a mapping with name, model, version, "
+            f"schedule and window, got {type(data).__name__}"
+        )
+    try:
+        return MonitorSpec.model_validate(data)
+    except ValidationError as err:
+        raise SchemaError(_format(source, err)) from None
+
+
+def load_monitor_spec(path: str | Path) -> MonitorSpec:
+    """Read a monitor YAML file."""
+    p = Path(path)
+    if not p.is_file():
+        raise SchemaError(f"monitor file {str(p)!r} does not exist; check the path")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as err:
+        raise SchemaError(f"monitor file {str(p)!r} is not valid YAML: {err}") from err
+    return parse_monitor_spec(data, source=str(p))

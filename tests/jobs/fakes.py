@@ -1,0 +1,49 @@
+"""A deterministic fake evaluator for runner, scheduler and service tests.
+
+The status of a window is scripted by its end time: ``alert_hours`` lists the
+UTC hours whose window ends breach ``data_drift``. Every evaluation is appended
+to ``calls`` (and, for subprocess tests, to the file in ``$RAIWATCH_FAKE_CALLS``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from jobs.evaluation import WindowOutcome
+from jobs.windows import Window
+from monitor.monitor_spec import MonitorSpec
+from monitor.results import SignalResult
+
+
+class FakeEvaluator:
+    def __init__(self, alert_minutes: set[int] | None = None, sleep_s: float = 0.0) -> None:
+        self.alert_minutes = alert_minutes or set()
+        self.sleep_s = sleep_s
+        self.calls: list[tuple[str, Window]] = []
+        self.fail_on: set[Window] = set()
+
+    def evaluate(self, spec: MonitorSpec, window: Window) -> WindowOutcome:
+        self.calls.append((spec.name, window))
+        calls_file = os.environ.get("RAIWATCH_FAKE_CALLS")
+        if calls_file:
+            with open(calls_file, "a") as fh:
+                fh.write(f"{spec.name} {window.start.isoformat()} {window.end.isoformat()}\n")
+        if self.sleep_s:
+            time.sleep(self.sleep_s)
+        if window in self.fail_on:
+            raise RuntimeError("log store unreadable")
+        alert = window.end.minute in self.alert_minutes or window.end.hour in self.alert_minutes
+        status = "alert" if alert else "ok"
+        results = [
+            SignalResult("data_drift", "age", "wasserstein", 0.4 if alert else 0.01, 0.1, status),
+            SignalResult("data_quality", "age", "null_rate", 0.0, 0.05, "ok"),
+        ]
+        return WindowOutcome(status=status, results=results, row_count=100, details={"fake": True})
+
+
+def factory(store: Any, settings: Any) -> FakeEvaluator:
+    """``RAIWATCH_EVALUATOR=tests.jobs.fakes:factory``; minutes from ``$RAIWATCH_FAKE_ALERTS``."""
+    minutes = {int(m) for m in os.environ.get("RAIWATCH_FAKE_ALERTS", "").split(",") if m}
+    return FakeEvaluator(minutes, sleep_s=float(os.environ.get("RAIWATCH_FAKE_SLEEP", "0")))
