@@ -17,7 +17,15 @@ import typer
 import yaml
 from rich.table import Table
 
-from jobs.cli_common import console, err_console, load_baseline, log_store, open_store, row_progress, settings_for
+from jobs.cli_common import (
+    console,
+    err_console,
+    load_baseline,
+    log_store,
+    open_store,
+    row_progress,
+    settings_for,
+)
 from monitor.baseline import create_baseline
 from monitor.errors import RaiwatchError, SchemaError
 from monitor.results import SignalResult
@@ -26,7 +34,12 @@ from monitor.schema import load_model_version
 from monitor.signal_config import SignalConfig
 from monitor.sources import iter_batches
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="raiwatch: watch ML models in production and review them before release.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="raiwatch: watch ML models in production and review them before release.",
+)
 model_app = typer.Typer(no_args_is_help=True, help="Register and list model versions.")
 baseline_app = typer.Typer(no_args_is_help=True, help="Build baselines from reference data.")
 logs_app = typer.Typer(no_args_is_help=True, help="Ingest inference logs.")
@@ -38,19 +51,33 @@ app.add_typer(logs_app, name="logs")
 app.add_typer(labels_app, name="labels")
 app.add_typer(monitor_app, name="monitor")
 
-Home = Annotated[Path | None, typer.Option("--home", help="data directory (default $RAIWATCH_HOME or ./.raiwatch)")]
+Home = Annotated[
+    Path | None,
+    typer.Option("--home", help="data directory (default $RAIWATCH_HOME or ./.raiwatch)"),
+]
 ModelName = Annotated[str, typer.Option("--model", "-m", help="model name")]
 Version = Annotated[str, typer.Option("--version", "-v", help="model version")]
 
-_STYLE = {"ok": "green", "warning": "yellow", "alert": "bold red", "error": "magenta", "no_data": "dim"}
+_STYLE = {
+    "ok": "green",
+    "warning": "yellow",
+    "alert": "bold red",
+    "error": "magenta",
+    "no_data": "dim",
+}
 
 
 @model_app.command("register")
-def model_register(file: Annotated[Path, typer.Option("--file", "-f", help="model-version YAML")], home: Home = None) -> None:
+def model_register(
+    file: Annotated[Path, typer.Option("--file", "-f", help="model-version YAML")],
+    home: Home = None,
+) -> None:
     """Register a model version from YAML (same definition again is a no-op)."""
     mv = load_model_version(file)
     open_store(settings_for(home)).register_model_version(mv)
-    console.print(f"registered model version [bold]{mv.name}:{mv.version}[/] ({mv.task}, {len(mv.features)} features)")
+    console.print(
+        f"registered model version [bold]{mv.name}:{mv.version}[/] ({mv.task}, {len(mv.features)} features)"
+    )
 
 
 @model_app.command("list")
@@ -64,10 +91,14 @@ def model_list(home: Home = None) -> None:
 
 @baseline_app.command("create")
 def baseline_create(
-    data: Annotated[Path, typer.Option("--data", "-d", help="reference data: CSV, Parquet or JSONL")],
+    data: Annotated[
+        Path, typer.Option("--data", "-d", help="reference data: CSV, Parquet or JSONL")
+    ],
     model: Annotated[str | None, typer.Option("--model", "-m")] = None,
     version: Annotated[str | None, typer.Option("--version", "-v")] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="model-version YAML (registers it)")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="model-version YAML (registers it)")
+    ] = None,
     seed: int = 0,
     home: Home = None,
 ) -> None:
@@ -80,7 +111,9 @@ def baseline_create(
     elif model and version:
         mv = store.get_model_version(model, version)
     else:
-        raise SchemaError("baseline create needs --file model.yaml, or --model and --version of a registered model")
+        raise SchemaError(
+            "baseline create needs --file model.yaml, or --model and --version of a registered model"
+        )
     with row_progress(f"profiling {data.name}") as advance:
         baseline = create_baseline(
             mv, data, bins=settings.histogram_bins, reservoir_size=settings.reservoir_size,
@@ -105,8 +138,14 @@ def _ingest(model: str, version: str, files: list[Path], home: Path | None, labe
         total_acc += report.accepted
         total_q += report.quarantined
         extra = f", ignored columns {report.ignored_columns}" if report.ignored_columns else ""
-        te = f", {report.with_type_errors} with type errors kept as null" if report.with_type_errors else ""
-        console.print(f"{f}: accepted {report.accepted:,}{te}, quarantined {report.quarantined:,}{extra}")
+        te = (
+            f", {report.with_type_errors} with type errors kept as null"
+            if report.with_type_errors
+            else ""
+        )
+        console.print(
+            f"{f}: accepted {report.accepted:,}{te}, quarantined {report.quarantined:,}{extra}"
+        )
         for reason, n in sorted(report.reasons.items()):
             console.print(f"  quarantined {n:,} × {reason}")
     console.print(f"[bold]total[/]: accepted {total_acc:,}, quarantined {total_q:,}")
@@ -130,7 +169,9 @@ def parse_time(value: str | None, what: str) -> dt.datetime | None:
     try:
         t = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise SchemaError(f"{what} {value!r} is not an ISO date or datetime (e.g. 2026-01-31 or 2026-01-31T12:00)") from None
+        raise SchemaError(
+            f"{what} {value!r} is not an ISO date or datetime (e.g. 2026-01-31 or 2026-01-31T12:00)"
+        ) from None
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
@@ -146,13 +187,23 @@ def load_signal_config(path: Path | None) -> SignalConfig:
 
 
 def print_report(report: WindowReport, *, show_ok: bool = False) -> None:
-    table = Table(title=f"{report.model}:{report.version}  rows={report.row_count:,}  status={report.status}")
+    table = Table(
+        title=f"{report.model}:{report.version}  rows={report.row_count:,}  status={report.status}"
+    )
     for col in ("signal", "feature", "metric", "value", "threshold", "status", "note"):
         table.add_column(col)
     for r in report.results:
         if not show_ok and r.status == "ok" and r.signal == "data_quality":
             continue
-        table.add_row(r.signal, r.feature or "—", r.metric, _fmt(r.value), _fmt(r.threshold), f"[{_STYLE[r.status]}]{r.status}[/]", r.message or "")
+        table.add_row(
+            r.signal,
+            r.feature or "—",
+            r.metric,
+            _fmt(r.value),
+            _fmt(r.threshold),
+            f"[{_STYLE[r.status]}]{r.status}[/]",
+            r.message or "",
+        )
     console.print(table)
 
 
@@ -166,13 +217,30 @@ def monitor_run(
     version: Version,
     start: Annotated[str | None, typer.Option(help="window start (ISO), inclusive")] = None,
     end: Annotated[str | None, typer.Option(help="window end (ISO), exclusive")] = None,
-    file: Annotated[Path | None, typer.Option("--file", help="evaluate this CSV/Parquet/JSONL file instead of the log store")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML with a `signals:` block")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="write the results as JSON here")] = None,
-    fail_on: Annotated[str | None, typer.Option(help="exit 1 when a result has this status: alert or warning")] = None,
-    evidently_html: Annotated[Path | None, typer.Option(help="also export the window as an Evidently HTML report")] = None,
-    evidently_json: Annotated[Path | None, typer.Option(help="also export the window as Evidently JSON")] = None,
-    all_results: Annotated[bool, typer.Option("--all", help="show passing data-quality rows too")] = False,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="evaluate this CSV/Parquet/JSONL file instead of the log store"
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="YAML with a `signals:` block")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write the results as JSON here")
+    ] = None,
+    fail_on: Annotated[
+        str | None, typer.Option(help="exit 1 when a result has this status: alert or warning")
+    ] = None,
+    evidently_html: Annotated[
+        Path | None, typer.Option(help="also export the window as an Evidently HTML report")
+    ] = None,
+    evidently_json: Annotated[
+        Path | None, typer.Option(help="also export the window as Evidently JSON")
+    ] = None,
+    all_results: Annotated[
+        bool, typer.Option("--all", help="show passing data-quality rows too")
+    ] = False,
     home: Home = None,
 ) -> None:
     """Evaluate a model version's signals on one window against its baseline."""
@@ -191,7 +259,15 @@ def monitor_run(
             raise SchemaError("monitor run needs --start and --end for the log store, or --file")
         batches = log_store(settings).scan(mv, t0, t1, batch_rows=settings.batch_rows)
     with row_progress("profiling window") as advance:
-        report = evaluate_window(baseline, batches, config=signal_config, start=t0, end=t1, threads=settings.threads, on_batch=advance)
+        report = evaluate_window(
+            baseline,
+            batches,
+            config=signal_config,
+            start=t0,
+            end=t1,
+            threads=settings.threads,
+            on_batch=advance,
+        )
     print_report(report, show_ok=all_results)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -200,7 +276,9 @@ def monitor_run(
     if (evidently_html or evidently_json) and report.profile is not None and report.row_count:
         from monitor.evidently_export import export_evidently_report
 
-        export_evidently_report(baseline, report.profile, html_path=evidently_html, json_path=evidently_json)
+        export_evidently_report(
+            baseline, report.profile, html_path=evidently_html, json_path=evidently_json
+        )
         console.print(f"Evidently report written to {evidently_html or ''} {evidently_json or ''}")
     if fail_on is not None and _fails(report.results, fail_on):
         raise typer.Exit(1)
@@ -213,7 +291,9 @@ def _fails(results: list[SignalResult], fail_on: str) -> bool:
 
 @app.command("demo")
 def demo(
-    home: Annotated[Path, typer.Option("--home", help="where the demo writes its store")] = Path(".raiwatch-demo"),
+    home: Annotated[Path, typer.Option("--home", help="where the demo writes its store")] = Path(
+        ".raiwatch-demo"
+    ),
     days: int = 28,
     drift_day: int = 18,
     seed: int = 0,

@@ -38,7 +38,9 @@ MONITOR = "credit-daily"
 def _fresh_home(home: Path) -> None:
     if home.exists():
         if not (home / MARKER).exists():
-            raise SystemExit(f"{home} exists and is not a raiwatch demo directory; choose another --home")
+            raise SystemExit(
+                f"{home} exists and is not a raiwatch demo directory; choose another --home"
+            )
         shutil.rmtree(home)
     home.mkdir(parents=True)
     (home / MARKER).write_text("created by `raiwatch demo`; safe to delete\n")
@@ -58,7 +60,14 @@ def model_version_spec() -> dict[str, object]:
     }
 
 
-def run_demo(*, home: Path, days: int = 28, drift_day: int = 18, concept_days: tuple[int, int] = (8, 13), seed: int = 0) -> None:
+def run_demo(
+    *,
+    home: Path,
+    days: int = 28,
+    drift_day: int = 18,
+    concept_days: tuple[int, int] = (8, 13),
+    seed: int = 0,
+) -> None:
     _fresh_home(home)
     rng = np.random.default_rng(seed)
     settings = Settings(home=home)
@@ -82,7 +91,9 @@ def run_demo(*, home: Path, days: int = 28, drift_day: int = 18, concept_days: t
     ref.to_parquet(home / "data" / "reference.parquet")
     baseline = create_baseline(mv, home / "data" / "reference.parquet", seed=seed)
     store.save_baseline(mv.name, mv.version, baseline.to_document(), baseline.sample_bytes())
-    console.print(f"[bold]1.[/] trained the credit model and built its baseline from {len(ref):,} reference rows")
+    console.print(
+        f"[bold]1.[/] trained the credit model and built its baseline from {len(ref):,} reference rows"
+    )
 
     # 2. daily traffic through the SDK, 3. delayed labels
     logs = LogStore(home)
@@ -95,28 +106,60 @@ def run_demo(*, home: Path, days: int = 28, drift_day: int = 18, concept_days: t
             truth = labels_for(x, rng, concept_shift=concept_days[0] <= d <= concept_days[1])
             offsets = np.sort(rng.uniform(0, 86_400, size=len(x)))
             for i, row in enumerate(x.to_dict(orient="records")):
-                rid = logger.log(row, int(scores[i] >= 0.5), [float(scores[i])], request_id=f"d{d}-{i}", timestamp=day + dt.timedelta(seconds=float(offsets[i])))
+                rid = logger.log(
+                    row,
+                    int(scores[i] >= 0.5),
+                    [float(scores[i])],
+                    request_id=f"d{d}-{i}",
+                    timestamp=day + dt.timedelta(seconds=float(offsets[i])),
+                )
                 label_rows.append((rid, int(truth[i]), day + dt.timedelta(days=3)))
     labels = pd.DataFrame(label_rows, columns=["request_id", "label", "label_timestamp"])
     label_report = logs.ingest_labels_frame(mv, labels, source="demo")
-    console.print(f"[bold]2.[/] logged {logger.logged:,} inferences over {days} days through the SDK; {label_report.accepted:,} labels arrived 3 days late")
+    console.print(
+        f"[bold]2.[/] logged {logger.logged:,} inferences over {days} days through the SDK; {label_report.accepted:,} labels arrived 3 days late"
+    )
 
     # 4. run the monitor for every day
-    table = Table(title=f"credit:1 — daily monitor (drift injected in {', '.join(DRIFTED)} from day {drift_day})")
+    table = Table(
+        title=f"credit:1 — daily monitor (drift injected in {', '.join(DRIFTED)} from day {drift_day})"
+    )
     for col in ("day", "date", "rows", "status", "drifted features", "drift share"):
         table.add_column(col)
     for d in range(days):
         start, end = START + dt.timedelta(days=d), START + dt.timedelta(days=d + 1)
         report = evaluate_window(baseline, logs.scan(mv, start, end), start=start, end=end)
-        store.save_run(MONITOR, mv.name, mv.version, start, end, report.status, report.results, report.row_count, report.duration_s, {"source": "demo"})
-        drifted = [r.feature for r in report.results if r.signal == "data_drift" and r.status == "alert"]
+        store.save_run(
+            MONITOR,
+            mv.name,
+            mv.version,
+            start,
+            end,
+            report.status,
+            report.results,
+            report.row_count,
+            report.duration_s,
+            {"source": "demo"},
+        )
+        drifted = [
+            r.feature for r in report.results if r.signal == "data_drift" and r.status == "alert"
+        ]
         share = next((r.value for r in report.results if r.signal == "dataset_drift"), None)
         style = "bold red" if drifted else "green"
-        table.add_row(str(d), start.date().isoformat(), f"{report.row_count:,}", f"[{style}]{report.status}[/]", ", ".join(f for f in drifted if f) or "—", "—" if share is None else f"{share:.2f}")
+        table.add_row(
+            str(d),
+            start.date().isoformat(),
+            f"{report.row_count:,}",
+            f"[{style}]{report.status}[/]",
+            ", ".join(f for f in drifted if f) or "—",
+            "—" if share is None else f"{share:.2f}",
+        )
     console.print(table)
     _rai_step(home, seed)
     console.print(f"\nEverything is stored under [bold]{home}[/]. Look at a day yourself:")
-    console.print(f"  raiwatch monitor run --home {home} -m credit -v 1 --start {(START + dt.timedelta(days=drift_day)).date()} --end {(START + dt.timedelta(days=drift_day + 1)).date()}")
+    console.print(
+        f"  raiwatch monitor run --home {home} -m credit -v 1 --start {(START + dt.timedelta(days=drift_day)).date()} --end {(START + dt.timedelta(days=drift_day + 1)).date()}"
+    )
 
 
 def _rai_step(home: Path, seed: int) -> None:

@@ -44,7 +44,11 @@ def applicants(n: int, rng: np.random.Generator, *, drifted: bool = False) -> pd
             "credit_history_months": rng.gamma(4.0, 24.0, size=n).round(0),
             "open_accounts": rng.poisson(4, size=n).astype(float),
             "purpose": rng.choice(PURPOSES, size=n, p=p_purpose),
-            "employment": rng.choice(["employed", "self-employed", "unemployed", "retired"], size=n, p=[0.65, 0.15, 0.08, 0.12]),
+            "employment": rng.choice(
+                ["employed", "self-employed", "unemployed", "retired"],
+                size=n,
+                p=[0.65, 0.15, 0.08, 0.12],
+            ),
             "has_guarantor": rng.random(n) < 0.2,
             "sex": rng.choice(["female", "male"], size=n, p=[0.48, 0.52]),
         }
@@ -68,7 +72,9 @@ def default_probability(x: pd.DataFrame, *, concept_shift: bool = False) -> np.n
     return 1.0 / (1.0 + np.exp(-z.to_numpy(dtype=float)))
 
 
-def labels_for(x: pd.DataFrame, rng: np.random.Generator, *, concept_shift: bool = False) -> np.ndarray:
+def labels_for(
+    x: pd.DataFrame, rng: np.random.Generator, *, concept_shift: bool = False
+) -> np.ndarray:
     return (rng.random(len(x)) < default_probability(x, concept_shift=concept_shift)).astype(int)
 
 
@@ -78,6 +84,8 @@ def train_model(train: pd.DataFrame, y: np.ndarray, seed: int) -> Pipeline:
     pre = ColumnTransformer(
         [("cat", OneHotEncoder(handle_unknown="ignore"), cats), ("num", "passthrough", nums)]
     )
-    model = Pipeline([("pre", pre), ("clf", HistGradientBoostingClassifier(max_iter=150, random_state=seed))])
+    model = Pipeline(
+        [("pre", pre), ("clf", HistGradientBoostingClassifier(max_iter=150, random_state=seed))]
+    )
     model.fit(train[list(FEATURES)], y)
     return model

@@ -2,8 +2,8 @@
 
 The runner only needs ``evaluate(spec, window) -> WindowOutcome``; tests and
 benchmarks plug in fakes, the service plugs in :class:`EngineEvaluator`, which
-calls ``monitor.run.evaluate_window`` on the model version's stored baseline
-and the Parquet log store. ``RAIWATCH_EVALUATOR=module:factory`` swaps in any
+profiles the window's rows from the Parquet log store with
+``monitor.run.evaluate_window`` against the model version's stored baseline. ``RAIWATCH_EVALUATOR=module:factory`` swaps in any
 factory ``(store, settings) -> WindowEvaluator``.
 """
 
@@ -54,15 +54,20 @@ class EngineEvaluator:
         self.settings = settings
 
     def evaluate(self, spec: MonitorSpec, window: Window) -> WindowOutcome:
-        run_mod = importlib.import_module("monitor.run")
-        logstore_mod = importlib.import_module("monitor.logstore")
+        from monitor.baseline import Baseline
+        from monitor.logstore import LogStore
+        from monitor.run import evaluate_window
+
         model_version = self.store.get_model_version(spec.model, spec.version)
         document, sample = self.store.load_baseline(spec.model, spec.version)
-        baseline = run_mod.Baseline.from_document(document, sample)
-        log_store = logstore_mod.LogStore(self.settings.home)
-        report = run_mod.evaluate_window(
-            model_version, baseline, log_store, window.start, window.end, spec.signals
+        baseline = Baseline.from_document(document, sample)
+        batches = LogStore(self.settings.home).scan(
+            model_version, window.start, window.end, batch_rows=self.settings.batch_rows
         )
+        report = evaluate_window(
+            baseline, batches, config=spec.signals, start=window.start, end=window.end,
+            threads=self.settings.threads,
+        )  # fmt: skip
         details = {k: v for k, v in report.to_dict().items() if k != "results"}
         return WindowOutcome(
             status=str(report.status),

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ from monitor.schema import ModelVersion
 from monitor.sources import file_columns, iter_batches
 
 BASELINE_SCHEMA_VERSION = 1
-Source = str | Path | pd.DataFrame | pa.Table
+Source: TypeAlias = str | Path | pd.DataFrame | pa.Table
 
 
 def histogram_edges(sample: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
@@ -191,7 +192,7 @@ def create_baseline(
     k = max(1, min(n_chunks, total // 100)) if total else 1
     bounds = np.linspace(0, total, k + 1).astype(int)
     chunk_plan = replace(plan, reservoir_size=0)
-    chunks = [build_profile(_rows(batches(), int(a), int(b)), chunk_plan, threads=threads) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    chunks = [build_profile(_rows(batches(), int(a), int(b)), chunk_plan, threads=threads) for a, b in itertools.pairwise(bounds)]
     merged = chunks[0]
     for c in chunks[1:]:
         merged = merged.merge(c)

@@ -122,8 +122,11 @@ def _boolean(col: pa.Array | pd.Series) -> _Converted:
     is_true = text.isin(_TRUE).to_numpy()
     is_false = text.isin(_FALSE).to_numpy()
     bad = ~isna & ~is_true & ~is_false
-    values = np.where(is_true & ~isna, "true", np.where(is_false & ~isna, "false", None))
-    return _Converted(pa.array(values.tolist(), pa.string()), bad if bad.any() else None)
+    values = [
+        "true" if t and not na else "false" if f and not na else None
+        for t, f, na in zip(is_true, is_false, isna, strict=True)
+    ]
+    return _Converted(pa.array(values, pa.string()), bad if bad.any() else None)
 
 
 _CONVERTERS = {

@@ -214,6 +214,6 @@ def concept_drift_signal_results(
             msg = f"{name} detected {len(mine)} change(s) in {n} errors"
         results.append(
             SignalResult("concept_drift", None, name, float(len(mine)) if n else None, 1.0,
-                         status, current_size=n, message=msg, details={"events": mine})  # type: ignore[arg-type]  # fmt: skip
+                         status, current_size=n, message=msg, details={"events": mine})
         )
     return results

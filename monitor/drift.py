@@ -18,13 +18,25 @@ import pandas as pd
 
 from monitor.baseline import Baseline
 from monitor.errors import RaiwatchError
-from monitor.metrics import METRICS, MetricInfo, MetricResult, benjamini_hochberg, choose_default_metric
+from monitor.metrics import (
+    METRICS,
+    MetricInfo,
+    MetricResult,
+    benjamini_hochberg,
+    choose_default_metric,
+)
 from monitor.profile import CategoricalProfile, ColumnProfile, NumericProfile
 from monitor.profile_builder import DatasetProfile
 from monitor.results import SignalResult
 from monitor.schema import FeatureSpec
 from monitor.signal_config import DatasetDriftConfig, DriftConfig
-from monitor.thresholds import ConstantThreshold, Threshold, ThresholdSpec, leave_chunk_out_scores
+from monitor.thresholds import (
+    ConstantThreshold,
+    Direction,
+    Threshold,
+    ThresholdSpec,
+    leave_chunk_out_scores,
+)
 
 
 def column_kind(spec: FeatureSpec) -> str:
@@ -102,7 +114,7 @@ def compare_columns(
 
 def _threshold(info: MetricInfo, column: str, config: DriftConfig, baseline: Baseline) -> Threshold:
     spec = config.thresholds.get(column) or config.thresholds.get(info.name) or ThresholdSpec()
-    direction = "below" if info.is_test else "above"
+    direction: Direction = "below" if info.is_test else "above"
     threshold = spec.build(direction, info.default_threshold)
     if isinstance(threshold, ConstantThreshold):
         return threshold

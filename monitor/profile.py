@@ -110,7 +110,9 @@ class NumericProfile:
 
     def merge(self, other: NumericProfile) -> NumericProfile:
         if (self.edges is None) != (other.edges is None) or (
-            self.edges is not None and not np.array_equal(self.edges, other.edges)
+            self.edges is not None
+            and other.edges is not None
+            and not np.array_equal(self.edges, other.edges)
         ):
             raise ValueError("cannot merge numeric profiles built on different histogram edges")
         out = NumericProfile(edges=self.edges)

@@ -45,7 +45,7 @@ def quality_results(
                         "data_quality", spec.name, metric, None, None, "no_data",
                         reference_size=ref.count, current_size=cur.count,
                         message=f"the window has {cur.count} rows; data-quality rates need at least {config.min_rows}",
-                    )  # fmt: skip
+                    )
                 )
             continue
         for metric, value in _rates(cur, is_baseline=False).items():
@@ -60,6 +60,6 @@ def quality_results(
                     "data_quality", spec.name, metric, value, limit, status,
                     reference_size=ref.count, current_size=cur.count, message=message,
                     details={"baseline_rate": ref_rate},
-                )  # fmt: skip
+                )
             )
     return out

@@ -7,6 +7,7 @@ signal is per feature) with the threshold it was judged against and a status.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -17,11 +18,11 @@ STATUSES: tuple[str, ...] = ("ok", "warning", "alert", "error", "no_data")
 _SEVERITY: dict[str, int] = {"no_data": 0, "ok": 1, "warning": 2, "alert": 3, "error": 4}
 
 
-def worst_status(statuses: list[str] | tuple[str, ...]) -> Status:
+def worst_status(statuses: Sequence[str]) -> str:
     """The most severe status of a collection (``no_data`` when empty)."""
     if not statuses:
         return "no_data"
-    return max(statuses, key=lambda s: _SEVERITY[s])  # type: ignore[return-value]
+    return max(statuses, key=lambda s: _SEVERITY[s])
 
 
 def _clean(value: float | None) -> float | None:
@@ -59,13 +60,17 @@ class SignalResult:
     metric: str
     value: float | None
     threshold: float | None
-    status: Status
+    status: str
     p_value: float | None = None
     statistic: float | None = None
     reference_size: int | None = None
     current_size: int | None = None
     message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in _SEVERITY:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

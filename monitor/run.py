@@ -17,7 +17,7 @@ from monitor.drift import dataset_drift_result, drift_results
 from monitor.errors import SchemaError
 from monitor.profile_builder import DatasetProfile, build_profile
 from monitor.quality import quality_results
-from monitor.results import SignalResult, Status, worst_status
+from monitor.results import SignalResult, worst_status
 from monitor.schema import FeatureSpec
 from monitor.signal_config import SignalConfig
 
@@ -36,7 +36,7 @@ class WindowReport:
     profile: DatasetProfile | None = field(default=None, repr=False)
 
     @property
-    def status(self) -> Status:
+    def status(self) -> str:
         if self.row_count == 0:
             return "no_data"
         return worst_status([r.status for r in self.results])

@@ -135,12 +135,16 @@ class ModelVersion(BaseModel):
             )
         if self.task == "regression" and self.scores:
             raise ValueError("scores: a regression model has no score columns; remove 'scores'")
-        if self.task == "multiclass" and self.scores and self.classes:
-            if len(self.classes) != len(self.scores):
-                raise ValueError(
-                    f"classes: {len(self.classes)} classes but {len(self.scores)} score columns; "
-                    "give one score column per class, in the same order"
-                )
+        if (
+            self.task == "multiclass"
+            and self.scores
+            and self.classes
+            and len(self.classes) != len(self.scores)
+        ):
+            raise ValueError(
+                f"classes: {len(self.classes)} classes but {len(self.scores)} score columns; "
+                "give one score column per class, in the same order"
+            )
         return self
 
     # --- derived views -----------------------------------------------------------------

@@ -14,6 +14,7 @@ sink falls behind and the buffer holds ``max_buffer_rows``, ``log`` waits at mos
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -133,10 +134,9 @@ class InferenceLogger:
         while not self._closed:
             self._wake.wait(self.flush_interval_s)
             self._wake.clear()
-            try:
+            # A failed write is logged in flush() and its rows stay buffered for the next try.
+            with contextlib.suppress(Exception):
                 self.flush()
-            except Exception:  # already logged; the rows stay buffered
-                pass
 
     def close(self) -> IngestReport:
         """Flush everything and stop the background thread (idempotent)."""

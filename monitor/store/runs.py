@@ -205,6 +205,27 @@ class RunStore(StoreCore):
                 )
             return to_record(row, with_results=True)
 
+    def latest_runs(self) -> list[RunRecord]:
+        """The newest-window run of every monitor, with results (for metrics)."""
+        newest = (
+            select(RunRow.monitor, func.max(RunRow.window_end).label("end"))
+            .group_by(RunRow.monitor)
+            .subquery()
+        )
+        query = (
+            select(RunRow)
+            .join(
+                newest, (RunRow.monitor == newest.c.monitor) & (RunRow.window_end == newest.c.end)
+            )
+            .options(selectinload(RunRow.results))
+            .order_by(RunRow.monitor, RunRow.window_start.desc())
+        )
+        latest: dict[str, RunRecord] = {}
+        with self.session() as session:
+            for row in session.scalars(query):
+                latest.setdefault(row.monitor, to_record(row, with_results=True))
+        return list(latest.values())
+
     def count_runs(self, monitor: str | None = None) -> int:
         """How many runs are stored (for one monitor when given)."""
         query = select(func.count(RunRow.id))
