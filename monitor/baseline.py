@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from monitor.conform import profile_kind
+from monitor.conform import missing_columns_error, profile_kind
 from monitor.profile import CategoricalProfile, NumericProfile
 from monitor.profile_builder import ColumnPlan, DatasetProfile, ProfilePlan, build_profile
 from monitor.reservoir import Reservoir
-from monitor.schema import ModelVersion
+from monitor.schema import FeatureSpec, ModelVersion
 from monitor.sources import file_columns, iter_batches
 
 BASELINE_SCHEMA_VERSION = 1
@@ -94,6 +94,7 @@ class Baseline:
                 "top_k": self.plan.top_k,
                 "seed": self.plan.seed,
                 "key_column": self.plan.key_column,
+                "key_columns": list(self.plan.key_columns),
                 "passthrough": list(self.plan.passthrough),
             },
             "profile": self.profile.to_document(),
@@ -120,10 +121,23 @@ class Baseline:
             edges = prof.edges if isinstance(prof, NumericProfile) else None
             cols.append(ColumnPlan(spec, edges=edges))
         plan = ProfilePlan(
-            tuple(cols), p["reservoir_size"], p["top_k"], p["seed"], p["key_column"], tuple(p["passthrough"])
-        )
+            tuple(cols), p["reservoir_size"], p["top_k"], p["seed"], p["key_column"],
+            tuple(p.get("key_columns", ())), tuple(p["passthrough"]),
+        )  # fmt: skip
         chunks = [DatasetProfile.from_document(c) for c in doc.get("chunks", [])]
         return cls(mv, profile, plan, chunks, doc.get("performance"), doc["created_at"], doc.get("source", {}))
+
+
+def sampling_key_columns(specs: list[FeatureSpec], n: int = 4) -> tuple[str, ...]:
+    """Columns that key the reservoir when there is no request id.
+
+    Hashing a few columns (numeric first, they rarely tie) is as random as hashing
+    the whole row and several times cheaper; rows equal on all of them are sampled
+    together.
+    """
+    numeric = [s.name for s in specs if profile_kind(s) == "numeric"]
+    other = [s.name for s in specs if profile_kind(s) != "numeric"]
+    return tuple((numeric + other)[:n])
 
 
 def _fingerprint(source: Source) -> dict[str, Any]:
@@ -161,6 +175,9 @@ def create_baseline(
     """Profile reference data (a file or frame) into a :class:`Baseline`."""
     specs = model_version.profiled_columns()
     available = _columns_of(source)
+    missing = [s.name for s in specs if s.name not in available]
+    if missing:  # checked here: the readers only load the wanted columns
+        raise missing_columns_error("reference data", missing, available)
     key = model_version.id_column if model_version.id_column in available else None
     passthrough = tuple(
         c for c in (model_version.target, model_version.timestamp_column) if c and c in available
@@ -172,8 +189,9 @@ def create_baseline(
 
     # Pass 1: ranges and a sample, to fix the histogram edges.
     plan0 = ProfilePlan(
-        tuple(ColumnPlan(s) for s in specs), reservoir_size, top_k, seed, key, passthrough
-    )
+        tuple(ColumnPlan(s) for s in specs), reservoir_size, top_k, seed, key,
+        () if key else sampling_key_columns(specs), passthrough,
+    )  # fmt: skip
     first = build_profile(batches(), plan0, threads=threads, what="reference data", on_batch=on_batch)
     sample = first.reservoir.to_pandas()
     cols = []

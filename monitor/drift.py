@@ -76,7 +76,10 @@ def _complete(profile: DatasetProfile) -> bool:
 def choose_metric(spec: FeatureSpec, ref: ColumnProfile, ref_sample_unique: int | None, config: DriftConfig) -> MetricInfo:
     name = config.methods.get(spec.name)
     if name is None:
+        # The default may judge a discrete numeric column as categorical (chisquare on its
+        # one-value bins), which the kind check below would wrongly reject.
         name = choose_default_metric(column_kind(spec), int(ref.n), ref_sample_unique)  # type: ignore[arg-type]
+        return METRICS[name]
     info = METRICS[name]
     kind = column_kind(spec)
     if kind not in info.kinds:

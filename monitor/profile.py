@@ -83,8 +83,11 @@ class NumericProfile:
             below = int(np.searchsorted(x, value_range[0], side="left"))
             above = len(x) - int(np.searchsorted(x, value_range[1], side="right"))
             self.out_of_range += below + above
-        mean_b = float(x.mean())
-        self._add_moments(len(x), mean_b, float(np.square(x - mean_b).sum()))
+        if lo == hi:  # constant batch: exact mean, zero spread (x.mean() may round off)
+            self._add_moments(len(x), lo, 0.0)
+        else:
+            mean_b = float(x.mean())
+            self._add_moments(len(x), mean_b, float(np.square(x - mean_b).sum()))
         self.min = min(self.min, lo)
         self.max = max(self.max, hi)
         if self.edges is not None and self.counts is not None:

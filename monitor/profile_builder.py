@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from monitor.conform import conform, profile_kind, type_error_masks
+from monitor.conform import TYPE_ERRORS_COLUMN, conform, profile_kind, type_error_masks
 from monitor.profile import CategoricalProfile, ColumnProfile, NumericProfile, column_from_dict
 from monitor.reservoir import Reservoir
 from monitor.schema import FeatureSpec
@@ -51,6 +51,7 @@ class ProfilePlan:
     top_k: int = 1000
     seed: int = 0
     key_column: str | None = None  # a unique row id makes the best sampling key
+    key_columns: tuple[str, ...] = ()  # without an id: the (few) columns rows are keyed by
     passthrough: tuple[str, ...] = ()  # extra columns kept in the sample (target, timestamp)
 
     @property
@@ -139,7 +140,7 @@ def build_profile(
         Optional callback ``on_batch(rows)`` after each batch (progress bars).
     """
     profiles = {c.spec.name: c.new_profile(plan.top_k) for c in plan.columns}
-    sample_cols: Sequence[str] | None = [plan.key_column] if plan.key_column else None
+    sample_cols: Sequence[str] | None = [plan.key_column] if plan.key_column else (list(plan.key_columns) or None)
     reservoir = Reservoir(plan.reservoir_size, plan.seed, sample_cols)
     rows = 0
     specs = plan.specs
@@ -155,6 +156,10 @@ def build_profile(
                 for c in plan.columns
             ]
             if plan.reservoir_size:
+                # Every sampled row carries the type-error column (null when clean), so a
+                # row's key does not depend on whether its batch had type errors.
+                if TYPE_ERRORS_COLUMN not in table.schema.names:
+                    table = table.append_column(TYPE_ERRORS_COLUMN, pa.nulls(n, pa.string()))
                 reservoir.update(_with_passthrough(table, batch, plan))
             for f in futures:
                 f.result()

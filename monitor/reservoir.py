@@ -99,7 +99,9 @@ class Reservoir:
     def update(self, batch: pa.Table | pa.RecordBatch) -> Reservoir:
         if self.k == 0 or batch.num_rows == 0:
             return self
-        cols = self.key_columns if self.key_columns is not None else batch.schema.names
+        names = batch.schema.names
+        # The id column is the best key; a batch without it is keyed by its whole row.
+        cols = [c for c in (self.key_columns or ()) if c in names] or names
         keys = row_keys(batch, cols, self.seed)
         limit = self._threshold()
         keep = np.flatnonzero(keys <= limit) if limit is not None else np.arange(len(keys))

@@ -213,13 +213,32 @@ def parse_model_version(data: Any, *, source: str = "<python>") -> ModelVersion:
         raise SchemaError(_format_validation_error(source, err)) from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that rejects a key repeated in one mapping.
+
+    PyYAML keeps the last of two equal keys, so ``features: {age: numeric, age: categorical}``
+    would silently declare one feature.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicated key {key!r}; give each key once", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_model_version(path: str | Path) -> ModelVersion:
     """Read a model-version YAML file."""
     p = Path(path)
     if not p.is_file():
         raise SchemaError(f"model version file {str(p)!r} does not exist; check the path")
     try:
-        data = yaml.safe_load(p.read_text())
+        data = yaml.load(p.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader
     except yaml.YAMLError as err:
         raise SchemaError(f"model version file {str(p)!r} is not valid YAML: {err}") from err
     return parse_model_version(data, source=str(p))

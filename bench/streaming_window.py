@@ -1,0 +1,245 @@
+"""Streaming a large window: raiwatch profiles 20 million rows from Parquet in bounded memory.
+
+The window (same 24 columns as ``drift_vs_evidently.py``) is generated in
+1-million-row chunks and written to Parquet in row groups, so the generator
+stays small. A baseline is built from a 1-million-row reference and stored as
+raiwatch stores it (document + Parquet sample). Three child processes are then
+measured separately (wall time, CPU, peak RSS via ``ru_maxrss``):
+
+1. ``baseline`` -- ``create_baseline`` on the reference file;
+2. ``read_only`` -- reading the window with ``iter_batches`` and nothing else,
+   the floor set by Parquet decoding;
+3. ``window`` -- load the stored baseline, then
+   ``evaluate_window(baseline, iter_batches(path, ...))`` on the whole window.
+
+Writes ``bench/results/streaming_window.{json,md}``.
+
+Usage::
+
+    .venv/bin/python bench/streaming_window.py                 # 20,000,000 rows
+    .venv/bin/python bench/streaming_window.py --rows 1000000  # quick check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    ALL_COLUMNS,
+    CATEGORICAL,
+    DATA_DIR,
+    NUMERIC,
+    RESULTS_DIR,
+    SHIFTED,
+    machine,
+    model_version_document,
+    run_child,
+    self_peak_rss_mb,
+    write_dataset,
+    write_json,
+)
+
+FULL_ROWS = 20_000_000
+MEMORY_LIMIT_MB = 1.5 * 1024
+
+
+# --- children ---------------------------------------------------------------------------------
+
+
+def child_baseline(ref_path: Path, store: Path, threads: int, batch_rows: int) -> dict[str, Any]:
+    """Build the baseline and store it the way raiwatch does: a JSON document plus the sample."""
+    from monitor.baseline import create_baseline
+    from monitor.schema import parse_model_version
+
+    mv = parse_model_version(model_version_document())
+    t0 = time.perf_counter()
+    baseline = create_baseline(mv, ref_path, threads=threads, batch_rows=batch_rows)
+    elapsed = time.perf_counter() - t0
+    store.with_suffix(".json").write_text(json.dumps(baseline.to_document()))
+    store.with_suffix(".parquet").write_bytes(baseline.sample_bytes())
+    return {"work_s": round(elapsed, 3), "rows": baseline.profile.row_count, "self_peak_rss_mb": self_peak_rss_mb()}
+
+
+def child_read_only(window_path: Path, batch_rows: int) -> dict[str, Any]:
+    """Only stream the window's batches: the Parquet decoding floor."""
+    from monitor.sources import iter_batches
+
+    t0 = time.perf_counter()
+    rows = sum(b.num_rows for b in iter_batches(window_path, batch_rows=batch_rows, columns=ALL_COLUMNS))
+    elapsed = time.perf_counter() - t0
+    return {"work_s": round(elapsed, 3), "rows": rows, "rows_per_s": rows / elapsed, "self_peak_rss_mb": self_peak_rss_mb()}
+
+
+def child_window(window_path: Path, store: Path, threads: int, batch_rows: int) -> dict[str, Any]:
+    """Load the stored baseline and evaluate the whole window, streamed batch by batch."""
+    from monitor.baseline import Baseline
+    from monitor.run import evaluate_window
+    from monitor.sources import iter_batches
+
+    baseline = Baseline.from_document(
+        json.loads(store.with_suffix(".json").read_text()), store.with_suffix(".parquet").read_bytes()
+    )
+    wanted = [c.name for c in baseline.model_version.profiled_columns()]
+    rss_before = self_peak_rss_mb()
+    t0 = time.perf_counter()
+    report = evaluate_window(
+        baseline, iter_batches(window_path, batch_rows=batch_rows, columns=wanted), threads=threads
+    )
+    elapsed = time.perf_counter() - t0
+    drift = {
+        r.feature: {"metric": r.metric, "value": r.value, "status": r.status}
+        for r in report.results
+        if r.signal in ("data_drift", "prediction_drift") and r.feature is not None
+    }
+    return {
+        "work_s": round(elapsed, 3),
+        "rows": report.row_count,
+        "rows_per_s": report.row_count / elapsed,
+        "threads": threads,
+        "batch_rows": batch_rows,
+        "status": report.status,
+        "drifted": sorted(c for c, r in drift.items() if r["status"] == "alert"),
+        "drift": drift,
+        "data_quality_not_ok": [
+            {"feature": r.feature, "metric": r.metric, "value": r.value, "status": r.status}
+            for r in report.results
+            if r.signal == "data_quality" and r.status != "ok"
+        ],
+        "peak_rss_before_window_mb": rss_before,
+        "self_peak_rss_mb": self_peak_rss_mb(),
+    }
+
+
+# --- parent -----------------------------------------------------------------------------------
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    w, r, b, s = doc["window"], doc["read_only"], doc["baseline"], doc["summary"]
+    m = doc["machine"]
+    lines = [
+        f"# Streaming window: {doc['rows']:,} rows through `evaluate_window`",
+        "",
+        f"Generated by `{doc['command']}` on {doc['finished_at']} "
+        f"({m['cpus']} CPUs, {m['memory_gb']} GB, load average at start {m['load_average_at_start']}, "
+        f"shared machine). Window file: {doc['data']['window']['bytes'] / 2**30:.2f} GiB of Parquet, "
+        f"row groups of {doc['data']['row_group_rows']:,} rows, batches of {w['batch_rows']:,} rows; "
+        f"baseline from {b['rows']:,} reference rows.",
+        "",
+        "| step (own process) | rows | work time (s) | rows/s | process wall (s) | CPU user+sys (s) | peak RSS (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, part in (("create_baseline (reference)", b), ("read window batches only", r), ("evaluate_window (stored baseline)", w)):
+        p = part["process"]
+        rate = f"{part['rows_per_s']:,.0f}" if "rows_per_s" in part else f"{part['rows'] / part['work_s']:,.0f}"
+        lines.append(
+            f"| {name} | {part['rows']:,} | {part['work_s']:.1f} | {rate} | {p['process_wall_s']:.1f} | "
+            f"{p['cpu_user_s'] + p['cpu_sys_s']:.1f} | {p['peak_rss_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        f"- **{w['rows_per_s']:,.0f} rows/s** through `evaluate_window` ({w['threads']} threads); "
+        f"Parquet decoding alone runs at {r['rows_per_s']:,.0f} rows/s, so profiling and signals take "
+        f"{s['share_not_decoding']:.0%} of the window time.",
+        f"- Peak memory of the window process: **{w['process']['peak_rss_mb']:.0f} MiB** "
+        f"(before the window was read: {w['peak_rss_before_window_mb']:.0f} MiB); limit "
+        f"{MEMORY_LIMIT_MB:.0f} MiB: {'met' if s['memory_limit_met'] else 'NOT met'}.",
+        f"- Window status {w['status']}; drifted columns {w['drifted']} (shifted by design: {sorted(SHIFTED)}).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=FULL_ROWS, help="rows of the window")
+    parser.add_argument("--reference-rows", type=int, default=1_000_000, help="rows of the baseline's reference")
+    parser.add_argument("--seed", type=int, default=42, help="data generator seed")
+    parser.add_argument("--threads", type=int, default=2, help="raiwatch profiling threads")
+    parser.add_argument("--batch-rows", type=int, default=262_144, help="rows per Arrow batch")
+    parser.add_argument("--out", type=Path, default=None, help="result path without suffix (default: bench/results/streaming_window[_<rows>rows])")
+    parser.add_argument("--worker", choices=["baseline", "read_only", "window"], help=argparse.SUPPRESS)
+    parser.add_argument("--ref", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--window", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.rows < 1000 or args.reference_rows < 2000:
+        parser.error(f"--rows must be >= 1000 and --reference-rows >= 2000; got {args.rows} and {args.reference_rows}")
+
+    if args.worker:
+        if args.worker == "baseline":
+            out = child_baseline(args.ref, args.store, args.threads, args.batch_rows)
+        elif args.worker == "read_only":
+            out = child_read_only(args.window, args.batch_rows)
+        else:
+            out = child_window(args.window, args.store, args.threads, args.batch_rows)
+        args.result.write_text(json.dumps(out))
+        return 0
+
+    started = machine()
+    ref_path = DATA_DIR / f"drift_reference_{args.reference_rows}_s{args.seed}.parquet"
+    window_path = DATA_DIR / f"stream_current_{args.rows}_s{args.seed}.parquet"
+    print(f"writing data ({args.rows:,} window rows) to {DATA_DIR} unless present ...", flush=True)
+    row_group_rows = 262_144
+    data = {
+        "reference": write_dataset(ref_path, rows=args.reference_rows, seed=args.seed, role="reference"),
+        "window": write_dataset(window_path, rows=args.rows, seed=args.seed, role="current", row_group_rows=row_group_rows),
+        "row_group_rows": row_group_rows,
+    }
+    print(f"  {data['window']}", flush=True)
+
+    parts: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(tmp) / "stored_baseline"
+        for step in ("baseline", "read_only", "window"):
+            print(f"running {step} ...", flush=True)
+            result = Path(tmp) / f"{step}.json"
+            process = run_child([
+                __file__, "--worker", step, "--ref", str(ref_path), "--window", str(window_path),
+                "--store", str(store), "--result", str(result), "--threads", str(args.threads),
+                "--batch-rows", str(args.batch_rows), "--rows", str(args.rows),
+                "--reference-rows", str(args.reference_rows),
+            ])  # fmt: skip
+            parts[step] = {**json.loads(result.read_text()), "process": process}
+            print(f"  {step}: work {parts[step]['work_s']:.2f} s, peak {process['peak_rss_mb']:.0f} MiB", flush=True)
+
+    w, r = parts["window"], parts["read_only"]
+    summary = {
+        "rows_per_s": w["rows_per_s"],
+        "peak_rss_mb": w["process"]["peak_rss_mb"],
+        "memory_limit_mb": MEMORY_LIMIT_MB,
+        "memory_limit_met": w["process"]["peak_rss_mb"] <= MEMORY_LIMIT_MB,
+        "share_not_decoding": max(0.0, 1 - r["work_s"] / w["work_s"]),
+    }
+    command = "python bench/streaming_window.py" + ("" if args.rows == FULL_ROWS else f" --rows {args.rows}")
+    doc = {
+        "benchmark": "streaming_window",
+        "command": command,
+        "rows": args.rows,
+        "finished_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": started,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "data": {
+            "seed": args.seed,
+            "columns": f"{len(NUMERIC)} numeric + {len(CATEGORICAL)} categorical features + numeric `prediction`",
+            **data,
+        },
+        "summary": summary,
+        **parts,
+    }
+    base = args.out or RESULTS_DIR / ("streaming_window" + ("" if args.rows == FULL_ROWS else f"_{args.rows}rows"))
+    write_json(base.with_suffix(".json"), doc)
+    base.with_suffix(".md").write_text(markdown(doc))
+    print(markdown(doc))
+    print(f"wrote {base.with_suffix('.json')} and {base.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

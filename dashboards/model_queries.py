@@ -1,0 +1,65 @@
+"""Read-only queries behind the model page: monitors, runs and their results."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from dashboards.queries import RESULTS, RUNS
+
+RUN_COLUMNS = [
+    "id", "monitor", "window_start", "window_end", "status", "row_count", "duration_s",
+    "executions", "details",
+]  # fmt: skip
+RESULT_COLUMNS = [
+    "run_id", "window_start", "window_end", "signal", "feature", "metric", "value",
+    "threshold", "status", "p_value", "reference_size", "current_size", "message", "details",
+]  # fmt: skip
+
+
+def monitors_of(engine: Engine, name: str, version: str) -> list[str]:
+    """Monitors that have runs for a model version, by name."""
+    query = (
+        select(RUNS.c.monitor)
+        .where(RUNS.c.model_name == name, RUNS.c.model_version == version)
+        .distinct()
+        .order_by(RUNS.c.monitor)
+    )
+    with engine.connect() as conn:
+        return [str(m) for m in conn.scalars(query)]
+
+
+def runs_of(engine: Engine, monitor: str) -> pd.DataFrame:
+    """Every run of a monitor, newest window first (see :data:`RUN_COLUMNS`)."""
+    query = (
+        select(*(RUNS.c[c] for c in RUN_COLUMNS))
+        .where(RUNS.c.monitor == monitor)
+        .order_by(RUNS.c.window_end.desc(), RUNS.c.id.desc())
+    )
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(query).all(), columns=RUN_COLUMNS)
+
+
+def results_of(engine: Engine, monitor: str, signals: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Stored signal results of every run of a monitor, oldest window first.
+
+    Parameters
+    ----------
+    monitor
+        The monitor's name.
+    signals
+        Only these signals (all when ``None``).
+    """
+    cols = [RESULTS.c[c] for c in RESULT_COLUMNS if c not in ("window_start", "window_end")]
+    query = (
+        select(RUNS.c.window_start, RUNS.c.window_end, *cols)
+        .join(RESULTS, RESULTS.c.run_id == RUNS.c.id)
+        .where(RUNS.c.monitor == monitor)
+        .order_by(RUNS.c.window_end, RESULTS.c.position)
+    )
+    if signals is not None:
+        query = query.where(RESULTS.c.signal.in_(signals))
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)

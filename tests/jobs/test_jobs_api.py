@@ -1,0 +1,138 @@
+"""The HTTP API: authenticated all-or-nothing ingestion, read endpoints, health, metrics."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from jobs.api import create_app
+from monitor.logstore import LogStore
+from monitor.results import SignalResult
+from monitor.schema import ModelVersion
+from monitor.store import AlertPolicy, EndpointSpec, Store
+
+MV = ModelVersion.model_validate({
+    "name": "credit", "version": "1", "task": "binary",
+    "features": {"age": "numeric", "purpose": "categorical"}, "scores": ["score"],
+})  # fmt: skip
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
+SECRET = "whsec_c3VwZXItc2VjcmV0LXZhbHVl"
+
+
+def _rows(n: int, start: int = 0) -> list[dict[str, object]]:
+    return [
+        {"request_id": f"r{start + i}", "timestamp": (T0 + timedelta(minutes=i)).isoformat(),
+         "age": 30 + i, "purpose": "car", "prediction": "1", "score": 0.7}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def client(store: Store, tmp_path: Path) -> Iterator[tuple[TestClient, str, LogStore]]:
+    store.register_model_version(MV)
+    logs = LogStore(tmp_path / "home")
+    key = store.create_api_key("test")
+    app = create_app(store, logs, max_request_bytes=20_000)
+    with TestClient(app) as c:
+        yield c, key, logs
+
+
+def _count(logs: LogStore) -> int:
+    return sum(b.num_rows for b in logs.scan(MV))
+
+
+def test_ingest_json_and_ndjson(client: tuple[TestClient, str, LogStore]) -> None:
+    c, key, logs = client
+    url = "/api/v1/models/credit/versions/1/logs"
+    r = c.post(url, json=_rows(5), headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"accepted": 5, "ignored_columns": [], "with_type_errors": 0}
+    body = "\n".join(json.dumps(row) for row in _rows(3, start=100))
+    r = c.post(url, content=body, headers={"X-API-Key": key, "content-type": "application/x-ndjson"})
+    assert r.status_code == 200 and r.json()["accepted"] == 3
+    r = c.post(url, json={"rows": _rows(2, start=200)}, headers={"X-API-Key": key})
+    assert r.status_code == 200
+    assert _count(logs) == 10
+
+
+def test_invalid_rows_reject_the_whole_batch(client: tuple[TestClient, str, LogStore]) -> None:
+    c, key, logs = client
+    rows = _rows(4)
+    rows[1]["timestamp"] = "not a date"
+    rows[3]["request_id"] = None
+    r = c.post("/api/v1/models/credit/versions/1/logs", json=rows, headers={"X-API-Key": key})
+    assert r.status_code == 422
+    body = r.json()
+    assert body["detail"].startswith("2 of 4 rows are invalid; nothing was stored")
+    assert [e["row"] for e in body["errors"]] == [1, 3]
+    assert body["errors"][0]["reason"].startswith("invalid_timestamp")
+    assert body["errors"][1]["reason"].startswith("missing_request_id")
+    assert _count(logs) == 0
+
+
+def test_missing_column_bad_json_too_large_and_auth(client: tuple[TestClient, str, LogStore]) -> None:
+    c, key, logs = client
+    url = "/api/v1/models/credit/versions/1/logs"
+    rows = [{k: v for k, v in row.items() if k != "score"} for row in _rows(2)]
+    r = c.post(url, json=rows, headers={"X-API-Key": key})
+    assert r.status_code == 422 and "score" in r.json()["detail"]
+    r = c.post(url, content=b"{not json", headers={"X-API-Key": key})
+    assert r.status_code == 422 and "not JSON" in r.json()["detail"]
+    r = c.post(url, json=_rows(300), headers={"X-API-Key": key})
+    assert r.status_code == 413
+    assert c.post(url, json=_rows(1)).status_code == 401
+    assert c.post(url, json=_rows(1), headers={"X-API-Key": key + "x"}).status_code == 401
+    r = c.post("/api/v1/models/credit/versions/9/logs", json=_rows(1), headers={"X-API-Key": key})
+    assert r.status_code == 404 and "known versions" in r.json()["detail"]
+    assert _count(logs) == 0
+
+
+def test_labels_ingestion(client: tuple[TestClient, str, LogStore]) -> None:
+    c, key, logs = client
+    labels = [{"request_id": "r1", "label": "1"}, {"request_id": "r2", "label": "0"}]
+    r = c.post("/api/v1/models/credit/versions/1/labels", json=labels, headers={"X-API-Key": key})
+    assert r.status_code == 200, r.text
+    assert sorted(logs.read_labels(MV)["request_id"]) == ["r1", "r2"]
+
+
+def test_read_endpoints_health_metrics_openapi_and_no_secrets(
+    client: tuple[TestClient, str, LogStore], store: Store
+) -> None:
+    c, key, _ = client
+    store.upsert_monitor("m1", "credit", "1", {"name": "m1"}, start_at=T0,
+                         endpoints=[EndpointSpec("http://127.0.0.1:9/h", SECRET)])  # fmt: skip
+    run_id = store.save_run("m1", "credit", "1", T0, T0 + timedelta(hours=1), "alert",
+                            [SignalResult("data_drift", "age", "wasserstein", 0.25, 0.1, "alert")],
+                            7, 0.5, {}, policy=AlertPolicy())  # fmt: skip
+    h = {"X-API-Key": key}
+    assert c.get("/api/v1/models", headers=h).json()[0]["name"] == "credit"
+    assert c.get("/api/v1/runs", headers=h).json()[0]["id"] == run_id
+    run = c.get(f"/api/v1/runs/{run_id}", headers=h).json()
+    assert run["results"][0]["value"] == 0.25
+    assert c.get("/api/v1/runs/999", headers=h).status_code == 404
+    assert c.get("/api/v1/alerts", headers=h).json()[0]["state"] == "firing"
+    assert c.get("/api/v1/alerts/events", headers=h).json()[0]["event"] == "firing"
+    assert c.get("/api/v1/webhooks/deliveries", headers=h).json()[0]["status"] == "pending"
+    monitors = c.get("/api/v1/monitors", headers=h)
+    assert monitors.json()[0]["webhooks"][0]["url"] == "http://127.0.0.1:9/h"
+    assert c.get("/api/v1/runs").status_code == 401
+    assert c.get("/healthz").json() == {"status": "ok"}
+    metrics = c.get("/metrics").text
+    assert 'raiwatch_signal_value{monitor="m1",model="credit",version="1",signal="data_drift",' \
+           'feature="age",metric="wasserstein",status="alert"} 0.25' in metrics  # fmt: skip
+    assert 'raiwatch_alert_firing{monitor="m1",signal="data_drift",state="firing"} 1' in metrics
+    assert 'raiwatch_webhook_deliveries{status="pending"} 1' in metrics
+    assert 'raiwatch_run_duration_seconds{monitor="m1",status="alert"} 0.5' in metrics
+    paths = c.get("/openapi.json").json()["paths"]
+    assert "/api/v1/models/{model}/versions/{version}/logs" in paths
+    everything = "".join(
+        c.get(p, headers=h).text
+        for p in ("/api/v1/monitors", "/api/v1/webhooks/deliveries", "/metrics", "/api/v1/runs")
+    )
+    for secret in (SECRET, SECRET.removeprefix("whsec_"), key, key[3:]):
+        assert secret not in everything
