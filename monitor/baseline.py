@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,7 +23,13 @@ import pyarrow as pa
 
 from monitor.conform import missing_columns_error, profile_kind
 from monitor.profile import CategoricalProfile, NumericProfile
-from monitor.profile_builder import ColumnPlan, DatasetProfile, ProfilePlan, build_profile
+from monitor.profile_builder import (
+    ColumnPlan,
+    DatasetProfile,
+    ProfilePlan,
+    build_chunk_profiles,
+    build_profile,
+)
 from monitor.reservoir import Reservoir
 from monitor.schema import FeatureSpec, ModelVersion
 from monitor.sources import file_columns, iter_batches
@@ -210,25 +215,12 @@ def create_baseline(
     k = max(1, min(n_chunks, total // 100)) if total else 1
     bounds = np.linspace(0, total, k + 1).astype(int)
     chunk_plan = replace(plan, reservoir_size=0)
-    chunks = [build_profile(_rows(batches(), int(a), int(b)), chunk_plan, threads=threads) for a, b in itertools.pairwise(bounds)]
+    chunks = build_chunk_profiles(batches(), chunk_plan, [int(b) for b in bounds], threads=threads)
     merged = chunks[0]
     for c in chunks[1:]:
         merged = merged.merge(c)
     merged.reservoir = first.reservoir
     return Baseline(model_version, merged, plan, chunks if k > 1 else [], source=_fingerprint(source))
-
-
-def _rows(batches: Iterable[Any], start: int, stop: int) -> Iterable[Any]:
-    """Rows ``[start, stop)`` of a batch stream."""
-    pos = 0
-    for b in batches:
-        n = len(b)
-        lo, hi = max(start - pos, 0), min(stop - pos, n)
-        if lo < hi:
-            yield b.iloc[lo:hi] if isinstance(b, pd.DataFrame) else b.slice(lo, hi - lo)
-        pos += n
-        if pos >= stop:
-            return
 
 
 __all__ = ["Baseline", "Reservoir", "create_baseline", "histogram_edges"]

@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike
 from river import drift, stats
 from river.base import DriftDetector
 from river.drift import binary
+from scipy.special import kolmogorov
 
 from monitor.errors import DataError
 from monitor.results import SignalResult
@@ -41,14 +42,55 @@ from monitor.results import SignalResult
 STATE_VERSION = 1
 DETECTORS: tuple[str, ...] = ("adwin", "ddm", "eddm", "page_hinkley", "kswin")
 BINARY_ONLY = frozenset({"ddm", "eddm"})  # they read a stream of 0/1 errors
+
+
+class VectorKSWIN(drift.KSWIN):
+    """river's KSWIN whose Kolmogorov-Smirnov test is computed with NumPy.
+
+    river calls ``scipy.stats.ks_2samp`` on every update (about 2 ms), too slow for windows
+    of 10^5 errors. This subclass keeps KSWIN's window, random sampling and state, and
+    computes the two-sample statistic with sorted searches and its p-value from the
+    asymptotic Kolmogorov distribution (about 50 µs).
+    """
+
+    def update(self, x: float) -> None:
+        if self.drift_detected:
+            self._reset()
+        self.n += 1
+        self.window.append(x)
+        self._drift_detected = False
+        if len(self.window) < self.window_size:
+            return
+        older = self.window_size - self.stat_size
+        values = np.fromiter(self.window, dtype=float, count=len(self.window))
+        sample = np.sort(values[self._rng.sample(range(older), self.stat_size)])
+        recent = np.sort(values[older:])
+        grid = np.concatenate([sample, recent])
+        gap = np.searchsorted(sample, grid, "right") - np.searchsorted(recent, grid, "right")
+        statistic = float(np.abs(gap).max()) / self.stat_size
+        self.p_value = float(kolmogorov(statistic * math.sqrt(self.stat_size / 2)))  # type: ignore[assignment]
+        if self.p_value <= self.alpha and statistic > 0.1:
+            self._drift_detected = True
+            self.window = collections.deque(values[older:].tolist(), maxlen=self.window_size)
+
+
 _FACTORIES: dict[str, Any] = {
     "adwin": drift.ADWIN,
     "ddm": binary.DDM,
     "eddm": binary.EDDM,
     "page_hinkley": drift.PageHinkley,
-    "kswin": drift.KSWIN,
+    "kswin": VectorKSWIN,
 }
 _STATS: dict[str, Any] = {"Mean": stats.Mean, "Var": stats.Var}
+# Defaults tuned on seeded simulations (3000 errors; error rate 0.15 -> 0.35, or |N(0, 1)| ->
+# |N(0, 2)|): river's own defaults let DDM, EDDM and KSWIN fire on most stationary streams.
+DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
+    "adwin": {},
+    "ddm": {"warm_start": 500, "drift_threshold": 3.5},
+    "eddm": {"warm_start": 500, "alpha": 0.9, "beta": 0.8},
+    "page_hinkley": {"min_instances": 100, "threshold": 80.0},
+    "kswin": {"alpha": 1e-5, "window_size": 500, "stat_size": 200},
+}
 
 
 def default_detectors(task: str) -> tuple[str, ...]:
@@ -67,7 +109,10 @@ def _dump(value: Any) -> Any:
         version, internal, gauss = value.getstate()
         return {"random": [version, list(internal), gauss]}
     if type(value).__name__ in _STATS and isinstance(value, _STATS[type(value).__name__]):
-        return {"stat": type(value).__name__, "fields": {k: _dump(v) for k, v in vars(value).items()}}
+        return {
+            "stat": type(value).__name__,
+            "fields": {k: _dump(v) for k, v in vars(value).items()},
+        }
     raise TypeError(f"cannot store detector internal of type {type(value).__name__}")
 
 
@@ -90,7 +135,7 @@ def _load(value: Any) -> Any:
 
 
 def _internals(det: DriftDetector, params: dict[str, Any]) -> dict[str, Any]:
-    public = set(params) | set(det._get_params())
+    public = set(params)  # constructor settings; everything else is state
     return {k: _dump(v) for k, v in vars(det).items() if k not in public and not callable(v)}
 
 
@@ -146,8 +191,8 @@ def run_detectors(
     seed
         Seed of KSWIN's sampling; recorded in the state, which keeps it for later runs.
     params
-        Constructor arguments per detector, e.g. ``{"adwin": {"delta": 0.01}}``; the state
-        keeps those of the run that started the stream.
+        Constructor arguments per detector over :data:`DEFAULT_PARAMS`, e.g.
+        ``{"adwin": {"delta": 0.01}}``; the state keeps those of the run that started the stream.
     max_replay
         How much of ADWIN's stream since its last detection the state keeps.
 
@@ -174,7 +219,7 @@ def run_detectors(
     new: dict[str, Any] = {}
     events: list[dict[str, Any]] = []
     for name in detectors:
-        init = dict((params or {}).get(name, {}))
+        init = {**DEFAULT_PARAMS[name], **(params or {}).get(name, {})}
         if name == "kswin":
             init.setdefault("seed", state["seed"])
         det = _restore(name, saved.get(name), init)
@@ -194,6 +239,7 @@ def run_detectors(
             new[name] = {"params": init, "replay": replay[-max_replay:], "exact": exact}
         else:
             new[name] = {"params": init, "internals": _internals(det, init)}
+    events.sort(key=lambda e: e["index"])  # time order; detectors in order within a row
     last = ts[-1].isoformat() if ts is not None and x.size else state["last_timestamp"]
     new_state = {"version": STATE_VERSION, "river": river.__version__, "seed": state["seed"],
                  "n_seen": state["n_seen"] + x.size, "last_timestamp": last, "detectors": new}  # fmt: skip
@@ -213,7 +259,16 @@ def concept_drift_signal_results(
             status = "alert" if mine else "ok"
             msg = f"{name} detected {len(mine)} change(s) in {n} errors"
         results.append(
-            SignalResult("concept_drift", None, name, float(len(mine)) if n else None, 1.0,
-                         status, current_size=n, message=msg, details={"events": mine})
+            SignalResult(
+                "concept_drift",
+                None,
+                name,
+                float(len(mine)) if n else None,
+                1.0,
+                status,
+                current_size=n,
+                message=msg,
+                details={"events": mine},
+            )
         )
     return results

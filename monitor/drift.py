@@ -25,6 +25,7 @@ from monitor.metrics import (
     benjamini_hochberg,
     choose_default_metric,
 )
+from monitor.metrics._registry import MAX_UNIQUE_AS_CATEGORICAL
 from monitor.profile import CategoricalProfile, ColumnProfile, NumericProfile
 from monitor.profile_builder import DatasetProfile
 from monitor.results import SignalResult
@@ -97,8 +98,15 @@ def compare_columns(
     *,
     ref_sample: np.ndarray | None = None,
     cur_sample: np.ndarray | None = None,
+    as_categorical: bool = False,
 ) -> tuple[MetricResult, str]:
-    """Compute one metric; returns the result and how (``exact``/``binned``/``counts``)."""
+    """Compute one metric; returns the result and how (``exact``/``binned``/``counts``).
+
+    ``as_categorical`` compares a discrete numeric column's values as categories (one
+    bin per value, values beyond the baseline as new categories).
+    """
+    if as_categorical and info.categorical is not None:
+        return info.categorical(_category_counts(ref), _category_counts(cur)), "counts"
     if ref_sample is not None and cur_sample is not None and info.sample is not None:
         return info.sample(ref_sample, cur_sample), "exact"
     if isinstance(ref, NumericProfile) and isinstance(cur, NumericProfile) and info.binned is not None:
@@ -115,7 +123,9 @@ def compare_columns(
     )
 
 
-def _threshold(info: MetricInfo, column: str, config: DriftConfig, baseline: Baseline) -> Threshold:
+def _threshold(
+    info: MetricInfo, column: str, config: DriftConfig, baseline: Baseline, as_categorical: bool = False
+) -> Threshold:
     spec = config.thresholds.get(column) or config.thresholds.get(info.name) or ThresholdSpec()
     direction: Direction = "below" if info.is_test else "above"
     threshold = spec.build(direction, info.default_threshold)
@@ -126,7 +136,7 @@ def _threshold(info: MetricInfo, column: str, config: DriftConfig, baseline: Bas
         r, c = rest.columns[column], chunk.columns[column]
         if r.n == 0 or c.n == 0:
             return None
-        return compare_columns(info, r, c)[0].score
+        return compare_columns(info, r, c, as_categorical=as_categorical)[0].score
 
     scores = leave_chunk_out_scores(baseline.chunks, score, lambda a, b: a.merge(b))
     return threshold.fit(scores)
@@ -150,7 +160,15 @@ def drift_results(
         unique = len(np.unique(ref_sample)) if ref_sample is not None and len(ref_sample) else None
         try:
             info = choose_metric(spec, ref, unique, config)
-            threshold = _threshold(info, spec.name, config, baseline)
+            # A numeric column with few distinct values is judged by default as categorical:
+            # quantile groups or samples would merge its values (a constant column never drifts).
+            as_categorical = (
+                spec.name not in config.methods
+                and column_kind(spec) == "numeric"
+                and unique is not None
+                and unique <= MAX_UNIQUE_AS_CATEGORICAL
+            )
+            threshold = _threshold(info, spec.name, config, baseline, as_categorical)
         except (RaiwatchError, ValueError) as err:
             results.append(SignalResult(metric=config.methods.get(spec.name, "default"), value=None, threshold=None, status="error", message=str(err), **base))
             continue
@@ -168,7 +186,7 @@ def drift_results(
         exact = config.exact or both_complete or (info.is_test and _complete(ref_profile))
         samples = (ref_sample, _sample(window, spec.name)) if exact and ref_sample is not None else (None, None)
         try:
-            res, how = compare_columns(info, ref, cur, ref_sample=samples[0], cur_sample=samples[1])
+            res, how = compare_columns(info, ref, cur, ref_sample=samples[0], cur_sample=samples[1], as_categorical=as_categorical)
         except (RaiwatchError, ValueError, FloatingPointError) as err:
             results.append(SignalResult(value=None, status="error", message=f"{info.name} failed on {spec.name!r}: {err}", **base))
             continue

@@ -40,11 +40,14 @@ class NumericProfile:
     under_sum: float = 0.0
     over_count: int = 0
     over_sum: float = 0.0
+    sums: np.ndarray | None = None
     kind: str = field(default="numeric", init=False)
 
     def __post_init__(self) -> None:
         if self.edges is not None and self.counts is None:
             self.counts = np.zeros(len(self.edges) - 1, dtype=np.int64)
+        if self.edges is not None and self.sums is None:
+            self.sums = np.zeros(len(self.edges) - 1, dtype=np.float64)
 
     @property
     def variance(self) -> float:
@@ -96,6 +99,9 @@ class NumericProfile:
             pos = np.searchsorted(x, e, side="left")
             pos[-1] = np.searchsorted(x, e[-1], side="right")
             self.counts += np.diff(pos)
+            if self.sums is not None:
+                cum = np.concatenate(([0.0], np.cumsum(x)))
+                self.sums += cum[pos[1:]] - cum[pos[:-1]]
             if pos[0] > 0:
                 self.under_count += int(pos[0])
                 self.under_sum += float(x[: pos[0]].sum())
@@ -127,6 +133,8 @@ class NumericProfile:
         out.min, out.max = min(self.min, other.min), max(self.max, other.max)
         if self.counts is not None and other.counts is not None:
             out.counts = self.counts + other.counts
+        if self.sums is not None and other.sums is not None:
+            out.sums = self.sums + other.sums
         out.under_count = self.under_count + other.under_count
         out.under_sum = self.under_sum + other.under_sum
         out.over_count = self.over_count + other.over_count
@@ -137,8 +145,9 @@ class NumericProfile:
         if self.edges is None or self.counts is None:
             return None
         return Histogram(
-            self.edges, self.counts, self.under_count, self.under_sum, self.over_count, self.over_sum
-        )
+            self.edges, self.counts, self.under_count, self.under_sum, self.over_count,
+            self.over_sum, self.sums,
+        )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in _NUM_SCALARS}
@@ -146,6 +155,7 @@ class NumericProfile:
         d["max"] = None if math.isinf(self.max) else self.max
         d["edges"] = None if self.edges is None else self.edges.tolist()
         d["counts"] = None if self.counts is None else self.counts.tolist()
+        d["sums"] = None if self.sums is None else self.sums.tolist()
         d["kind"] = "numeric"
         return d
 
@@ -159,6 +169,7 @@ class NumericProfile:
         out.max = -math.inf if d.get("max") is None else d["max"]
         if d.get("counts") is not None:
             out.counts = np.asarray(d["counts"], dtype=np.int64)
+        out.sums = None if d.get("sums") is None else np.asarray(d["sums"], dtype=np.float64)
         return out
 
 

@@ -139,34 +139,83 @@ def build_profile(
     on_batch
         Optional callback ``on_batch(rows)`` after each batch (progress bars).
     """
+    return build_chunk_profiles(batches, plan, None, threads=threads, what=what, on_batch=on_batch)[0]
+
+
+def _new_state(plan: ProfilePlan) -> DatasetProfile:
     profiles = {c.spec.name: c.new_profile(plan.top_k) for c in plan.columns}
-    sample_cols: Sequence[str] | None = [plan.key_column] if plan.key_column else (list(plan.key_columns) or None)
-    reservoir = Reservoir(plan.reservoir_size, plan.seed, sample_cols)
-    rows = 0
+    sample_cols: Sequence[str] | None = (
+        [plan.key_column] if plan.key_column else (list(plan.key_columns) or None)
+    )
+    return DatasetProfile(profiles, 0, Reservoir(plan.reservoir_size, plan.seed, sample_cols))
+
+
+def _split(batch: Any, n: int, pos: int, bounds: Sequence[int] | None) -> list[tuple[int, Any]]:
+    """``(chunk index, slice)`` pieces of a batch holding rows ``[pos, pos + n)``."""
+    if bounds is None:
+        return [(0, batch)]
+    pieces = []
+    lo = 0
+    while lo < n:
+        chunk = int(np.searchsorted(bounds, pos + lo, side="right")) - 1
+        hi = min(n, bounds[chunk + 1] - pos) if chunk + 1 < len(bounds) else n
+        piece = batch.iloc[lo:hi] if isinstance(batch, pd.DataFrame) else batch.slice(lo, hi - lo)
+        pieces.append((min(chunk, len(bounds) - 2), piece))
+        lo = hi
+    return pieces
+
+
+def build_chunk_profiles(
+    batches: Iterable[pa.RecordBatch | pa.Table | pd.DataFrame],
+    plan: ProfilePlan,
+    bounds: Sequence[int] | None,
+    *,
+    threads: int = 2,
+    what: str = "input",
+    on_batch: Any = None,
+) -> list[DatasetProfile]:
+    """Profiles of contiguous row ranges ``[bounds[i], bounds[i+1])`` in one pass.
+
+    ``bounds=None`` profiles everything as one range. Rows past the last bound
+    go to the last range.
+    """
+    n_states = 1 if bounds is None else len(bounds) - 1
+    states = [_new_state(plan) for _ in range(n_states)]
     specs = plan.specs
+    pos = 0
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         for batch in batches:
             n = len(batch) if isinstance(batch, pd.DataFrame) else batch.num_rows
             if n == 0:
                 continue
             table = conform(batch, specs, what=what)
-            masks = type_error_masks(table)
-            futures = [
-                pool.submit(_update_column, c, profiles[c.spec.name], table, masks)
-                for c in plan.columns
-            ]
-            if plan.reservoir_size:
-                # Every sampled row carries the type-error column (null when clean), so a
-                # row's key does not depend on whether its batch had type errors.
-                if TYPE_ERRORS_COLUMN not in table.schema.names:
-                    table = table.append_column(TYPE_ERRORS_COLUMN, pa.nulls(n, pa.string()))
-                reservoir.update(_with_passthrough(table, batch, plan))
-            for f in futures:
-                f.result()
-            rows += n
+            for i, piece in _split(table, n, pos, bounds):
+                raw = batch if bounds is None else None
+                _profile_piece(pool, plan, states[i], piece, raw)
+            pos += n
             if on_batch is not None:
                 on_batch(n)
-    return DatasetProfile(profiles, rows, reservoir)
+    return states
+
+
+def _profile_piece(
+    pool: ThreadPoolExecutor, plan: ProfilePlan, state: DatasetProfile, table: pa.Table, raw: Any
+) -> None:
+    n = table.num_rows
+    masks = type_error_masks(table)
+    profiles = state.columns
+    futures = [
+        pool.submit(_update_column, c, profiles[c.spec.name], table, masks) for c in plan.columns
+    ]
+    if plan.reservoir_size and raw is not None:
+        # Every sampled row carries the type-error column (null when clean), so a
+        # row's key does not depend on whether its batch had type errors.
+        if TYPE_ERRORS_COLUMN not in table.schema.names:
+            table = table.append_column(TYPE_ERRORS_COLUMN, pa.nulls(n, pa.string()))
+        state.reservoir.update(_with_passthrough(table, raw, plan))
+    for f in futures:
+        f.result()
+    state.row_count += n
 
 
 def _with_passthrough(table: pa.Table, batch: Any, plan: ProfilePlan) -> pa.Table:

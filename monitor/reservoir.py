@@ -68,8 +68,8 @@ def _column_hash(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 def row_keys(table: pa.Table | pa.RecordBatch, columns: Sequence[str], seed: int) -> np.ndarray:
     """A deterministic uint64 key per row from the given columns and ``seed``."""
-    h = np.full(table.num_rows, np.uint64(seed) * _MULT + np.uint64(1), dtype=np.uint64)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # the hashes wrap around 2**64 on purpose
+        h = np.full(table.num_rows, np.uint64(seed) * _MULT + np.uint64(1), dtype=np.uint64)
         for name in columns:
             h = (h ^ _column_hash(table.column(name))) * _MULT
             h ^= h >> np.uint64(29)

@@ -77,6 +77,7 @@ def evaluate_profile(baseline: Baseline, window: DatasetProfile, config: SignalC
             SignalResult(s, None, "rows", 0.0, None, "no_data", current_size=0, message="the window has no rows")
             for s, on in (
                 ("data_drift", config.data_drift.enabled),
+                ("dataset_drift", config.data_drift.enabled and config.dataset_drift.enabled),
                 ("prediction_drift", config.prediction_drift.enabled),
                 ("data_quality", config.data_quality.enabled),
             )

@@ -34,6 +34,8 @@ def file_format(path: Path) -> str:
 def file_columns(path: str | Path) -> list[str]:
     """Column names of a file, read from its header or schema only."""
     p = Path(path)
+    if not p.is_file():
+        raise DataError(f"input file {str(p)!r} does not exist; check the path")
     fmt = file_format(p)
     try:
         if fmt == "parquet":
@@ -77,7 +79,7 @@ def iter_file_batches(
         if isinstance(err, DataError):
             raise
         raise CorruptFileError(
-            f"cannot read {str(p)!r} as {fmt}: {err}. The file may be truncated or not {fmt}; "
+            f"cannot read {str(p)!r} as {fmt}: {str(err).strip()}. The file may be truncated or not {fmt}; "
             "nothing was stored from it"
         ) from err
 

@@ -1,6 +1,7 @@
 """Engines for SQLite and PostgreSQL, and programmatic Alembic migrations.
 
-SQLite connections run in WAL mode with foreign keys on and take the write lock
+SQLite connections run in WAL mode (``synchronous=NORMAL``: a process crash
+loses nothing committed; an OS crash may lose the last transactions) with foreign keys on and take the write lock
 at ``BEGIN`` (``BEGIN IMMEDIATE``) so that concurrent processes queue on the
 busy timeout instead of failing when a read transaction later writes.
 """
@@ -50,6 +51,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across process crashes
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cursor.close()
