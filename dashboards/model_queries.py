@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from dashboards.queries import RESULTS, RUNS
+from dashboards.queries import MV, RESULTS, RUNS
+from monitor.store.tables_runs import BaselineRow
+
+BASELINES = BaselineRow.__table__
 
 RUN_COLUMNS = [
-    "id", "monitor", "window_start", "window_end", "status", "row_count", "duration_s",
-    "executions", "details",
-]  # fmt: skip
+    "id",
+    "monitor",
+    "window_start",
+    "window_end",
+    "status",
+    "row_count",
+    "duration_s",
+    "executions",
+    "details",
+]
 RESULT_COLUMNS = [
-    "run_id", "window_start", "window_end", "signal", "feature", "metric", "value",
-    "threshold", "status", "p_value", "reference_size", "current_size", "message", "details",
-]  # fmt: skip
+    "run_id",
+    "window_start",
+    "window_end",
+    "signal",
+    "feature",
+    "metric",
+    "value",
+    "threshold",
+    "status",
+    "p_value",
+    "reference_size",
+    "current_size",
+    "message",
+    "details",
+]
 
 
 def monitors_of(engine: Engine, name: str, version: str) -> list[str]:
@@ -41,7 +65,9 @@ def runs_of(engine: Engine, monitor: str) -> pd.DataFrame:
         return pd.DataFrame(conn.execute(query).all(), columns=RUN_COLUMNS)
 
 
-def results_of(engine: Engine, monitor: str, signals: tuple[str, ...] | None = None) -> pd.DataFrame:
+def results_of(
+    engine: Engine, monitor: str, signals: tuple[str, ...] | None = None
+) -> pd.DataFrame:
     """Stored signal results of every run of a monitor, oldest window first.
 
     Parameters
@@ -63,3 +89,23 @@ def results_of(engine: Engine, monitor: str, signals: tuple[str, ...] | None = N
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def model_spec(engine: Engine, name: str, version: str) -> dict[str, Any] | None:
+    """The registered spec of a model version, ``None`` when it is not registered."""
+    query = select(MV.c.spec).where(MV.c.name == name, MV.c.version == version)
+    with engine.connect() as conn:
+        spec = conn.scalar(query)
+    return dict(spec) if spec is not None else None
+
+
+def baseline_document(engine: Engine, name: str, version: str) -> dict[str, Any] | None:
+    """The active baseline's profile document (without its sample), if any."""
+    query = (
+        select(BASELINES.c.document)
+        .join(MV, MV.c.id == BASELINES.c.model_version_id)
+        .where(MV.c.name == name, MV.c.version == version, BASELINES.c.active.is_(True))
+    )
+    with engine.connect() as conn:
+        doc = conn.scalar(query)
+    return dict(doc) if doc is not None else None

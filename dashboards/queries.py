@@ -28,19 +28,43 @@ SPARKLINE_RUNS = 30
 BADGE_ORDER: tuple[str, ...] = ("error", "alert", "warning", "ok", "no_data")
 
 FLEET_COLUMNS = [
-    "model", "version", "task", "status", "last_run", "monitors", "runs",
-    "rows", "in_alert", "drift",
-]  # fmt: skip
+    "model",
+    "version",
+    "task",
+    "status",
+    "last_run",
+    "monitors",
+    "runs",
+    "rows",
+    "in_alert",
+    "drift",
+]
 
 
 def schema_ready(engine: Engine) -> bool:
     """Whether the store's tables exist (the store was migrated)."""
-    return inspect(engine).has_table(RUNS.name)
+    return inspect(engine).has_table(RunRow.__tablename__)
 
 
-def _ranked_runs() -> Any:
-    """Runs numbered newest first within their monitor (``rn`` = 1 is the latest)."""
-    order = (RUNS.c.window_end.desc(), RUNS.c.id.desc())
+def _latest_per_monitor() -> Any:
+    """``(monitor, window_end, n_runs)`` of the newest window of every monitor.
+
+    ``MAX``/``COUNT`` grouped by monitor are answered from the unique
+    ``(monitor, window_start, window_end)`` index without sorting the runs.
+    """
+    return (
+        select(
+            RUNS.c.monitor,
+            func.max(RUNS.c.window_end).label("last_end"),
+            func.count().label("n_runs"),
+        )
+        .group_by(RUNS.c.monitor)
+        .subquery("latest")
+    )
+
+
+def _latest_runs_query() -> Any:
+    latest = _latest_per_monitor()
     return select(
         RUNS.c.id,
         RUNS.c.monitor,
@@ -49,42 +73,56 @@ def _ranked_runs() -> Any:
         RUNS.c.window_end,
         RUNS.c.status,
         RUNS.c.row_count,
-        func.row_number().over(partition_by=RUNS.c.monitor, order_by=order).label("rn"),
-        func.count().over(partition_by=RUNS.c.monitor).label("n_runs"),
-    ).subquery("ranked")
+        latest.c.n_runs,
+    ).select_from(latest).join(
+        RUNS,
+        and_(
+            RUNS.c.monitor == latest.c.monitor,
+            # wrapped so SQLite looks runs up by monitor (~runs per monitor rows), not by
+            # window_end (which every monitor of a daily fleet shares)
+            func.coalesce(RUNS.c.window_end, latest.c.last_end) == latest.c.last_end,
+        ),
+    )
 
 
 def latest_runs(engine: Engine) -> pd.DataFrame:
     """The newest run of every monitor, with the monitor's number of runs."""
-    ranked = _ranked_runs()
-    query = select(ranked).where(ranked.c.rn == 1)
+    query = _latest_runs_query()
     with engine.connect() as conn:
-        rows = conn.execute(query).mappings().all()
-    return pd.DataFrame(rows, columns=[c.name for c in ranked.c])
+        frame = pd.DataFrame(conn.execute(query).all(), columns=list(query.selected_columns.keys()))
+    # two runs may end at the same time (different starts): keep the newest id
+    return frame.sort_values("id").drop_duplicates("monitor", keep="last").reset_index(drop=True)
 
 
 def alerting_results(engine: Engine) -> pd.DataFrame:
     """``(monitor, signal, feature)`` of every result in alert in a monitor's latest run."""
-    ranked = _ranked_runs()
+    latest = _latest_runs_query().subquery("latest_runs")
     query = (
-        select(ranked.c.monitor, RESULTS.c.signal, RESULTS.c.feature)
-        .join(RESULTS, RESULTS.c.run_id == ranked.c.id)
-        .where(ranked.c.rn == 1, RESULTS.c.status == "alert")
-        .order_by(ranked.c.monitor, RESULTS.c.position)
+        select(latest.c.monitor, RESULTS.c.signal, RESULTS.c.feature)
+        .join(RESULTS, RESULTS.c.run_id == latest.c.id)
+        .where(RESULTS.c.status == "alert")
+        .order_by(latest.c.monitor, RESULTS.c.position)
     )
     with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(query).all(), columns=["monitor", "signal", "feature"])
+        frame = pd.DataFrame(conn.execute(query).all(), columns=["monitor", "signal", "feature"])
+    return frame.drop_duplicates()
 
 
 def drift_sparklines(engine: Engine, runs: int = SPARKLINE_RUNS) -> pd.DataFrame:
-    """Dataset-drift share of the newest ``runs`` runs of each monitor (``rn`` 1 = newest)."""
-    ranked = _ranked_runs()
-    query = select(ranked.c.monitor, ranked.c.rn, RESULTS.c.value).join(
-        RESULTS,
-        and_(RESULTS.c.run_id == ranked.c.id, RESULTS.c.signal == "dataset_drift"),
-    ).where(ranked.c.rn <= runs)
+    """Dataset-drift share of the newest ``runs`` runs of each monitor, oldest first.
+
+    One pass over the ``dataset_drift`` results (through their signal index),
+    ordered in SQL; the newest ``runs`` per monitor are kept here.
+    """
+    query = (
+        select(RUNS.c.monitor, RESULTS.c.value)
+        .join(RUNS, RUNS.c.id == RESULTS.c.run_id)
+        .where(RESULTS.c.signal == "dataset_drift")
+        .order_by(RUNS.c.monitor, RUNS.c.window_end)
+    )
     with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(query).all(), columns=["monitor", "rn", "value"])
+        frame = pd.DataFrame(conn.execute(query).all(), columns=["monitor", "value"])
+    return frame.groupby("monitor", sort=False).tail(runs).reset_index(drop=True)
 
 
 def model_versions(engine: Engine) -> pd.DataFrame:
@@ -93,7 +131,8 @@ def model_versions(engine: Engine) -> pd.DataFrame:
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return pd.DataFrame(
-        [(n, v, (s or {}).get("task", "")) for n, v, s in rows], columns=["model", "version", "task"]
+        [(n, v, (s or {}).get("task", "")) for n, v, s in rows],
+        columns=["model", "version", "task"],
     )
 
 
@@ -119,8 +158,10 @@ def fleet_overview(engine: Engine) -> pd.DataFrame:
     versions = model_versions(engine)
     latest = latest_runs(engine)
     in_alert = _in_alert_text(alerting_results(engine))
-    spark = drift_sparklines(engine).sort_values(["monitor", "rn"], ascending=[True, False])
-    lines = {str(m): [float(v) for v in g["value"] if pd.notna(v)] for m, g in spark.groupby("monitor")}
+    spark = drift_sparklines(engine)
+    lines = {
+        str(m): [float(v) for v in g["value"] if pd.notna(v)] for m, g in spark.groupby("monitor")
+    }
     by_version: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in latest.to_dict("records"):
         by_version.setdefault((row["model_name"], row["model_version"]), []).append(row)
@@ -129,14 +170,23 @@ def fleet_overview(engine: Engine) -> pd.DataFrame:
         runs = by_version.pop((mv["model"], mv["version"]), [])
         records.append(_fleet_record(mv, runs, in_alert, lines))
     for (name, version), runs in by_version.items():  # runs of an unregistered version
-        records.append(_fleet_record({"model": name, "version": version, "task": ""}, runs, in_alert, lines))
+        records.append(
+            _fleet_record({"model": name, "version": version, "task": ""}, runs, in_alert, lines)
+        )
     frame = pd.DataFrame(records, columns=FLEET_COLUMNS)
     frame["_rank"] = frame["status"].map({s: i for i, s in enumerate(BADGE_ORDER)})
-    return frame.sort_values(["_rank", "model", "version"]).drop(columns="_rank").reset_index(drop=True)
+    return (
+        frame.sort_values(["_rank", "model", "version"])
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
 
 
 def _fleet_record(
-    mv: dict[str, Any], runs: list[dict[str, Any]], in_alert: dict[str, str], lines: dict[str, list[float]]
+    mv: dict[str, Any],
+    runs: list[dict[str, Any]],
+    in_alert: dict[str, str],
+    lines: dict[str, list[float]],
 ) -> dict[str, Any]:
     monitors = sorted(r["monitor"] for r in runs)
     newest = max(runs, key=lambda r: r["window_end"]) if runs else None

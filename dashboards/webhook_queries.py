@@ -33,10 +33,16 @@ def alert_states(engine: Engine) -> pd.DataFrame:
     """Current state of every (monitor, signal), with the monitor's model version."""
     query = (
         select(
-            STATES.c.monitor, MONITORS.c.model_name.label("model"),
-            MONITORS.c.model_version.label("version"), STATES.c.signal, STATES.c.state,
-            STATES.c.since, STATES.c.last_window_end, STATES.c.last_fired_at, STATES.c.last_run_id,
-        )  # fmt: skip
+            STATES.c.monitor,
+            MONITORS.c.model_name.label("model"),
+            MONITORS.c.model_version.label("version"),
+            STATES.c.signal,
+            STATES.c.state,
+            STATES.c.since,
+            STATES.c.last_window_end,
+            STATES.c.last_fired_at,
+            STATES.c.last_run_id,
+        )
         .outerjoin(MONITORS, MONITORS.c.name == STATES.c.monitor)
         .order_by(STATES.c.monitor, STATES.c.signal)
     )
@@ -49,9 +55,15 @@ def alert_events(engine: Engine, *, limit: int = 1000) -> pd.DataFrame:
     """Alert transitions (``firing``/``resolved``), newest window first."""
     query = (
         select(
-            EVENTS.c.id, EVENTS.c.monitor, EVENTS.c.signal, EVENTS.c.event, EVENTS.c.run_id,
-            EVENTS.c.window_start, EVENTS.c.window_end, EVENTS.c.created_at,
-        )  # fmt: skip
+            EVENTS.c.id,
+            EVENTS.c.monitor,
+            EVENTS.c.signal,
+            EVENTS.c.event,
+            EVENTS.c.run_id,
+            EVENTS.c.window_start,
+            EVENTS.c.window_end,
+            EVENTS.c.created_at,
+        )
         .order_by(EVENTS.c.window_end.desc(), EVENTS.c.id.desc())
         .limit(limit)
     )
@@ -64,11 +76,19 @@ def deliveries(engine: Engine, *, limit: int = 1000) -> pd.DataFrame:
     """Webhook deliveries with their endpoint, newest first (no bodies, no secrets)."""
     query = (
         select(
-            DELIVERIES.c.id, ENDPOINTS.c.monitor, ENDPOINTS.c.url, DELIVERIES.c.event_type,
-            DELIVERIES.c.message_id, DELIVERIES.c.run_id, DELIVERIES.c.status,
-            DELIVERIES.c.attempts, DELIVERIES.c.last_error, DELIVERIES.c.created_at,
-            DELIVERIES.c.next_attempt_at, DELIVERIES.c.delivered_at,
-        )  # fmt: skip
+            DELIVERIES.c.id,
+            ENDPOINTS.c.monitor,
+            ENDPOINTS.c.url,
+            DELIVERIES.c.event_type,
+            DELIVERIES.c.message_id,
+            DELIVERIES.c.run_id,
+            DELIVERIES.c.status,
+            DELIVERIES.c.attempts,
+            DELIVERIES.c.last_error,
+            DELIVERIES.c.created_at,
+            DELIVERIES.c.next_attempt_at,
+            DELIVERIES.c.delivered_at,
+        )
         .join(ENDPOINTS, ENDPOINTS.c.id == DELIVERIES.c.endpoint_id)
         .order_by(DELIVERIES.c.id.desc())
         .limit(limit)
@@ -85,10 +105,13 @@ def attempts(engine: Engine, delivery_ids: Sequence[int]) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     query = (
         select(
-            ATTEMPTS.c.delivery_id, ATTEMPTS.c.attempt, ATTEMPTS.c.started_at,
-            (ATTEMPTS.c.duration_s * 1000.0).label("latency_ms"), ATTEMPTS.c.status_code,
+            ATTEMPTS.c.delivery_id,
+            ATTEMPTS.c.attempt,
+            ATTEMPTS.c.started_at,
+            (ATTEMPTS.c.duration_s * 1000.0).label("latency_ms"),
+            ATTEMPTS.c.status_code,
             ATTEMPTS.c.error,
-        )  # fmt: skip
+        )
         .where(ATTEMPTS.c.delivery_id.in_([int(i) for i in delivery_ids]))
         .order_by(ATTEMPTS.c.delivery_id, ATTEMPTS.c.id)
     )

@@ -1,0 +1,104 @@
+"""Model page: one model version's signals, drift, quality, performance and runs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboards import data
+from dashboards.components import empty_state, require_store, sources, status_badge, status_label
+from dashboards.sources import DashboardSources
+from dashboards.views import model_drift, model_runs, model_signals
+
+
+def _choose_version(src: DashboardSources) -> tuple[str, str] | None:
+    versions = data.versions(src.db_url)
+    if versions.empty:
+        empty_state(
+            "No model versions registered yet",
+            "Register one with `raiwatch model register -f model.yaml` (or run `raiwatch demo`).",
+        )
+        return None
+    keys = [f"{m}:{v}" for m, v in zip(versions["model"], versions["version"], strict=True)]
+    wanted = f"{st.query_params.get('model', '')}:{st.query_params.get('version', '')}"
+    key = st.sidebar.selectbox(
+        "Model version", keys, index=keys.index(wanted) if wanted in keys else 0
+    )
+    name, _, version = key.partition(":")
+    st.query_params["model"], st.query_params["version"] = name, version
+    return name, version
+
+
+def _choose_run(runs: pd.DataFrame) -> pd.Series:
+    wanted = st.query_params.get("run")
+    ids = [int(i) for i in runs["id"]]
+    index = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
+    labels = {
+        int(
+            r.id
+        ): f"{r.window_start:%Y-%m-%d %H:%M} → {r.window_end:%Y-%m-%d %H:%M} · {status_label(r.status)}"
+        for r in runs.itertuples()
+    }
+    run_id = st.sidebar.selectbox("Run (window)", ids, index=index, format_func=labels.__getitem__)
+    return runs[runs["id"] == run_id].iloc[0]
+
+
+def _failed_run(run: pd.Series) -> None:
+    details = run["details"] if isinstance(run["details"], dict) else {}
+    empty_state(
+        f"The run of {run['window_start']:%Y-%m-%d %H:%M} → {run['window_end']:%Y-%m-%d %H:%M} failed",
+        f"What happened: `{details.get('error', 'no error message was stored')}`.\n\n"
+        "Fix the cause (for example an unreadable log file or a missing baseline), then run the "
+        "window again with `raiwatch monitor run` or `raiwatch monitor backfill`; re-running "
+        "replaces the failed run.",
+        kind="error",
+    )
+
+
+def render() -> None:
+    """Draw the model page for the version chosen in the sidebar (or in the URL)."""
+    src = sources()
+    if require_store(src) is None:
+        return
+    chosen = _choose_version(src)
+    if chosen is None:
+        return
+    name, version = chosen
+    st.title(f"{name}:{version}")
+    monitors = data.monitors(src.db_url, name, version)
+    if not monitors:
+        empty_state(
+            "No runs yet for this model version",
+            "Add a monitor with `raiwatch monitor add -f monitor.yaml` and let `raiwatch serve` run it, "
+            f"or evaluate a window now with `raiwatch monitor run -m {name} -v {version} --start … --end …`.",
+        )
+        return
+    wanted = st.query_params.get("monitor")
+    monitor = st.sidebar.selectbox(
+        "Monitor", monitors, index=monitors.index(wanted) if wanted in monitors else 0
+    )
+    runs = data.runs(src.db_url, monitor)
+    run = _choose_run(runs)
+    latest = runs.iloc[0]
+    cols = st.columns(4)
+    with cols[0]:
+        status_badge(str(latest["status"]), prefix="latest: ")
+    cols[1].metric("Runs", f"{len(runs):,}")
+    cols[2].metric("Last window end", f"{latest['window_end']:%Y-%m-%d %H:%M}")
+    cols[3].metric("Rows (last run)", f"{int(latest['row_count']):,}")
+    if run["status"] == "error":
+        _failed_run(run)
+    results = data.results(src.db_url, monitor)
+    tabs = st.tabs(["Signals", "Drift", "Data quality", "Performance", "Change detection", "Runs"])
+    with tabs[0]:
+        model_signals.timelines(results)
+    with tabs[1]:
+        model_drift.drift_tab(src, name, version, run, results)
+    with tabs[2]:
+        model_signals.quality(results, int(run["id"]))
+    with tabs[3]:
+        model_signals.performance(results, runs)
+    with tabs[4]:
+        model_signals.change_detection(results)
+    with tabs[5]:
+        model_runs.history(src, monitor, runs)

@@ -1,0 +1,112 @@
+"""Model page, drift tab: the per-feature drift table of a run and the
+baseline-vs-window distribution of a chosen feature."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboards import data
+from dashboards.charts import overlay_chart
+from dashboards.components import empty_state, status_label
+from dashboards.distributions import out_of_range_share, overlay_frame
+from dashboards.model_queries import model_spec
+from dashboards.sources import DashboardSources
+
+DRIFT_SIGNALS = ("data_drift", "prediction_drift")
+
+
+def drift_table(results: pd.DataFrame, run_id: int) -> pd.DataFrame:
+    """Drift results of one run: feature, signal, metric, value, threshold, status, p-value."""
+    frame = results[(results["run_id"] == run_id) & results["signal"].isin(DRIFT_SIGNALS)]
+    return frame[
+        [
+            "feature",
+            "signal",
+            "metric",
+            "value",
+            "threshold",
+            "status",
+            "p_value",
+            "current_size",
+            "message",
+        ]
+    ].reset_index(drop=True)
+
+
+def drift_tab(
+    src: DashboardSources, name: str, version: str, run: pd.Series, results: pd.DataFrame
+) -> None:
+    """Draw the drift table and the distribution overlay for ``run``."""
+    table = drift_table(results, int(run["id"]))
+    if table.empty:
+        empty_state(
+            "This run has no drift results",
+            "A failed run or a window without rows stores none; choose another run in the sidebar.",
+        )
+        return
+    in_alert = table.loc[table["status"] == "alert", "feature"].dropna().tolist()
+    st.markdown(f"**Drifted in this window:** {', '.join(in_alert) if in_alert else 'none'}")
+    st.dataframe(
+        table.assign(status=table["status"].map(status_label)),
+        hide_index=True,
+        key="drift_table",
+        column_config={
+            "value": st.column_config.NumberColumn(format="%.4f"),
+            "threshold": st.column_config.NumberColumn(format="%.4f"),
+            "p_value": st.column_config.NumberColumn("p-value", format="%.4g"),
+            "current_size": st.column_config.NumberColumn("window rows", format="%d"),
+        },
+    )
+    features = table["feature"].dropna().tolist()
+    default = features.index(in_alert[0]) if in_alert else 0
+    feature = st.selectbox("Distribution of", features, index=default, key="overlay_feature")
+    _overlay(src, name, version, run, feature, table)
+
+
+def _overlay(
+    src: DashboardSources,
+    name: str,
+    version: str,
+    run: pd.Series,
+    feature: str,
+    table: pd.DataFrame,
+) -> None:
+    hist = data.baseline_histogram(src.db_url, name, version, feature)
+    if hist is None:
+        empty_state(
+            f"No baseline histogram for {feature}",
+            f"The active baseline of {name}:{version} has no profile of this column; rebuild it with "
+            "`raiwatch baseline create`.",
+        )
+        return
+    spec = model_spec(data.engine_for(src.db_url), name, version)
+    values = (
+        data.window_values(
+            str(src.home),
+            spec or {},
+            run["window_start"].to_pydatetime(),
+            run["window_end"].to_pydatetime(),
+            feature,
+        )
+        if spec
+        else []
+    )
+    if not values:
+        empty_state(
+            f"The window's rows of {feature} are not in the log store",
+            f"Nothing was found under {src.home}/logs for this window (the logs may have been "
+            "compacted away or the run read another source). The stored drift value above still holds.",
+        )
+        return
+    frame = overlay_frame(hist, values)
+    st.plotly_chart(
+        overlay_chart(frame, feature=feature, numeric=hist.kind == "numeric"), key="overlay_chart"
+    )
+    row = table[table["feature"] == feature].iloc[0]
+    note = f"stored {row['metric']} = {row['value']:.4g} (threshold {row['threshold']:.4g}, {row['status']})"
+    outside = out_of_range_share(hist, values)
+    st.caption(
+        f"{len(values):,} window rows · {note}"
+        + (f" · {outside:.1%} outside the baseline range" if outside else "")
+    )

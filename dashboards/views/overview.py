@@ -1,0 +1,110 @@
+"""Fleet overview: every model version with its status, last run, alerts and drift."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboards import data
+from dashboards.components import STATUS_ICONS, empty_state, require_store, sources, status_label
+from dashboards.navigation import page
+from dashboards.queries import BADGE_ORDER
+
+MODEL_PAGE = "model"
+
+
+def filter_fleet(fleet: pd.DataFrame, search: str, statuses: list[str]) -> pd.DataFrame:
+    """Rows whose model, version or alerting signals contain ``search`` and whose status is chosen."""
+    out = fleet[fleet["status"].isin(statuses)] if statuses else fleet
+    needle = search.strip().lower()
+    if needle:
+        haystack = (
+            out["model"] + ":" + out["version"] + " " + out["in_alert"] + " " + out["monitors"]
+        ).str.lower()
+        out = out[haystack.str.contains(needle, regex=False)]
+    return out
+
+
+def _summary(fleet: pd.DataFrame) -> None:
+    counts = fleet["status"].value_counts()
+    for col, status in zip(st.columns(len(BADGE_ORDER)), BADGE_ORDER, strict=True):
+        col.metric(status_label(status), int(counts.get(status, 0)))
+
+
+def render() -> None:
+    """Draw the fleet overview."""
+    st.title("Fleet overview")
+    src = sources()
+    if require_store(src) is None:
+        return
+    fleet = data.fleet(src.db_url)
+    if fleet.empty:
+        empty_state(
+            "No model versions registered yet",
+            "Register one with `raiwatch model register -f model.yaml`, build its baseline with "
+            "`raiwatch baseline create`, and add a monitor; or run `raiwatch demo` to see a complete example.",
+        )
+        return
+    _summary(fleet)
+    left, right = st.columns([2, 3])
+    search = left.text_input(
+        "Search", placeholder="model, version, feature or signal", key="fleet_search"
+    )
+    statuses = right.multiselect(
+        "Status",
+        list(BADGE_ORDER),
+        format_func=status_label,
+        key="fleet_status",
+        placeholder="all statuses",
+    )
+    shown = filter_fleet(fleet, search, statuses)
+    st.caption(f"{len(shown):,} of {len(fleet):,} model versions · select a row to open its page")
+    if shown.empty:
+        st.info("No model version matches the filters.")
+        return
+    table = shown.assign(
+        badge=shown["status"].map(status_label),
+        link=[
+            f"./{MODEL_PAGE}?model={m}&version={v}"
+            for m, v in zip(shown["model"], shown["version"], strict=True)
+        ],
+    )
+    event = st.dataframe(
+        table,
+        hide_index=True,
+        key="fleet_table",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_order=[
+            "model",
+            "version",
+            "badge",
+            "last_run",
+            "in_alert",
+            "drift",
+            "runs",
+            "rows",
+            "monitors",
+            "task",
+            "link",
+        ],
+        column_config={
+            "badge": st.column_config.TextColumn("status", width="small"),
+            "last_run": st.column_config.DatetimeColumn(
+                "last run (window end)", format="YYYY-MM-DD HH:mm"
+            ),
+            "in_alert": st.column_config.TextColumn("signals in alert", width="large"),
+            "drift": st.column_config.LineChartColumn(
+                "dataset drift (last 30 runs)", y_min=0.0, y_max=1.0
+            ),
+            "rows": st.column_config.NumberColumn("rows (last run)", format="%d"),
+            "link": st.column_config.LinkColumn("page", display_text="open"),
+        },
+    )
+    selected = getattr(getattr(event, "selection", None), "rows", [])
+    if selected:
+        row = shown.iloc[selected[0]]
+        st.switch_page(
+            page(MODEL_PAGE), query_params={"model": row["model"], "version": row["version"]}
+        )
+    st.caption(" · ".join(f"{icon} {s.replace('_', ' ')}" for s, icon in STATUS_ICONS.items()))

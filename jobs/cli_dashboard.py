@@ -1,0 +1,82 @@
+"""``raiwatch dashboard``: start the Streamlit dashboard over the configured store.
+
+The dashboard runs as ``python -m streamlit run dashboards/app.py`` in a child
+process with ``RAIWATCH_HOME`` (and ``RAIWATCH_BUNDLE_DIR``) set, so it reads the
+same settings as every other command. This module does not import Streamlit.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dashboards import APP_PATH
+from dashboards.sources import BUNDLE_DIR_ENV
+
+
+def dashboard_command(port: int, address: str) -> list[str]:
+    """The ``streamlit run`` command line for the dashboard."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_PATH),
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
+def dashboard_env(
+    home: Path | None, bundles: Path | None, base: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The child's environment: ``base`` (default ``os.environ``) plus the chosen locations."""
+    env = dict(os.environ if base is None else base)
+    if home is not None:
+        env["RAIWATCH_HOME"] = str(home.resolve())
+    if bundles is not None:
+        env[BUNDLE_DIR_ENV] = str(bundles.resolve())
+    return env
+
+
+def dashboard(
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="data directory (default $RAIWATCH_HOME or ./.raiwatch)"),
+    ] = None,
+    port: Annotated[int, typer.Option("--port", help="port to serve the dashboard on")] = 8501,
+    bundles: Annotated[
+        Path | None,
+        typer.Option("--bundles", help="insights bundle directory (default <home>/bundles)"),
+    ] = None,
+    address: Annotated[
+        str, typer.Option("--address", help="interface to listen on; 0.0.0.0 for every interface")
+    ] = "127.0.0.1",
+) -> None:
+    """Start the dashboard: fleet health, model pages, alerts and webhooks, RAI review."""
+    if not 0 < port < 65536:
+        raise typer.BadParameter(f"must be between 1 and 65535, got {port}", param_hint="--port")
+    if bundles is not None and not bundles.is_dir():
+        raise typer.BadParameter(
+            f"{str(bundles)!r} is not a directory; give the directory `raiwatch rai build` wrote to",
+            param_hint="--bundles",
+        )
+    typer.echo(f"raiwatch dashboard on http://{address}:{port} (Ctrl+C to stop)")
+    try:
+        code = subprocess.call(dashboard_command(port, address), env=dashboard_env(home, bundles))
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)

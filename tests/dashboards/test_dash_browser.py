@@ -1,0 +1,93 @@
+"""The real app in headless Chromium: every page renders without a Streamlit exception.
+
+Screenshots land in ``tests/artifacts/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dashboards import APP_PATH
+from tests.dashboards.browser import Browser, chromium_path, free_port, wait_http
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        chromium_path() is None, reason="chromium is not installed (apt-get install -y chromium)"
+    ),
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PAGES = [
+    ("overview", "/", "Fleet overview"),
+    ("model", "/model?model=credit&version=1", "latest: alert"),
+    ("model-failed-run", "/model?model=churn&version=2", "failed"),
+    ("deep-link", "/?model=credit&version=1&monitor=credit-daily", "latest: alert"),
+    ("alerts", "/alerts", "Signals firing"),
+    ("rai", "/rai", "gates pass"),
+]
+FORBIDDEN = ("Traceback", "StreamlitAPIException", "streamlit.errors")
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_home: Path, demo_bundle: Path) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "RAIWATCH_HOME": str(demo_home),
+        "RAIWATCH_BUNDLE_DIR": str(demo_bundle.parent),
+    }
+    env.pop("RAIWATCH_DATABASE_URL", None)
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_PATH),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/_stcore/health", 60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    binary = chromium_path()
+    assert binary is not None
+    chrome = Browser(binary, tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield chrome
+    finally:
+        chrome.close()
+
+
+@pytest.mark.parametrize(("name", "path", "marker"), PAGES, ids=[p[0] for p in PAGES])
+def test_page_renders_without_exception(
+    app_url: str, browser: Browser, name: str, path: str, marker: str
+) -> None:
+    dom = browser.open(app_url + path, marker, timeout_s=90)
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.screenshot(ARTIFACTS / f"dashboard-{name}.png")
+    for text in FORBIDDEN:
+        assert text not in dom, f"{text} on {path}"
+    assert "Page not found" not in dom

@@ -1,0 +1,110 @@
+"""Every monitoring page under AppTest on the seeded demo store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.dashboards.apptest import frame_with, no_exception, run_page, texts
+
+
+def test_overview_lists_every_version_with_its_badge_and_alerts(demo_env: Path) -> None:
+    at = run_page("overview")
+    no_exception(at)
+    fleet = at.dataframe[0].value.set_index("model")
+    assert fleet.loc["credit", "status"] == "alert"
+    assert "income" in fleet.loc["credit", "in_alert"]
+    assert "purpose" in fleet.loc["credit", "in_alert"]
+    assert fleet.loc["churn", "status"] == "error"
+    assert fleet.loc["fraud", "status"] == "no_data"
+    assert len(fleet.loc["credit", "drift"]) == 6
+    assert [m.value for m in at.metric][:3] == ["1", "1", "0"]  # error, alert, warning
+
+
+def test_overview_search_and_status_filter(demo_env: Path) -> None:
+    at = run_page("overview")
+    at.text_input(key="fleet_search").input("income").run()
+    assert at.dataframe[0].value["model"].tolist() == ["credit"]
+    at.text_input(key="fleet_search").input("").run()
+    at.multiselect(key="fleet_status").select("no_data").run()
+    assert at.dataframe[0].value["model"].tolist() == ["fraud"]
+
+
+def test_model_page_shows_drifted_features_and_overlay(demo_env: Path) -> None:
+    at = run_page("model", model="credit", version="1")
+    no_exception(at)
+    shown = texts(at)
+    assert "credit:1" in shown
+    assert "**Drifted in this window:** income, purpose" in shown
+    drift = frame_with(at, "p_value").set_index("feature")
+    assert drift.loc["income", "status"].endswith("alert")
+    assert drift.loc["age", "status"].endswith("ok")
+    assert at.selectbox(key="overlay_feature").value == "income"
+    assert "window rows · stored wasserstein" in shown
+    assert "No performance results yet" in shown  # the demo stores no performance signal
+    assert at.get("plotly_chart")
+
+
+def test_model_page_overlay_for_a_categorical_feature_and_an_early_run(demo_env: Path) -> None:
+    at = run_page("model", model="credit", version="1")
+    oldest = int(frame_with(at, "report")["id"].iloc[-1])
+    at.sidebar.selectbox[2].set_value(oldest).run()
+    no_exception(at)
+    assert "**Drifted in this window:** none" in texts(at)
+    at.selectbox(key="overlay_feature").set_value("purpose").run()
+    no_exception(at)
+
+
+def test_model_page_links_the_exported_report(demo_env: Path) -> None:
+    at = run_page("model", model="credit", version="1")
+    assert frame_with(at, "report")["report"].iloc[0] == "yes"
+    assert at.get("download_button")
+
+
+def test_failed_run_says_what_happened_and_what_to_do(demo_env: Path) -> None:
+    at = run_page("model", model="churn", version="2")
+    no_exception(at)
+    shown = texts(at)
+    assert "failed" in shown and "unreadable file" in shown
+    assert "raiwatch monitor run" in shown
+    assert "Traceback" not in shown
+
+
+def test_version_without_runs_shows_how_to_start(demo_env: Path) -> None:
+    at = run_page("model", model="fraud", version="3")
+    no_exception(at)
+    assert "No runs yet for this model version" in texts(at)
+
+
+def test_alerts_page_history_deliveries_and_attempts(demo_env: Path) -> None:
+    at = run_page("alerts")
+    no_exception(at)
+    states = frame_with(at, "last_fired_at").set_index("signal")
+    assert states.loc["data_drift", "state"] == "firing"
+    deliveries = frame_with(at, "message_id")
+    assert set(deliveries["status"]) == {"delivered", "dead"}
+    assert at.get("plotly_chart")  # alert timeline and latency chart
+
+
+@pytest.mark.parametrize("confirm", [True, False])
+def test_redelivery_needs_confirmation(demo_env: Path, confirm: bool) -> None:
+    from monitor.store import Store
+
+    store = Store(f"sqlite:///{demo_env / 'raiwatch.db'}")
+    dead = [d.id for d in store.list_deliveries(status="dead")]
+    at = run_page("alerts")
+    at.multiselect(key="delivery_status").select("dead").run()
+    at.selectbox(key="delivery_id").set_value(dead[0]).run()
+    at.button(key="redeliver_ask").click().run()
+    assert "same webhook-id" in texts(at)
+    assert [d.id for d in store.list_deliveries(status="dead")] == dead  # nothing yet
+    at.button(key="redeliver_confirm" if confirm else "redeliver_cancel").click().run()
+    no_exception(at)
+    still_dead = [d.id for d in store.list_deliveries(status="dead")]
+    if confirm:
+        assert dead[0] not in still_dead
+        assert "is queued again" in texts(at)
+    else:
+        assert still_dead == dead
+    store.dispose()

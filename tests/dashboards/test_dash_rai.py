@@ -1,0 +1,69 @@
+"""The RAI review page under AppTest on the demo bundle, a failed component and no bundle."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.dashboards.apptest import frame_with, no_exception, run_page, texts
+
+
+@pytest.fixture
+def bundle_env(demo_bundle: Path, empty_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RAIWATCH_BUNDLE_DIR", str(demo_bundle.parent))
+    return demo_bundle
+
+
+def test_rai_page_shows_gates_and_every_component(bundle_env: Path) -> None:
+    at = run_page("rai")
+    no_exception(at)
+    shown = texts(at)
+    gates = frame_with(at, "verdict").set_index("gate")
+    assert gates.loc["demographic_parity_difference", "verdict"] == "✅ pass"
+    assert "All 5 gates pass" in shown
+    groups = frame_with(at, "selection_rate")
+    assert {"female", "male"} <= set(groups.index)
+    cohorts = frame_with(at, "error_coverage")
+    assert cohorts["error_rate"].is_monotonic_decreasing
+    assert "Every refutation passed." in shown
+    assert "The model is not loadable here" in shown  # the demo bundle has no model reference
+    assert (
+        len(at.get("plotly_chart")) >= 6
+    )  # disparity, groups, heatmap, MI, importance, local, effects
+
+
+def test_rai_page_local_attributions_follow_the_chosen_row(bundle_env: Path) -> None:
+    at = run_page("rai")
+    at.selectbox(key="local_row").set_value(3).run()
+    no_exception(at)
+    at.selectbox(key="cf_row").set_value(at.selectbox(key="cf_row").options[-1]).run()
+    no_exception(at)
+
+
+def test_failed_component_says_what_happened(
+    bundle_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "broken" / "credit-broken"
+    shutil.copytree(bundle_env, broken)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["components"]["causal"] = {
+        "status": "failed",
+        "error": "ValueError: treatment 'debt_ratio' is constant",
+        "files": [],
+    }
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("RAIWATCH_BUNDLE_DIR", str(broken.parent))
+    at = run_page("rai")
+    no_exception(at)
+    shown = texts(at)
+    assert "Causal failed" in shown and "treatment 'debt_ratio' is constant" in shown
+    assert "raiwatch rai build" in shown
+
+
+def test_no_bundle_says_how_to_build_one(empty_env: Path) -> None:
+    at = run_page("rai")
+    no_exception(at)
+    assert "No insights bundle" in texts(at)

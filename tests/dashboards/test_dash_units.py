@@ -1,0 +1,77 @@
+"""Pure parts of the dashboard: the CLI command, distributions, fleet filtering, reports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dashboards import APP_PATH
+from dashboards.distributions import ColumnHistogram, coarsen, overlay_frame
+from dashboards.sources import DashboardSources
+from jobs import cli_dashboard
+
+
+def test_cli_runs_streamlit_on_the_app_with_the_chosen_locations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[list[str], dict[str, str]]] = []
+    monkeypatch.setattr(
+        cli_dashboard.subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0
+    )
+    with pytest.raises(cli_dashboard.typer.Exit):
+        cli_dashboard.dashboard(home=tmp_path, port=8600, bundles=tmp_path, address="127.0.0.1")
+    cmd, env = calls[0]
+    assert cmd[:5] == [sys.executable, "-m", "streamlit", "run", str(APP_PATH)]
+    assert cmd[cmd.index("--server.port") + 1] == "8600"
+    assert env["RAIWATCH_HOME"] == str(tmp_path.resolve())
+    assert env["RAIWATCH_BUNDLE_DIR"] == str(tmp_path.resolve())
+    assert APP_PATH.is_file()
+
+
+def test_cli_rejects_a_bad_port() -> None:
+    with pytest.raises(cli_dashboard.typer.BadParameter, match="between 1 and 65535"):
+        cli_dashboard.dashboard(home=None, port=0, bundles=None, address="127.0.0.1")
+
+
+def test_sources_follow_the_environment(tmp_path: Path) -> None:
+    src = DashboardSources.from_env({"RAIWATCH_HOME": str(tmp_path), "RAIWATCH_BUNDLE_DIR": "/b"})
+    assert src.db_url.endswith(f"{tmp_path.resolve()}/raiwatch.db")
+    assert src.bundle_dir == Path("/b")
+    assert src.report_dir == tmp_path / "reports"
+
+
+def test_coarsen_keeps_counts_and_range() -> None:
+    edges, counts = coarsen(list(range(101)), [1.0] * 100, max_bins=10)
+    assert len(counts) == 10 and counts.sum() == 100
+    assert edges[0] == 0 and edges[-1] == 100
+
+
+def test_categorical_overlay_shares_sum_to_one_and_show_new_categories() -> None:
+    hist = ColumnHistogram("categorical", counts=(3.0, 1.0), categories=("car", "home"))
+    frame = overlay_frame(hist, ["car", "boat", "boat", None])
+    assert frame.set_index("label")["window"].to_dict() == {
+        "boat": 2 / 3,
+        "car": 1 / 3,
+        "home": 0.0,
+    }
+    assert frame["baseline"].sum() == pytest.approx(1.0)
+
+
+def test_fleet_filter_by_search_and_status() -> None:
+    from dashboards.views.overview import filter_fleet
+
+    fleet = pd.DataFrame(
+        {
+            "model": ["a", "b"],
+            "version": ["1", "2"],
+            "status": ["alert", "ok"],
+            "in_alert": ["data_drift: income", ""],
+            "monitors": ["a-daily", "b-daily"],
+        }
+    )
+    assert filter_fleet(fleet, "INCOME", [])["model"].tolist() == ["a"]
+    assert filter_fleet(fleet, "", ["ok"])["model"].tolist() == ["b"]
+    assert filter_fleet(fleet, "b:2", ["ok", "alert"])["model"].tolist() == ["b"]
