@@ -178,7 +178,12 @@ def parse_time(value: str | None, what: str) -> dt.datetime | None:
 def load_signal_config(path: Path | None) -> SignalConfig:
     if path is None:
         return SignalConfig()
-    data = yaml.safe_load(path.read_text()) or {}
+    if not path.is_file():
+        raise SchemaError(f"signals file {str(path)!r} does not exist; check the path")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise SchemaError(f"signals file {str(path)!r} is not valid YAML: {err}") from None
     block = data.get("signals", data) if isinstance(data, dict) else data
     try:
         return SignalConfig.model_validate(block or {})
@@ -302,6 +307,23 @@ def demo(
     from jobs.demo import run_demo
 
     run_demo(home=home, days=days, drift_day=drift_day, seed=seed)
+
+
+def _mount_subcommands() -> None:
+    """The service, RAI and dashboard commands live in their own modules."""
+    from jobs import cli_dashboard, cli_rai, cli_service
+
+    app.command("serve")(cli_service.serve)
+    app.command("dashboard")(cli_dashboard.dashboard)
+    monitor_app.command("add")(cli_service.monitor_add)
+    monitor_app.command("list")(cli_service.monitor_list)
+    monitor_app.command("backfill")(cli_service.monitor_backfill)
+    app.add_typer(cli_service.webhooks_app, name="webhooks")
+    app.add_typer(cli_service.apikey_app, name="apikey")
+    app.add_typer(cli_rai.app, name="rai")
+
+
+_mount_subcommands()
 
 
 def main() -> None:
