@@ -17,7 +17,7 @@ so a stream continues across windows and service restarts, and no pickle is stor
 >>> errors = np.r_[rng.uniform(size=1000) < 0.1, rng.uniform(size=1000) < 0.5].astype(float)
 >>> events, state = run_detectors(errors, None, None, detectors=("ddm",))
 >>> [(e["detector"], e["index"]) for e in events]
-[('ddm', 1029)]
+[('ddm', 1042)]
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ class LabelledData:
         return LabelledData(self.task, self.y_true[idx], self.y_pred[idx], s, self.classes)
 
 
-def _is_missing(values: NDArray[Any]) -> NDArray[np.bool_]:
+def is_missing(values: NDArray[Any]) -> NDArray[np.bool_]:
     return np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in values], bool)
 
 
@@ -61,7 +61,7 @@ def _label_key(v: Any, name: str) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _encode(values: NDArray[Any], name: str, classes: tuple[Any, ...]) -> NDArray[np.float64]:
+def encode_labels(values: NDArray[Any], name: str, classes: tuple[Any, ...]) -> NDArray[np.float64]:
     lookup = {str(c): i for i, c in enumerate(classes)}
     keys = [str(_label_key(v, name)) for v in values]
     unknown = sorted({k for k in keys if k not in lookup})
@@ -111,9 +111,9 @@ def prepare_labelled(
     yt, yp = np.asarray(y_true, dtype=object).ravel(), np.asarray(y_pred, dtype=object).ravel()
     if yt.size != yp.size:
         raise DataError(f"y_true has {yt.size} rows but y_pred has {yp.size}; align them by id")
-    if _is_missing(yp).any():
-        raise DataError(f"y_pred has {int(_is_missing(yp).sum())} missing predictions")
-    keep = ~_is_missing(yt)
+    if is_missing(yp).any():
+        raise DataError(f"y_pred has {int(is_missing(yp).sum())} missing predictions")
+    keep = ~is_missing(yt)
     yt, yp, n_unlabelled = yt[keep], yp[keep], int((~keep).sum())
     if task == "regression":
         try:
@@ -139,7 +139,7 @@ def prepare_labelled(
             f"a binary model has 2 classes, found {list(classes)[:10]} in y_true and y_pred; "
             "check that labels and predictions use the same encoding, or pass classes"
         )
-    t, p = _encode(yt, "y_true", classes), _encode(yp, "y_pred", classes)
+    t, p = encode_labels(yt, "y_true", classes), encode_labels(yp, "y_pred", classes)
     sc = None if scores is None else _check_scores(scores, task, keep.size, len(classes))[keep]
     return LabelledData(task, t, p, sc, classes, n_unlabelled)
 

@@ -69,6 +69,9 @@ def _timestamps(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         ts = values if getattr(values.dt, "tz", None) is not None else values.dt.tz_localize("UTC")
         return ts.dt.tz_convert("UTC")
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        # Numbers are Unix epoch seconds; pandas alone would read them as nanoseconds (1970).
+        return pd.to_datetime(values, unit="s", errors="coerce", utc=True)
     return pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
 
 

@@ -241,7 +241,7 @@ def load_model_version(path: str | Path) -> ModelVersion:
     if not p.is_file():
         raise SchemaError(f"model version file {str(p)!r} does not exist; check the path")
     try:
-        data = yaml.load(p.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader
+        data = yaml.load(p.read_text(), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as err:
         raise SchemaError(f"model version file {str(p)!r} is not valid YAML: {err}") from err
     return parse_model_version(data, source=str(p))

@@ -1,6 +1,7 @@
 """The webhook outbox: claim due deliveries, record attempts, redeliver.
 
-Claims are conditional ``UPDATE``s with a lease, so several deliverers (or a
+Claims lock the due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write
+lock on SQLite) and lease them in one transaction, so several deliverers (or a
 deliverer restarted after SIGKILL) never send one attempt twice at once; a
 delivery whose lease expired mid-send is claimed again and counts as a retry.
 """
@@ -40,39 +41,43 @@ class OutboxStore(StoreCore):
     ) -> list[DeliveryJob]:
         """Claim up to ``limit`` due deliveries for sending; each claim counts one attempt."""
         now = as_utc(now or utcnow())
+        until = now + lease
         d, e = WebhookDeliveryRow, WebhookEndpointRow
         with self.session() as session:
             ids = session.scalars(
-                select(d.id).where(_due(now)).order_by(d.next_attempt_at, d.id).limit(limit)
+                select(d.id)
+                .where(_due(now))
+                .order_by(d.next_attempt_at, d.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
             ).all()
-        jobs: list[DeliveryJob] = []
-        for delivery_id in ids:
-            with self.session() as session:
-                claimed = session.execute(
-                    update(d)
-                    .where(d.id == delivery_id, _due(now))
-                    .values(status="sending", lease_until=now + lease, attempts=d.attempts + 1)
+            if not ids:
+                return []
+            session.execute(
+                update(d)
+                .where(d.id.in_(ids), _due(now))
+                .values(status="sending", lease_until=until, attempts=d.attempts + 1)
+            )
+            rows = session.execute(
+                select(d, e)
+                .join(e, e.id == d.endpoint_id)
+                .where(d.id.in_(ids), d.status == "sending", d.lease_until == until)
+                .order_by(d.next_attempt_at, d.id)
+            ).all()
+            return [
+                DeliveryJob(
+                    id=delivery.id,
+                    url=endpoint.url,
+                    message_id=delivery.message_id,
+                    event_type=delivery.event_type,
+                    body=delivery.body,
+                    attempt=delivery.attempts,
+                    max_attempts=endpoint.max_attempts,
+                    timeout_s=endpoint.timeout_s,
+                    secret=endpoint.secret,
                 )
-                if not claimed.rowcount:  # type: ignore[attr-defined]
-                    continue
-                row = session.execute(
-                    select(d, e).join(e, e.id == d.endpoint_id).where(d.id == delivery_id)
-                ).one()
-                delivery, endpoint = row
-                jobs.append(
-                    DeliveryJob(
-                        id=delivery.id,
-                        url=endpoint.url,
-                        message_id=delivery.message_id,
-                        event_type=delivery.event_type,
-                        body=delivery.body,
-                        attempt=delivery.attempts,
-                        max_attempts=endpoint.max_attempts,
-                        timeout_s=endpoint.timeout_s,
-                        secret=endpoint.secret,
-                    )
-                )
-        return jobs
+                for delivery, endpoint in rows
+            ]
 
     def record_attempt(
         self,

@@ -25,7 +25,12 @@ from monitor.schema import FeatureSpec, parse_model_version
 from monitor.sources import iter_batches
 
 MV = parse_model_version(
-    {"name": "m", "version": "1", "task": "binary", "features": {"a": "numeric", "c": "categorical"}}
+    {
+        "name": "m",
+        "version": "1",
+        "task": "binary",
+        "features": {"a": "numeric", "c": "categorical"},
+    }
 )
 
 
@@ -78,7 +83,10 @@ def test_ingest_extra_columns_are_ignored_and_reported(tmp_path: Path) -> None:
 
 
 def test_window_missing_a_column_names_it(baseline: Baseline) -> None:
-    with pytest.raises(DataError, match=r"window is missing required column\(s\) \['c'\]; available columns: \['a', 'prediction', 'request_id', 'timestamp'\]"):
+    with pytest.raises(
+        DataError,
+        match=r"window is missing required column\(s\) \['c'\]; available columns: \['a', 'prediction', 'request_id', 'timestamp'\]",
+    ):
         evaluate_window(baseline, [frame(50).drop(columns=["c"])])
 
 
@@ -134,12 +142,25 @@ def test_mixed_types_in_one_column() -> None:
             "b": ["yes", "no", "maybe", 1, 0, None, "FALSE", "n/a"],
         }
     )
-    specs = [FeatureSpec(name="n"), FeatureSpec(name="c", type="categorical"), FeatureSpec(name="b", type="boolean")]
+    specs = [
+        FeatureSpec(name="n"),
+        FeatureSpec(name="c", type="categorical"),
+        FeatureSpec(name="b", type="boolean"),
+    ]
     t = conform(df, specs)
     assert t.column("n").to_pylist() == [1.0, 2.0, None, None, 3.5, math.inf, 4.0, None]
     # categories are text; integral floats lose their ".0"; null-like strings are null
     assert t.column("c").to_pylist() == ["1", "a", "2", None, "true", None, None, "2.5"]
-    assert t.column("b").to_pylist() == ["true", "false", None, "true", "false", None, "false", None]
+    assert t.column("b").to_pylist() == [
+        "true",
+        "false",
+        None,
+        "true",
+        "false",
+        None,
+        "false",
+        None,
+    ]
     masks = type_error_masks(t)
     assert sorted(masks) == ["b", "n"]
     assert np.flatnonzero(masks["n"]).tolist() == [2] and np.flatnonzero(masks["b"]).tolist() == [2]
@@ -179,14 +200,24 @@ def test_empty_window_gives_no_data_for_every_signal(baseline: Baseline, tmp_pat
 
 
 def test_constant_baseline_column() -> None:
-    mv = parse_model_version({"name": "m", "version": "1", "task": "regression", "features": {"k": "numeric"}})
+    mv = parse_model_version(
+        {"name": "m", "version": "1", "task": "regression", "features": {"k": "numeric"}}
+    )
     ref = pd.DataFrame({"k": np.full(1200, 0.1), "prediction": np.linspace(0, 1, 1200)})
     b = create_baseline(mv, ref, bins=100, threads=1)
-    same = evaluate_window(b, [pd.DataFrame({"k": np.full(100, 0.1), "prediction": 0.5})], threads=1)
-    moved = evaluate_window(b, [pd.DataFrame({"k": np.full(100, 0.2), "prediction": 0.5})], threads=1)
+    same = evaluate_window(
+        b, [pd.DataFrame({"k": np.full(100, 0.1), "prediction": 0.5})], threads=1
+    )
+    moved = evaluate_window(
+        b, [pd.DataFrame({"k": np.full(100, 0.2), "prediction": 0.5})], threads=1
+    )
     r_same = by_key(same.results)[("data_drift", "k", "jensenshannon")]
     r_moved = by_key(moved.results)[("data_drift", "k", "jensenshannon")]
-    assert r_same.message == r_moved.message == "the baseline column is constant; any change counts as drift"
+    assert (
+        r_same.message
+        == r_moved.message
+        == "the baseline column is constant; any change counts as drift"
+    )
     assert (r_same.value, r_same.status) == (0.0, "ok")
     assert r_moved.value == pytest.approx(math.sqrt(math.log(2))) and r_moved.status == "alert"
 
@@ -225,7 +256,9 @@ def test_million_distinct_categories_in_bounded_memory() -> None:
     profiling it in batches of 20,000 must peak far below that.
     """
     n, batch, top_k = 1_000_000, 20_000, 100
-    plan = ProfilePlan((ColumnPlan(FeatureSpec(name="c", type="categorical")),), reservoir_size=0, top_k=top_k)
+    plan = ProfilePlan(
+        (ColumnPlan(FeatureSpec(name="c", type="categorical")),), reservoir_size=0, top_k=top_k
+    )
 
     def batches():  # built in Arrow memory, which tracemalloc does not see: only profiling counts
         for start in range(0, n, batch):
@@ -238,7 +271,9 @@ def test_million_distinct_categories_in_bounded_memory() -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    data_bytes = sum(sys.getsizeof("id-" + "0" * d) * count for d, count in _digit_counts(n).items())
+    data_bytes = sum(
+        sys.getsizeof("id-" + "0" * d) * count for d, count in _digit_counts(n).items()
+    )
     assert isinstance(prof, CategoricalProfile)
     assert prof.count == n and prof.n == n and prof.nulls == 0
     assert len(prof.counts) <= prof.prune_at  # 10 * top_k
@@ -269,11 +304,16 @@ def good_parquet(tmp_path: Path) -> bytes:
 
 
 @pytest.mark.parametrize("cut", [0.5, 0.9])
-def test_truncated_parquet_is_corrupt_and_nothing_is_stored(tmp_path: Path, good_parquet: bytes, cut: float) -> None:
+def test_truncated_parquet_is_corrupt_and_nothing_is_stored(
+    tmp_path: Path, good_parquet: bytes, cut: float
+) -> None:
     path = tmp_path / "cut.parquet"
     path.write_bytes(good_parquet[: int(len(good_parquet) * cut)])
     store = LogStore(tmp_path / "store")
-    with pytest.raises(CorruptFileError, match=r"cannot read '.*cut\.parquet' as parquet: .*The file may be truncated or not parquet; nothing was stored from it"):
+    with pytest.raises(
+        CorruptFileError,
+        match=r"cannot read '.*cut\.parquet' as parquet: .*The file may be truncated or not parquet; nothing was stored from it",
+    ):
         store.ingest_file(MV, path)
     assert stored_files(tmp_path / "store") == []
 
@@ -294,11 +334,15 @@ def test_not_a_parquet_file(tmp_path: Path) -> None:
         ("binary.csv", b"\xff\xfe\x00\x81garbage\n\x00", r"codec can't decode"),
     ],
 )
-def test_corrupt_csv_is_refused_and_nothing_is_stored(tmp_path: Path, name: str, content: bytes | None, detail: str) -> None:
+def test_corrupt_csv_is_refused_and_nothing_is_stored(
+    tmp_path: Path, name: str, content: bytes | None, detail: str
+) -> None:
     text = frame(50).to_csv(index=False)
     path = tmp_path / name
     if name == "unterminated.csv":
-        path.write_text(text + 'r-last,2026-03-01 00:00:00+00:00,1.0,"x\n')  # cut inside a quoted field
+        path.write_text(
+            text + 'r-last,2026-03-01 00:00:00+00:00,1.0,"x\n'
+        )  # cut inside a quoted field
     elif name == "extra_fields.csv":
         lines = text.splitlines()
         lines.insert(20, "a,b,c,d,e,f,g")
@@ -307,7 +351,10 @@ def test_corrupt_csv_is_refused_and_nothing_is_stored(tmp_path: Path, name: str,
         assert content is not None
         path.write_bytes(content)
     store = LogStore(tmp_path / "store")
-    with pytest.raises(CorruptFileError, match=rf"cannot read '.*{name}' as csv: .*{detail}.*nothing was stored from it"):
+    with pytest.raises(
+        CorruptFileError,
+        match=rf"cannot read '.*{name}' as csv: .*{detail}.*nothing was stored from it",
+    ):
         store.ingest_file(MV, path)
     assert stored_files(tmp_path / "store") == []
 
@@ -321,7 +368,9 @@ def test_corrupt_reference_file_is_refused(tmp_path: Path, good_parquet: bytes) 
 
 def test_unknown_file_type_and_missing_file(tmp_path: Path) -> None:
     (tmp_path / "data.xlsx").write_bytes(b"PK")
-    with pytest.raises(DataError, match=r"unknown file type '\.xlsx'; use one of \['\.csv', '\.json', '\.jsonl'"):
+    with pytest.raises(
+        DataError, match=r"unknown file type '\.xlsx'; use one of \['\.csv', '\.json', '\.jsonl'"
+    ):
         list(iter_batches(tmp_path / "data.xlsx"))
     with pytest.raises(DataError, match=r"input file '.*nope\.csv' does not exist; check the path"):
         list(iter_batches(tmp_path / "nope.csv"))

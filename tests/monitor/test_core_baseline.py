@@ -263,18 +263,22 @@ def test_binned_wasserstein_on_crossing_integer_cdfs() -> None:
     assert res.statistic == pytest.approx(wasserstein_distance(ref, cur) / np.std(ref), abs=1e-9)
 
 
-
 def test_binned_wasserstein_with_a_value_off_its_bin_centre() -> None:
     # values 1, 2, 4: the bin of 2 is [1.5, 3), so spreading it uniformly would be inexact
     ref = np.repeat([1.0, 2.0, 4.0], [30, 30, 40])
     cur = np.repeat([1.0, 2.0, 4.0], [50, 10, 40])
-    mv = parse_model_version({"name": "m", "version": "1", "task": "regression", "features": {"k": "numeric"}})
+    mv = parse_model_version(
+        {"name": "m", "version": "1", "task": "regression", "features": {"k": "numeric"}}
+    )
     b = create_baseline(mv, pd.DataFrame({"k": ref, "prediction": 0.0}), bins=100, threads=1)
     assert b.plan.columns[0].edges is not None
     assert b.plan.columns[0].edges.tolist() == [0.5, 1.5, 3.0, 5.0]
-    window = build_profile([pd.DataFrame({"k": cur, "prediction": 0.0})], b.window_plan(), threads=1)
+    window = build_profile(
+        [pd.DataFrame({"k": cur, "prediction": 0.0})], b.window_plan(), threads=1
+    )
     res, _ = compare_columns(METRICS["wasserstein"], b.profile.columns["k"], window.columns["k"])
     assert res.statistic == pytest.approx(wasserstein_distance(ref, cur) / np.std(ref), abs=1e-9)
+
 
 # --- errors ------------------------------------------------------------------------------
 

@@ -91,20 +91,32 @@ def run_day(home: Path, day: str, *extra: str) -> Result:
                   "--end", end.date().isoformat(), *extra, home=home)  # fmt: skip
 
 
-def test_register_baseline_and_ingest_report_what_they_did(tmp_path: Path, data: dict[str, Path]) -> None:
+def test_register_baseline_and_ingest_report_what_they_did(
+    tmp_path: Path, data: dict[str, Path]
+) -> None:
     h = tmp_path / "h"
     out = invoke("model", "register", "-f", str(data["model"]), home=h).output
     assert "registered model version credit:1 (binary, 2 features)" in out
-    out = invoke("baseline", "create", "--data", str(data["ref"]), "-m", "credit", "-v", "1", home=h).output
-    assert "baseline #1 for credit:1: 300 rows, 4 columns, 300 sampled rows, 3 calibration chunks" in out
+    out = invoke(
+        "baseline", "create", "--data", str(data["ref"]), "-m", "credit", "-v", "1", home=h
+    ).output
+    assert (
+        "baseline #1 for credit:1: 300 rows, 4 columns, 300 sampled rows, 3 calibration chunks"
+        in out
+    )
     bad = make(4, 9, shift=False, start="2026-02-03").assign(extra=1)
     bad.loc[0, "prediction"] = None
     bad.to_csv(tmp_path / "bad.csv", index=False)
-    out = invoke("logs", "ingest", str(tmp_path / "bad.csv"), "-m", "credit", "-v", "1", home=h).output
+    out = invoke(
+        "logs", "ingest", str(tmp_path / "bad.csv"), "-m", "credit", "-v", "1", home=h
+    ).output
     assert "accepted 3, quarantined 1, ignored columns ['extra']" in out
     assert "quarantined 1 × missing_prediction" in out
     assert (h / "raiwatch.db").is_file()
-    assert len(list((h / "logs" / "model=credit" / "version=1").glob("date=2026-02-03/*.parquet"))) == 1
+    assert (
+        len(list((h / "logs" / "model=credit" / "version=1").glob("date=2026-02-03/*.parquet")))
+        == 1
+    )
 
 
 def test_monitor_run_on_clean_data_passes(home: Path, tmp_path: Path) -> None:
@@ -112,13 +124,20 @@ def test_monitor_run_on_clean_data_passes(home: Path, tmp_path: Path) -> None:
     result = run_day(home, "2026-02-01", "--json", str(out_json), "--fail-on", "alert")
     assert result.exit_code == 0, result.output
     report = json.loads(out_json.read_text())
-    assert (report["model"], report["version"], report["row_count"], report["status"]) == ("credit", "1", 120, "ok")
+    assert (report["model"], report["version"], report["row_count"], report["status"]) == (
+        "credit",
+        "1",
+        120,
+        "ok",
+    )
     assert report["window_start"] == "2026-02-01T00:00:00+00:00"
     assert report["window_end"] == "2026-02-02T00:00:00+00:00"
     assert {r["status"] for r in report["results"]} == {"ok"}
 
 
-def test_monitor_run_on_drifted_data_fails_with_exit_code_1(home: Path, tmp_path: Path, data: dict[str, Path]) -> None:
+def test_monitor_run_on_drifted_data_fails_with_exit_code_1(
+    home: Path, tmp_path: Path, data: dict[str, Path]
+) -> None:
     out_json = tmp_path / "drift.json"
     result = run_day(home, "2026-02-02", "--json", str(out_json), "--fail-on", "alert")
     assert result.exit_code == 1, result.output
@@ -136,7 +155,9 @@ def test_monitor_run_on_drifted_data_fails_with_exit_code_1(home: Path, tmp_path
     assert run_day(home, "2026-02-02").exit_code == 0
 
 
-def test_file_mode_equals_the_log_store_window(home: Path, tmp_path: Path, data: dict[str, Path]) -> None:
+def test_file_mode_equals_the_log_store_window(
+    home: Path, tmp_path: Path, data: dict[str, Path]
+) -> None:
     store_json, file_json = tmp_path / "store.json", tmp_path / "file.json"
     assert run_day(home, "2026-02-02", "--json", str(store_json)).exit_code == 0
     result = invoke("monitor", "run", "-m", "credit", "-v", "1", "--file", str(data["drift"]),
@@ -161,10 +182,24 @@ def test_signal_config_file(home: Path, tmp_path: Path) -> None:
 def test_usage_errors_raise_schema_errors(home: Path, tmp_path: Path) -> None:
     result = invoke("monitor", "run", "-m", "credit", "-v", "1", home=home)
     assert isinstance(result.exception, SchemaError)
-    assert str(result.exception) == "monitor run needs --start and --end for the log store, or --file"
+    assert (
+        str(result.exception) == "monitor run needs --start and --end for the log store, or --file"
+    )
     result = run_day(home, "2026-02-01", "--fail-on", "sometimes")
     assert str(result.exception) == "--fail-on must be 'alert' or 'warning', got 'sometimes'"
-    result = invoke("monitor", "run", "-m", "credit", "-v", "1", "--start", "yesterday", "--end", "2026-02-02", home=home)
+    result = invoke(
+        "monitor",
+        "run",
+        "-m",
+        "credit",
+        "-v",
+        "1",
+        "--start",
+        "yesterday",
+        "--end",
+        "2026-02-02",
+        home=home,
+    )
     assert "--start 'yesterday' is not an ISO date or datetime" in str(result.exception)
     bad_cfg = tmp_path / "bad.yaml"
     bad_cfg.write_text("signals:\n  data_drift:\n    methods: {income: kolmogorov}\n")
@@ -176,19 +211,34 @@ def test_usage_errors_raise_schema_errors(home: Path, tmp_path: Path) -> None:
     assert "model version credit:9 is not registered" in str(result.exception)
 
 
-
 def test_missing_or_broken_inputs_are_clear_errors(home: Path, tmp_path: Path) -> None:
     result = run_day(home, "2026-02-01", "--config", str(tmp_path / "nope.yaml"))
     assert isinstance(result.exception, SchemaError)
-    assert str(result.exception) == f"signals file '{tmp_path / 'nope.yaml'}' does not exist; check the path"
+    assert (
+        str(result.exception)
+        == f"signals file '{tmp_path / 'nope.yaml'}' does not exist; check the path"
+    )
     broken = tmp_path / "broken.yaml"
     broken.write_text("signals: [unclosed\n")
     result = run_day(home, "2026-02-01", "--config", str(broken))
     assert isinstance(result.exception, SchemaError)
     assert str(result.exception).startswith(f"signals file '{broken}' is not valid YAML")
-    result = invoke("baseline", "create", "--data", str(tmp_path / "nope.csv"), "-m", "credit", "-v", "1", home=home)
+    result = invoke(
+        "baseline",
+        "create",
+        "--data",
+        str(tmp_path / "nope.csv"),
+        "-m",
+        "credit",
+        "-v",
+        "1",
+        home=home,
+    )
     assert isinstance(result.exception, DataError)
-    assert str(result.exception) == f"input file '{tmp_path / 'nope.csv'}' does not exist; check the path"
+    assert (
+        str(result.exception)
+        == f"input file '{tmp_path / 'nope.csv'}' does not exist; check the path"
+    )
 
 
 def test_a_window_without_logs_is_no_data_and_does_not_fail(home: Path, tmp_path: Path) -> None:
@@ -200,10 +250,14 @@ def test_a_window_without_logs_is_no_data_and_does_not_fail(home: Path, tmp_path
     assert {r["status"] for r in report["results"]} == {"no_data"}
     assert "status=no_data" in result.output
 
+
+@pytest.mark.slow
 def test_bad_yaml_exits_2_with_the_message(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(MODEL_YAML.replace("task: binary", "task: classification"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAIWATCH_")} | {"COLUMNS": "300"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAIWATCH_")} | {
+        "COLUMNS": "300"
+    }
     proc = subprocess.run(
         [str(RAIWATCH), "model", "register", "-f", str(bad), "--home", str(tmp_path / "h")],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
@@ -211,7 +265,9 @@ def test_bad_yaml_exits_2_with_the_message(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     message = " ".join(proc.stderr.split())
     assert f"error: invalid model version in {bad}:" in message
-    assert "task: got 'classification'; use one of 'binary', 'multiclass' or 'regression'" in message
+    assert (
+        "task: got 'classification'; use one of 'binary', 'multiclass' or 'regression'" in message
+    )
     assert "Traceback" not in proc.stderr
 
 

@@ -17,13 +17,21 @@ from monitor.logstore import LogStore
 from monitor.schema import parse_model_version
 
 MV = parse_model_version(
-    {"name": "m", "version": "2", "task": "binary", "features": {"a": "numeric", "c": "categorical"},
-     "scores": ["score"], "classes": ["0", "1"]}  # fmt: skip
+    {
+        "name": "m",
+        "version": "2",
+        "task": "binary",
+        "features": {"a": "numeric", "c": "categorical"},
+        "scores": ["score"],
+        "classes": ["0", "1"],
+    }
 )
 UTC = dt.UTC
 
 
-def logs(n: int, start: str = "2026-05-01T00:00:00Z", freq: str = "6h", prefix: str = "r") -> pd.DataFrame:
+def logs(
+    n: int, start: str = "2026-05-01T00:00:00Z", freq: str = "6h", prefix: str = "r"
+) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     return pd.DataFrame(
         {
@@ -37,7 +45,9 @@ def logs(n: int, start: str = "2026-05-01T00:00:00Z", freq: str = "6h", prefix: 
     )
 
 
-def scan_frame(store: LogStore, start: dt.datetime | None = None, end: dt.datetime | None = None) -> pd.DataFrame:
+def scan_frame(
+    store: LogStore, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> pd.DataFrame:
     batches = list(store.scan(MV, start, end))
     if not batches:
         return pd.DataFrame(columns=log_schema(MV).names)
@@ -66,13 +76,18 @@ def test_ingest_splits_accepted_and_quarantined_with_reasons(tmp_path: Path) -> 
     assert stored.set_index("request_id").loc["r0", "a"] == df.loc[0, "a"]
     q = store.read_quarantine(MV).sort_values("row").reset_index(drop=True)
     assert len(q) == 6 and set(q["source"]) == {"batch-1"}
-    by_id = {json.loads(row)["request_id"]: reason for row, reason in zip(q["row"], q["reason"], strict=True)}
+    by_id = {
+        json.loads(row)["request_id"]: reason
+        for row, reason in zip(q["row"], q["reason"], strict=True)
+    }
     assert by_id["r3"] == "invalid_timestamp: 'timestamp' is missing or not a date"
     assert by_id["r5"] == "missing_prediction: no value in 'prediction'"
     assert by_id["r0"] == "duplicate_request_id: the same request id appears earlier in this batch"
     assert by_id[None] == "missing_request_id: no value in 'request_id'"
     # the quarantined row keeps its original values
-    assert json.loads(q.loc[q["row"].str.contains('"r3"'), "row"].iloc[0])["a"] == pytest.approx(df.loc[3, "a"])
+    assert json.loads(q.loc[q["row"].str.contains('"r3"'), "row"].iloc[0])["a"] == pytest.approx(
+        df.loc[3, "a"]
+    )
 
 
 def test_a_row_is_quarantined_for_its_first_problem_only(tmp_path: Path) -> None:
@@ -89,10 +104,20 @@ def test_rows_are_partitioned_by_utc_date(tmp_path: Path) -> None:
     df.loc[0, "timestamp"] = pd.Timestamp("2026-05-01T01:30:00+02:00")  # 2026-04-30 23:30 UTC
     report = store.ingest_frame(MV, df)
     assert report.accepted == 12
-    assert store.days(MV) == [dt.date(2026, 4, 30), dt.date(2026, 5, 1), dt.date(2026, 5, 2), dt.date(2026, 5, 3)]
+    assert store.days(MV) == [
+        dt.date(2026, 4, 30),
+        dt.date(2026, 5, 1),
+        dt.date(2026, 5, 2),
+        dt.date(2026, 5, 3),
+    ]
     base = tmp_path / "logs" / "model=m" / "version=2"
     per_day = {p.name: pq_rows(p) for p in sorted(base.iterdir())}
-    assert per_day == {"date=2026-04-30": 1, "date=2026-05-01": 3, "date=2026-05-02": 4, "date=2026-05-03": 4}
+    assert per_day == {
+        "date=2026-04-30": 1,
+        "date=2026-05-01": 3,
+        "date=2026-05-02": 4,
+        "date=2026-05-03": 4,
+    }
     assert not list(tmp_path.rglob("*.tmp"))  # atomic writes leave no temporary file
     stored = scan_frame(store).set_index("request_id")
     assert stored.loc["r0", "timestamp"] == pd.Timestamp("2026-04-30T23:30:00Z")
@@ -107,13 +132,22 @@ def pq_rows(directory: Path) -> int:
 def test_scan_window_is_start_inclusive_end_exclusive(tmp_path: Path) -> None:
     store = LogStore(tmp_path)
     store.ingest_frame(MV, logs(12, freq="6h"))  # 05-01 00:00 ... 05-03 18:00
-    got = scan_frame(store, dt.datetime(2026, 5, 1, 12, tzinfo=UTC), dt.datetime(2026, 5, 2, 12, tzinfo=UTC))
-    assert sorted(got["timestamp"].dt.strftime("%m-%d %H")) == ["05-01 12", "05-01 18", "05-02 00", "05-02 06"]
+    got = scan_frame(
+        store, dt.datetime(2026, 5, 1, 12, tzinfo=UTC), dt.datetime(2026, 5, 2, 12, tzinfo=UTC)
+    )
+    assert sorted(got["timestamp"].dt.strftime("%m-%d %H")) == [
+        "05-01 12",
+        "05-01 18",
+        "05-02 00",
+        "05-02 06",
+    ]
     # naive datetimes are UTC; other zones are converted
     naive = scan_frame(store, dt.datetime(2026, 5, 1, 12), dt.datetime(2026, 5, 2, 12))
     assert sorted(naive["request_id"]) == sorted(got["request_id"])
     zoned = dt.timezone(dt.timedelta(hours=-6))
-    shifted = scan_frame(store, dt.datetime(2026, 5, 1, 6, tzinfo=zoned), dt.datetime(2026, 5, 2, 6, tzinfo=zoned))
+    shifted = scan_frame(
+        store, dt.datetime(2026, 5, 1, 6, tzinfo=zoned), dt.datetime(2026, 5, 2, 6, tzinfo=zoned)
+    )
     assert sorted(shifted["request_id"]) == sorted(got["request_id"])
     assert len(scan_frame(store)) == 12
     assert len(scan_frame(store, start=dt.datetime(2026, 5, 3, 18, tzinfo=UTC))) == 1
@@ -151,12 +185,18 @@ def test_stored_schema_is_canonical(tmp_path: Path) -> None:
 def test_labels_last_one_wins(tmp_path: Path) -> None:
     store = LogStore(tmp_path)
     first = pd.DataFrame(
-        {"request_id": ["r1", "r2", "r3"], "label": ["0", "1", "0"],
-         "label_timestamp": pd.to_datetime(["2026-05-02T00:00Z"] * 3)}  # fmt: skip
+        {
+            "request_id": ["r1", "r2", "r3"],
+            "label": ["0", "1", "0"],
+            "label_timestamp": pd.to_datetime(["2026-05-02T00:00Z"] * 3),
+        }
     )
     second = pd.DataFrame(
-        {"request_id": ["r2", "r3"], "label": ["0", "1"],
-         "label_timestamp": pd.to_datetime(["2026-05-03T00:00Z", "2026-05-01T00:00Z"])}  # fmt: skip
+        {
+            "request_id": ["r2", "r3"],
+            "label": ["0", "1"],
+            "label_timestamp": pd.to_datetime(["2026-05-03T00:00Z", "2026-05-01T00:00Z"]),
+        }
     )
     assert store.ingest_labels_frame(MV, first).accepted == 3
     assert store.ingest_labels_frame(MV, second).accepted == 2
@@ -167,14 +207,18 @@ def test_labels_last_one_wins(tmp_path: Path) -> None:
 
 def test_duplicate_labels_in_one_batch_keep_the_last_row(tmp_path: Path) -> None:
     store = LogStore(tmp_path)
-    store.ingest_labels_frame(MV, pd.DataFrame({"request_id": ["r1", "r1", "r1"], "label": [0, 1, 1.0]}))
+    store.ingest_labels_frame(
+        MV, pd.DataFrame({"request_id": ["r1", "r1", "r1"], "label": [0, 1, 1.0]})
+    )
     got = store.read_labels(MV)
     assert got["request_id"].tolist() == ["r1"] and got["label"].tolist() == ["1"]
 
 
 def test_label_rows_are_validated(tmp_path: Path) -> None:
     store = LogStore(tmp_path)
-    df = pd.DataFrame({"request_id": ["r1", None, "r3", "r4"], "label": ["1", "0", None, "2"], "note": "x"})
+    df = pd.DataFrame(
+        {"request_id": ["r1", None, "r3", "r4"], "label": ["1", "0", None, "2"], "note": "x"}
+    )
     report = store.ingest_labels_frame(MV, df)
     assert (report.accepted, report.quarantined) == (1, 3)
     assert report.reasons == {"missing_request_id": 1, "missing_label": 1, "invalid_label": 1}
@@ -184,15 +228,28 @@ def test_label_rows_are_validated(tmp_path: Path) -> None:
 
 
 def test_labels_may_use_the_target_column_name(tmp_path: Path) -> None:
-    mv = parse_model_version({"name": "r", "version": "1", "task": "regression", "features": {"a": "numeric"}, "target": "price"})
+    mv = parse_model_version(
+        {
+            "name": "r",
+            "version": "1",
+            "task": "regression",
+            "features": {"a": "numeric"},
+            "target": "price",
+        }
+    )
     store = LogStore(tmp_path)
-    report = store.ingest_labels_frame(mv, pd.DataFrame({"request_id": ["a", "b"], "price": ["3.5", "cheap"]}))
+    report = store.ingest_labels_frame(
+        mv, pd.DataFrame({"request_id": ["a", "b"], "price": ["3.5", "cheap"]})
+    )
     assert (report.accepted, report.reasons) == (1, {"invalid_label": 1})
     assert store.read_labels(mv)["label"].tolist() == [3.5]
 
 
 def test_labels_without_an_id_column_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"labels for m:2 .* is missing required column\(s\) \['request_id'\]; available columns: \['id', 'label'\]"):
+    with pytest.raises(
+        DataError,
+        match=r"labels for m:2 .* is missing required column\(s\) \['request_id'\]; available columns: \['id', 'label'\]",
+    ):
         LogStore(tmp_path).ingest_labels_frame(MV, pd.DataFrame({"id": ["a"], "label": ["1"]}))
     assert LogStore(tmp_path).read_labels(MV).empty
 
@@ -211,4 +268,21 @@ def test_ingest_file_reads_csv_parquet_and_jsonl(tmp_path: Path) -> None:
     stored = scan_frame(store)
     assert len(stored) == 18
     csv_rows = stored[~stored["request_id"].str.endswith(("p", "j"))].sort_values("request_id")
-    assert csv_rows["a"].to_numpy() == pytest.approx(df.sort_values("request_id")["a"].to_numpy(), rel=1e-15)
+    assert csv_rows["a"].to_numpy() == pytest.approx(
+        df.sort_values("request_id")["a"].to_numpy(), rel=1e-15
+    )
+
+
+def test_numeric_timestamps_are_epoch_seconds(tmp_path: Path) -> None:
+    store = LogStore(tmp_path)
+    df = logs(3)
+    # 2026-01-01T00:00Z and one minute later as Unix seconds; milliseconds do not fit
+    df["timestamp"] = [1_767_225_600, 1_767_225_660, 1_767_225_600_000]
+    report = store.ingest_frame(MV, df)
+    assert (report.accepted, report.reasons) == (2, {"invalid_timestamp": 1})
+    assert store.days(MV) == [dt.date(2026, 1, 1)]
+    stored = scan_frame(store).sort_values("request_id")
+    assert stored["timestamp"].tolist() == [
+        pd.Timestamp("2026-01-01T00:00:00Z"),
+        pd.Timestamp("2026-01-01T00:01:00Z"),
+    ]

@@ -93,7 +93,7 @@ def _same_with_nan(ta: pa.Table, tb: pa.Table) -> bool:
 # --- properties ----------------------------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(data=rows, cut=st.floats(0, 1))
 def test_profile_of_union_is_merge_of_profiles(data: list[tuple[Any, Any]], cut: float) -> None:
     df = frame(data)
@@ -103,7 +103,7 @@ def test_profile_of_union_is_merge_of_profiles(data: list[tuple[Any, Any]], cut:
     assert_same_profile(whole, merged)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(data=rows, cuts=st.tuples(st.floats(0, 1), st.floats(0, 1)))
 def test_merge_is_associative(data: list[tuple[Any, Any]], cuts: tuple[float, float]) -> None:
     df = frame(data)
@@ -112,7 +112,7 @@ def test_merge_is_associative(data: list[tuple[Any, Any]], cuts: tuple[float, fl
     assert_same_profile(a.merge(b).merge(c), a.merge(b.merge(c)))
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(data=rows, batch_rows=st.integers(1, 9))
 def test_profile_does_not_depend_on_batch_size(
     data: list[tuple[Any, Any]], batch_rows: int
@@ -121,7 +121,7 @@ def test_profile_does_not_depend_on_batch_size(
     assert_same_profile(profile(df), profile(df, batch_rows=batch_rows))
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(data=rows)
 def test_statistics_equal_a_direct_recount(data: list[tuple[Any, Any]]) -> None:
     df = frame(data)
@@ -178,7 +178,9 @@ def test_moments_and_histogram_equal_numpy_on_seeded_data() -> None:
     assert p.under_sum == pytest.approx(x[x < edges[0]].sum(), rel=1e-12)
     if p.sums is not None:  # per-bin sums equal a direct sum of each bin's values
         idx = np.digitize(inside, edges[1:-1], right=False)
-        assert p.sums.tolist() == pytest.approx(np.bincount(idx, weights=inside, minlength=40).tolist(), rel=1e-9)
+        assert p.sums.tolist() == pytest.approx(
+            np.bincount(idx, weights=inside, minlength=40).tolist(), rel=1e-9
+        )
     assert p.over_count == int((x > edges[-1]).sum()) and p.over_count > 0
     assert p.over_sum == pytest.approx(x[x > edges[-1]].sum(), rel=1e-12)
 

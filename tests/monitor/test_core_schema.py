@@ -100,7 +100,7 @@ def test_features_as_list_of_mappings() -> None:
         with_(
             features=[{"name": "age"}, {"name": "when", "type": "datetime", "description": "d"}],
             sensitive_features=[],
-        )  # fmt: skip
+        )
     )
     assert mv.features == (
         FeatureSpec(name="age", type="numeric"),
@@ -157,7 +157,7 @@ INVALID = [
             r"sensitive_features: 'race' is not a declared feature",
             r"declare it under features",
             r"known: \['age', 'purpose', 'sex', 'note'\]",
-        ],  # fmt: skip
+        ],
         id="sensitive-not-declared",
     ),
     pytest.param(

@@ -16,7 +16,13 @@ from monitor.schema import ModelVersion, parse_model_version
 from monitor.sdk import InferenceLogger
 
 MV = parse_model_version(
-    {"name": "m", "version": "1", "task": "binary", "features": {"a": "numeric", "c": "categorical"}, "scores": ["score"]}
+    {
+        "name": "m",
+        "version": "1",
+        "task": "binary",
+        "features": {"a": "numeric", "c": "categorical"},
+        "scores": ["score"],
+    }
 )
 
 
@@ -30,7 +36,9 @@ class RecordingSink:
         self.entered = threading.Event()
         self.calls = 0
 
-    def ingest_frame(self, mv: ModelVersion, frame: pd.DataFrame, *, source: str = "") -> IngestReport:
+    def ingest_frame(
+        self, mv: ModelVersion, frame: pd.DataFrame, *, source: str = ""
+    ) -> IngestReport:
         self.calls += 1
         self.entered.set()
         if self.gate is not None:
@@ -57,7 +65,12 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
 
 def log_n(logger: InferenceLogger, n: int, prefix: str = "r") -> list[str]:
     return [
-        logger.log({"a": float(i), "c": "x"}, prediction=str(i % 2), scores=[i / n], request_id=f"{prefix}{i}")
+        logger.log(
+            {"a": float(i), "c": "x"},
+            prediction=str(i % 2),
+            scores=[i / n],
+            request_id=f"{prefix}{i}",
+        )
         for i in range(n)
     ]
 
@@ -65,9 +78,7 @@ def log_n(logger: InferenceLogger, n: int, prefix: str = "r") -> list[str]:
 def test_rows_from_many_threads_are_stored_exactly_once(tmp_path: Path) -> None:
     store = LogStore(tmp_path)
     logger = InferenceLogger(MV, store, flush_rows=64, flush_interval_s=0.05)
-    threads = [
-        threading.Thread(target=log_n, args=(logger, 250, f"t{t}-")) for t in range(4)
-    ]
+    threads = [threading.Thread(target=log_n, args=(logger, 250, f"t{t}-")) for t in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -76,9 +87,19 @@ def test_rows_from_many_threads_are_stored_exactly_once(tmp_path: Path) -> None:
     stored = pa.Table.from_batches(list(store.scan(MV))).to_pandas()
     expected = {f"t{t}-{i}" for t in range(4) for i in range(250)}
     assert len(stored) == 1000 and set(stored["request_id"]) == expected
-    assert (report.accepted, report.quarantined, logger.logged, logger.dropped) == (1000, 0, 1000, 0)
+    assert (report.accepted, report.quarantined, logger.logged, logger.dropped) == (
+        1000,
+        0,
+        1000,
+        0,
+    )
     row = stored.set_index("request_id").loc["t2-7"]
-    assert (row["a"], row["c"], row["prediction"], row["score"]) == (7.0, "x", "1", pytest.approx(7 / 250))
+    assert (row["a"], row["c"], row["prediction"], row["score"]) == (
+        7.0,
+        "x",
+        "1",
+        pytest.approx(7 / 250),
+    )
 
 
 def test_flush_when_the_buffer_reaches_flush_rows() -> None:
@@ -150,7 +171,9 @@ def test_generated_ids_timestamps_and_missing_features() -> None:
 def test_full_buffer_drops_and_counts_rows() -> None:
     gate = threading.Event()
     sink = RecordingSink(gate=gate)
-    logger = InferenceLogger(MV, sink, flush_rows=2, flush_interval_s=60, max_buffer_rows=2, block_timeout_s=0.01)
+    logger = InferenceLogger(
+        MV, sink, flush_rows=2, flush_interval_s=60, max_buffer_rows=2, block_timeout_s=0.01
+    )
     log_n(logger, 2, prefix="a")  # triggers a flush, which blocks in the sink
     assert sink.entered.wait(5)
     log_n(logger, 2, prefix="b")  # fills the buffer again
@@ -162,7 +185,10 @@ def test_full_buffer_drops_and_counts_rows() -> None:
 
 
 def test_invalid_buffer_sizes_are_refused() -> None:
-    with pytest.raises(ValueError, match=r"need 1 <= flush_rows <= max_buffer_rows, got flush_rows=10, max_buffer_rows=5"):
+    with pytest.raises(
+        ValueError,
+        match=r"need 1 <= flush_rows <= max_buffer_rows, got flush_rows=10, max_buffer_rows=5",
+    ):
         InferenceLogger(MV, RecordingSink(), flush_rows=10, max_buffer_rows=5)
     with pytest.raises(ValueError, match=r"got flush_rows=0"):
         InferenceLogger(MV, RecordingSink(), flush_rows=0)

@@ -7,6 +7,7 @@ Every statistic is checked against scipy or a direct recount.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -153,7 +154,7 @@ def test_jensenshannon_matches_scipy(baseline: Baseline, ref: pd.DataFrame, drif
 
 
 def test_exact_mode_uses_the_reservoir_samples(baseline: Baseline, drifted: Any) -> None:
-    cur, window = drifted
+    _, window = drifted
     got = by_feature(
         drift_results(
             "data_drift", list(MV.monitored_features), baseline, window, DriftConfig(exact=True)
@@ -203,8 +204,9 @@ def test_results_do_not_depend_on_batch_boundaries(baseline: Baseline, drifted: 
         assert (s1 is None and s2 is None) or s1 == pytest.approx(s2, rel=1e-9)
 
 
-
-def test_evaluation_is_deterministic_and_does_not_mutate_its_input(baseline: Baseline, drifted: Any) -> None:
+def test_evaluation_is_deterministic_and_does_not_mutate_its_input(
+    baseline: Baseline, drifted: Any
+) -> None:
     cur = drifted[0]
     before = cur.copy(deep=True)
     first = evaluate_window(baseline, [cur], threads=1)
@@ -214,6 +216,7 @@ def test_evaluation_is_deterministic_and_does_not_mutate_its_input(baseline: Bas
     assert first.profile is not None and second.profile is not None
     assert first.profile.reservoir.table is not None
     assert first.profile.reservoir.table.equals(second.profile.reservoir.table)
+
 
 def test_unknown_metric_for_a_column_is_an_error_result(baseline: Baseline, drifted: Any) -> None:
     got = by_feature(
@@ -244,7 +247,7 @@ def _hand_scores(baseline: Baseline, ref: pd.DataFrame, column: str) -> list[flo
     plan = baseline.plan.__class__(**{**baseline.plan.__dict__, "reservoir_size": 0})
     bounds = np.linspace(0, len(ref), 11).astype(int)
     scores = []
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+    for lo, hi in itertools.pairwise(bounds):
         chunk = build_profile([ref.iloc[lo:hi]], plan, threads=1).columns[column]
         rest = build_profile([ref.drop(ref.index[lo:hi])], plan, threads=1).columns[column]
         assert isinstance(rest, NumericProfile) and isinstance(chunk, NumericProfile)
