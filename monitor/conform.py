@@ -83,8 +83,16 @@ def _datetime(col: pa.Array | pd.Series) -> _Converted:
     if isinstance(col, pa.Array) and pa.types.is_timestamp(col.type):
         secs = pc.divide(col.cast(pa.timestamp("us")).cast(pa.int64()), 1_000_000.0)
         return _Converted(secs.cast(pa.float64()), None)
+    if isinstance(col, pa.Array) and (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
+        # Numbers are epoch seconds (as they are stored), not pandas' nanoseconds.
+        return _Converted(col.cast(pa.float64()), None)
+    if isinstance(col, pd.Series) and pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        return _Converted(pa.array(col.astype("float64").to_numpy(), pa.float64(), from_pandas=True), None)
     s = _as_series(col)
-    parsed = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        parsed = s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
+    else:
+        parsed = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
     bad = parsed.isna().to_numpy() & ~_null_like(s)
     secs = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy()
     return _Converted(pa.array(secs, pa.float64(), from_pandas=True), bad if bad.any() else None)

@@ -99,7 +99,11 @@ def validate_logs(mv: ModelVersion, frame: pd.DataFrame) -> tuple[pd.DataFrame, 
     if mv.task == "regression":
         bad = pd.to_numeric(pred, errors="coerce").isna() & pred.notna()
         _first_reason(reasons, bad.to_numpy(), f"invalid_prediction: {mv.prediction!r} is not a number")
-    dup = id_text.duplicated(keep="first").to_numpy() & reasons.isna().to_numpy()
+    # Only rows that are otherwise valid compete for a request id: a rejected first
+    # occurrence does not make a later valid row a duplicate.
+    valid = reasons.isna().to_numpy()
+    dup = np.zeros(len(frame), dtype=bool)
+    dup[valid] = id_text[valid].duplicated(keep="first").to_numpy()
     _first_reason(reasons, dup, "duplicate_request_id: the same request id appears earlier in this batch")
     keep = reasons.isna().to_numpy()
     rejected = _reject(frame, reasons)

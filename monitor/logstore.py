@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -68,7 +69,9 @@ def _partition(root: Path, mv: ModelVersion, day: dt.date) -> Path:
 
 def _write_atomic(table: pa.Table, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    name = f"part-{uuid.uuid4().hex}.parquet"
+    # Time-ordered names: readers see files in write order, so "last label wins" is
+    # decided by arrival when two labels carry the same timestamp.
+    name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:12]}.parquet"
     tmp = directory / f".{name}.tmp"
     pq.write_table(table, tmp, compression="zstd")
     with open(tmp, "rb") as f:

@@ -286,3 +286,34 @@ def test_numeric_timestamps_are_epoch_seconds(tmp_path: Path) -> None:
         pd.Timestamp("2026-01-01T00:00:00Z"),
         pd.Timestamp("2026-01-01T00:01:00Z"),
     ]
+
+
+def test_a_rejected_first_occurrence_does_not_make_the_next_row_a_duplicate(tmp_path: Path) -> None:
+    frame = logs(3)
+    frame["request_id"] = ["dup", "dup", "other"]
+    frame.loc[0, "timestamp"] = None  # the first "dup" is rejected for its timestamp
+    report = LogStore(tmp_path).ingest_frame(MV, frame)
+    assert (report.accepted, report.quarantined) == (2, 1)
+    assert report.reasons == {"invalid_timestamp": 1}
+    stored = pd.concat(b.to_pandas() for b in LogStore(tmp_path).scan(MV))
+    assert sorted(stored["request_id"]) == ["dup", "other"]
+
+
+def test_labels_with_the_same_timestamp_last_arrival_wins(tmp_path: Path) -> None:
+    store = LogStore(tmp_path)
+    ts = pd.to_datetime(["2026-05-02T00:00Z"])
+    for label in ["0", "1", "0", "1"]:
+        store.ingest_labels_frame(MV, pd.DataFrame({"request_id": ["r1"], "label": [label], "label_timestamp": ts}))
+    assert store.read_labels(MV)["label"].tolist() == ["1"]
+
+
+def test_numeric_datetime_features_are_epoch_seconds() -> None:
+    from monitor.conform import conform
+    from monitor.schema import FeatureSpec
+
+    when = dt.datetime(2026, 5, 1, 12, tzinfo=UTC)
+    frame = pd.DataFrame({"t": [when.timestamp(), None], "u": [when, None], "s": ["2026-05-01T12:00:00Z", "soon"]})
+    specs = [FeatureSpec(name=c, type="datetime") for c in "tus"]
+    table = conform(frame, specs).to_pandas()
+    assert table["t"][0] == table["u"][0] == table["s"][0] == when.timestamp()
+    assert table["_raiwatch_type_errors"].tolist() == [None, "s"]
