@@ -196,10 +196,13 @@ def model_version_document() -> dict[str, Any]:
 
 
 def run_child(args: list[str]) -> dict[str, Any]:
-    """Run ``python <args>`` and measure its wall time, CPU time and peak resident memory.
+    """Run ``python <args>`` and measure its wall time and CPU time.
 
-    Peak memory is the child's ``ru_maxrss`` from ``wait4`` (Linux: KiB), so
-    each measured process is judged on its own, imports included.
+    The child reports its own peak memory (:func:`self_peak_rss_mb`). The
+    ``ru_maxrss`` that ``wait4`` returns is kept only as a cross-check: on Linux
+    it is at least the parent's resident size when the child was started
+    (``execve`` folds the parent's high-water mark into it), so it overstates a
+    small child started from a big parent.
     """
     cmd = [sys.executable, *args]
     t0 = time.perf_counter()
@@ -213,15 +216,30 @@ def run_child(args: list[str]) -> dict[str, Any]:
         "process_wall_s": round(wall, 3),
         "cpu_user_s": round(usage.ru_utime, 3),
         "cpu_sys_s": round(usage.ru_stime, 3),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "wait4_ru_maxrss_mb": round(usage.ru_maxrss / 1024, 1),
     }
 
 
 def self_peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB."""
-    import resource
+    """Peak resident memory of this process so far, in MiB (``VmHWM``, imports included)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    import resource  # not Linux: ru_maxrss (KiB on Linux, bytes on macOS)
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=BENCH_DIR, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip()
 
 
 def machine() -> dict[str, Any]:
@@ -236,6 +254,8 @@ def machine() -> dict[str, Any]:
             versions[pkg] = None
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {
+        "raiwatch_commit": _git("rev-parse", "--short", "HEAD"),
+        "monitor_uncommitted_changes": bool(_git("status", "--porcelain", "--", "monitor")),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),

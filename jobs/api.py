@@ -65,8 +65,6 @@ def create_app(store: Store, log_store: LogStore, *, max_request_bytes: int) -> 
             )
         return name
 
-    Auth = Annotated[str, Depends(api_key)]
-
     @app.exception_handler(NotFoundError)
     async def _not_found(_: Request, err: NotFoundError) -> JSONResponse:
         return JSONResponse({"detail": str(err)}, status_code=404)
@@ -98,27 +96,31 @@ def create_app(store: Store, log_store: LogStore, *, max_request_bytes: int) -> 
                 "with_type_errors": result.with_type_errors}  # fmt: skip
 
     @app.post("/api/v1/models/{model}/versions/{version}/logs", tags=["ingestion"])
-    async def ingest_logs(request: Request, model: str, version: str, key: Auth) -> Any:
+    async def ingest_logs(
+        request: Request, model: str, version: str, key: str = Depends(api_key)
+    ) -> Any:
         """Store a batch of inference-log rows (all or nothing)."""
         return await _ingest(request, model, version, "logs", key)
 
     @app.post("/api/v1/models/{model}/versions/{version}/labels", tags=["ingestion"])
-    async def ingest_labels(request: Request, model: str, version: str, key: Auth) -> Any:
+    async def ingest_labels(
+        request: Request, model: str, version: str, key: str = Depends(api_key)
+    ) -> Any:
         """Store a batch of ground-truth labels keyed by request id (all or nothing)."""
         return await _ingest(request, model, version, "labels", key)
 
     @app.get("/api/v1/models", tags=["read"])
-    def list_models(_: Auth) -> list[dict[str, Any]]:
+    def list_models(_: str = Depends(api_key)) -> list[dict[str, Any]]:
         """Registered model versions."""
         return [mv.model_dump(mode="json") for mv in store.list_model_versions()]
 
     @app.get("/api/v1/models/{model}/versions/{version}", tags=["read"])
-    def get_model(model: str, version: str, _: Auth) -> dict[str, Any]:
+    def get_model(model: str, version: str, _: str = Depends(api_key)) -> dict[str, Any]:
         """One model version."""
         return store.get_model_version(model, version).model_dump(mode="json")
 
     @app.get("/api/v1/monitors", tags=["read"])
-    def list_monitors(_: Auth) -> list[dict[str, Any]]:
+    def list_monitors(_: str = Depends(api_key)) -> list[dict[str, Any]]:
         """Monitors with their cursors and endpoints (never secrets)."""
         endpoints = store.list_endpoints()
         return [
@@ -132,7 +134,7 @@ def create_app(store: Store, log_store: LogStore, *, max_request_bytes: int) -> 
 
     @app.get("/api/v1/runs", tags=["read"])
     def list_runs(
-        _: Auth,
+        _: str = Depends(api_key),
         model: str | None = None,
         version: str | None = None,
         monitor: str | None = None,
@@ -143,12 +145,12 @@ def create_app(store: Store, log_store: LogStore, *, max_request_bytes: int) -> 
         return [r.to_dict() for r in runs]
 
     @app.get("/api/v1/runs/{run_id}", tags=["read"])
-    def get_run(run_id: int, _: Auth) -> dict[str, Any]:
+    def get_run(run_id: int, _: str = Depends(api_key)) -> dict[str, Any]:
         """One run with its signal results."""
         return store.get_run(run_id).to_dict()
 
     @app.get("/api/v1/alerts", tags=["read"])
-    def alerts(_: Auth, monitor: str | None = None) -> list[dict[str, Any]]:
+    def alerts(_: str = Depends(api_key), monitor: str | None = None) -> list[dict[str, Any]]:
         """Current alert state of every (monitor, signal)."""
         return [
             {"monitor": s.monitor, "signal": s.signal, "state": s.state, "since": s.since.isoformat(),
@@ -158,7 +160,9 @@ def create_app(store: Store, log_store: LogStore, *, max_request_bytes: int) -> 
 
     @app.get("/api/v1/alerts/events", tags=["read"])
     def alert_events(
-        _: Auth, monitor: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+        _: str = Depends(api_key),
+        monitor: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
         """Alert transitions, newest first."""
         return [
@@ -169,7 +173,9 @@ def create_app(store: Store, log_store: LogStore, *, max_request_bytes: int) -> 
 
     @app.get("/api/v1/webhooks/deliveries", tags=["read"])
     def deliveries(
-        _: Auth, status: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+        _: str = Depends(api_key),
+        status: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
         """Webhook deliveries, newest first."""
         return [

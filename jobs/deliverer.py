@@ -14,6 +14,7 @@ import logging
 import random
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -63,6 +64,8 @@ class Deliverer:
         endpoint timeout. An expired lease (we crashed) makes it due again.
     poll_interval_s
         Sleep between polls when nothing is due.
+    concurrency
+        Requests in flight at once (one slow endpoint does not hold up the others).
     """
 
     def __init__(
@@ -70,10 +73,11 @@ class Deliverer:
         store: Store,
         *,
         backoff: Backoff | None = None,
-        batch: int = 20,
+        batch: int = 50,
         lease: timedelta = timedelta(seconds=120),
         poll_interval_s: float = 1.0,
         user_agent: str = "raiwatch-webhooks/1",
+        concurrency: int = 8,
     ) -> None:
         self.store = store
         self.backoff = backoff or Backoff()
@@ -83,7 +87,9 @@ class Deliverer:
         self.user_agent = user_agent
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._client = httpx.Client(follow_redirects=False)
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._client = httpx.Client(follow_redirects=False, limits=limits)
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="webhook-send")
 
     def send(self, job: DeliveryJob) -> str:
         """POST one claimed delivery and record the attempt; returns the new status."""
@@ -125,8 +131,7 @@ class Deliverer:
             jobs = self.store.claim_deliveries(limit=self.batch, lease=self.lease)
             if not jobs:
                 break
-            for job in jobs:
-                self.send(job)
+            for _ in self._pool.map(self.send, jobs):
                 sent += 1
         return sent
 
@@ -154,4 +159,5 @@ class Deliverer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+        self._pool.shutdown(wait=True)
         self._client.close()

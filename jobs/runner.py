@@ -125,10 +125,13 @@ class MonitorRunner:
                 spec, cursor=record.last_completed_end, start_at=record.start_at,
                 now=self.clock(), limit=max_windows,
             )  # fmt: skip
+            renewed = time.monotonic()
             for window in windows:
-                if not self.store.acquire_lease(name, self.owner, self.lease_ttl):
-                    log.warning("lost the lease of monitor %s; stopping catch-up", name)
-                    break
+                if time.monotonic() - renewed > self.lease_ttl.total_seconds() / 3:
+                    if not self.store.acquire_lease(name, self.owner, self.lease_ttl):
+                        log.warning("lost the lease of monitor %s; stopping catch-up", name)
+                        break
+                    renewed = time.monotonic()
                 run_ids.append(self.run_window(spec, window))
         finally:
             self.store.release_lease(name, self.owner)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -34,13 +35,25 @@ log = logging.getLogger(__name__)
 RUNNERS: dict[str, MonitorRunner] = {}
 
 
+RUNNING: set[tuple[str, str]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
 def run_monitor_job(monitor: str, runner_key: str = "default") -> None:
     """Entry point of a persisted monitor job: catch the monitor up."""
     runner = RUNNERS.get(runner_key)
     if runner is None:
         log.warning("no runner %r registered; monitor %s not run", runner_key, monitor)
         return
-    runner.catch_up(monitor)
+    with _RUNNING_LOCK:
+        if (runner_key, monitor) in RUNNING:
+            return  # the cron job and a catch-up job met: one is enough
+        RUNNING.add((runner_key, monitor))
+    try:
+        runner.catch_up(monitor)
+    finally:
+        with _RUNNING_LOCK:
+            RUNNING.discard((runner_key, monitor))
 
 
 def _job_name(record: MonitorRecord) -> str:
@@ -126,6 +139,8 @@ class MonitorScheduler:
         try:
             self.sync_jobs()
             for name in self.lagging_monitors():
+                if (self.runner_key, name) in RUNNING:
+                    continue
                 self.scheduler.add_job(
                     run_monitor_job, args=[name, self.runner_key], id=f"catchup:{name}",
                     jobstore="memory", replace_existing=True, misfire_grace_time=None,

@@ -3,7 +3,7 @@
 If a classifier's probabilities are calibrated, the expected value of a metric on a window
 follows from the probabilities alone. :class:`CBPE` learns a calibration map on labelled
 reference data (isotonic regression, kept only when it improves the Brier score on a
-held-out half, else the identity), then estimates on unlabelled windows:
+held-out data by 5-fold cross-fitting, else the identity), then estimates on unlabelled windows:
 
 * accuracy: the mean calibrated probability of the predicted class (the mean of the largest
   probability when the prediction is the most probable class);
@@ -28,6 +28,7 @@ from sklearn.isotonic import IsotonicRegression
 
 from monitor.errors import DataError, NotFittedError
 from monitor.labelled_metrics import (
+    check_scores,
     encode_labels,
     is_missing,
     prepare_labelled,
@@ -89,21 +90,25 @@ def simulate_realised(
 
     rng = np.random.default_rng(seed)
     n, k = calibrated.shape
-    u = rng.uniform(size=(n_sim, n, 1))
-    drawn = (u > np.cumsum(calibrated, axis=1)[None]).sum(axis=2).clip(max=k - 1)
-    out = {"accuracy": (drawn == predicted).mean(axis=1)}
-    f1s, aucs = [], []
-    for c in range(k) if k > 2 else [1]:
-        pos, mine = drawn == c, predicted == c
-        tp = (pos & mine).sum(axis=1)
-        denom = pos.sum(axis=1) + mine.sum()
-        f1s.append(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), np.nan))
-        n_pos = pos.sum(axis=1).astype(float)
+    if k == 2:  # one comparison per draw instead of a walk through the cumulative sums
+        drawn_pos = [rng.uniform(size=(n_sim, n)) < calibrated[:, 1]]
+    else:
+        drawn = (rng.uniform(size=(n_sim, n, 1)) > np.cumsum(calibrated, axis=1)[None]).sum(axis=2)
+        drawn = drawn.clip(max=k - 1)
+        drawn_pos = [drawn == c for c in range(k)]
+    f1s, aucs, hits = [], [], np.zeros(n_sim)
+    for c, pos in zip(range(k) if k > 2 else [1], drawn_pos, strict=True):
+        pos = pos.astype(float)  # once: each product below would convert it again
+        mine = (predicted == c).astype(float)
+        n_pos, n_mine = pos.sum(axis=1), mine.sum()
+        tp = pos @ mine
+        hits += tp if k > 2 else n - n_pos - n_mine + 2 * tp  # binary: add true negatives
+        f1s.append(np.where(n_pos + n_mine > 0, 2 * tp / np.maximum(n_pos + n_mine, 1), np.nan))
         pairs = n_pos * (n - n_pos)
         rank_sum = pos @ rankdata(scores[:, c])
-        aucs.append(
-            np.where(pairs > 0, (rank_sum - n_pos * (n_pos + 1) / 2) / np.maximum(pairs, 1), np.nan)
-        )
+        auc = (rank_sum - n_pos * (n_pos + 1) / 2) / np.maximum(pairs, 1)
+        aucs.append(np.where(pairs > 0, auc, np.nan))
+    out = {"accuracy": hits / n}
     f1 = np.array(f1s)
     defined = (~np.isnan(f1)).sum(axis=0)
     out["f1"] = np.where(defined > 0, np.nansum(f1, axis=0) / np.maximum(defined, 1), np.nan)
@@ -121,7 +126,7 @@ class CBPE:
     classes
         Class labels in score-column order (binary: ``(negative, positive)``).
     calibration
-        ``auto`` (isotonic when it helps on a held-out half), ``isotonic`` or ``identity``.
+        ``auto`` (isotonic when it lowers the cross-fitted Brier score), ``isotonic`` or ``identity``.
     n_sim, alpha, seed
         Label simulations for the band, its level, and the seed (recorded in the state).
     """
@@ -188,17 +193,13 @@ class CBPE:
             )
         assert data.scores is not None
         prob, y = _as_matrix(data.scores), data.y_true.astype(int)
-        half = np.random.default_rng(self.seed).permutation(data.n) < data.n // 2
-        held_out = self._apply(self._fit_maps(prob[half], y[half]), prob[~half])
-        self.holdout_brier_ = {
-            "identity": _brier(prob[~half], y[~half]),
-            "isotonic": _brier(held_out, y[~half]),
-        }
-        best = (
-            "isotonic"
-            if self.holdout_brier_["isotonic"] < self.holdout_brier_["identity"]
-            else "identity"
-        )
+        fold = np.random.default_rng(self.seed).permutation(data.n) % 5
+        out_of_fold = np.empty_like(prob)  # each row calibrated by maps fitted without it
+        for f in range(5):
+            maps = self._fit_maps(prob[fold != f], y[fold != f])
+            out_of_fold[fold == f] = self._apply(maps, prob[fold == f])
+        self.cv_brier_ = {"identity": _brier(prob, y), "isotonic": _brier(out_of_fold, y)}
+        best = "isotonic" if self.cv_brier_["isotonic"] < self.cv_brier_["identity"] else "identity"
         self.calibration_ = best if self.calibration == "auto" else self.calibration
         self.classes_ = data.classes
         self.maps_ = self._fit_maps(prob, y) if self.calibration_ == "isotonic" else None
@@ -211,17 +212,15 @@ class CBPE:
             raise NotFittedError(
                 "this CBPE is not fitted; call fit(reference_scores, reference_labels)"
             )
-        raw = np.asarray(scores, dtype=float)
-        dummy = [self.classes_[0]] * raw.shape[0]
-        data = prepare_labelled(self.task, dummy, dummy, raw, classes=self.classes_)
-        assert data.scores is not None
+        raw = check_scores(scores, self.task, len(np.asarray(scores)), len(self.classes_))
         if predictions is None:
-            pred = _as_matrix(data.scores).argmax(axis=1)
+            pred = _as_matrix(raw).argmax(axis=1)
         else:
-            pred = encode_labels(
-                np.asarray(predictions, dtype=object).ravel(), "predictions", self.classes_
-            ).astype(int)
-        return data.scores, pred
+            labels = np.asarray(predictions, dtype=object).ravel()
+            if labels.size != raw.shape[0]:
+                raise DataError(f"{labels.size} predictions for {raw.shape[0]} rows of scores")
+            pred = encode_labels(labels, "predictions", self.classes_).astype(int)
+        return raw, pred
 
     def estimate(
         self, window_scores: ArrayLike, window_predictions: ArrayLike | None = None
@@ -262,7 +261,7 @@ class CBPE:
             "alpha",
             "seed",
             "calibration_",
-            "holdout_brier_",
+            "cv_brier_",
             "maps_",
         )
         return {**{k: getattr(self, k) for k in keys}, "classes_": list(self.classes_)}
@@ -279,7 +278,7 @@ class CBPE:
         )
         est.classes_ = tuple(data["classes_"])
         est.classes = est.classes_
-        est.calibration_, est.holdout_brier_ = data["calibration_"], data["holdout_brier_"]
+        est.calibration_, est.cv_brier_ = data["calibration_"], data["cv_brier_"]
         est.maps_ = (
             None if data["maps_"] is None else [(list(x), list(y)) for x, y in data["maps_"]]
         )

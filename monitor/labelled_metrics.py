@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from monitor.errors import DataError
@@ -45,7 +46,8 @@ class LabelledData:
 
 
 def is_missing(values: NDArray[Any]) -> NDArray[np.bool_]:
-    return np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in values], bool)
+    """``None``, ``nan``, ``pd.NA`` or ``NaT``: a label that has not arrived."""
+    return np.asarray(pd.isna(values), dtype=bool)
 
 
 def _label_key(v: Any, name: str) -> Any:
@@ -62,18 +64,22 @@ def _label_key(v: Any, name: str) -> Any:
 
 
 def encode_labels(values: NDArray[Any], name: str, classes: tuple[Any, ...]) -> NDArray[np.float64]:
+    """Class codes of ``values`` (labels are matched to ``classes`` by their text)."""
     lookup = {str(c): i for i, c in enumerate(classes)}
-    keys = [str(_label_key(v, name)) for v in values]
+    codes, uniques = pd.factorize(
+        np.asarray(values, dtype=object)
+    )  # Python work per distinct value
+    keys = [str(_label_key(v, name)) for v in uniques]
     unknown = sorted({k for k in keys if k not in lookup})
     if unknown:
         raise DataError(
             f"{name} holds labels {unknown[:5]} that are not classes {list(classes)}; labels "
             "and predictions must use the model's class encoding (e.g. both 0/1 or both strings)"
         )
-    return np.array([lookup[k] for k in keys], dtype=float)
+    return np.array([lookup[k] for k in keys], dtype=float)[codes]
 
 
-def _check_scores(scores: ArrayLike, task: Task, n: int, k: int) -> NDArray[np.float64]:
+def check_scores(scores: ArrayLike, task: Task, n: int, k: int) -> NDArray[np.float64]:
     try:
         s = np.asarray(scores, dtype=float)
     except (TypeError, ValueError) as err:
@@ -122,7 +128,7 @@ def prepare_labelled(
             raise DataError(f"regression labels and predictions must be numeric: {err}") from err
         return LabelledData(task, t, p, None, (), n_unlabelled)
     if classes is None:
-        found = {_label_key(v, "labels") for v in np.concatenate([yt, yp])}
+        found = {_label_key(v, "labels") for v in pd.unique(np.concatenate([yt, yp]))}
         if task == "binary" and found <= {0, 1}:
             found = {0, 1}
         try:
@@ -140,7 +146,7 @@ def prepare_labelled(
             "check that labels and predictions use the same encoding, or pass classes"
         )
     t, p = encode_labels(yt, "y_true", classes), encode_labels(yp, "y_pred", classes)
-    sc = None if scores is None else _check_scores(scores, task, keep.size, len(classes))[keep]
+    sc = None if scores is None else check_scores(scores, task, keep.size, len(classes))[keep]
     return LabelledData(task, t, p, sc, classes, n_unlabelled)
 
 

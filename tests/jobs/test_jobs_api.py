@@ -53,7 +53,9 @@ def test_ingest_json_and_ndjson(client: tuple[TestClient, str, LogStore]) -> Non
     assert r.status_code == 200, r.text
     assert r.json() == {"accepted": 5, "ignored_columns": [], "with_type_errors": 0}
     body = "\n".join(json.dumps(row) for row in _rows(3, start=100))
-    r = c.post(url, content=body, headers={"X-API-Key": key, "content-type": "application/x-ndjson"})
+    r = c.post(
+        url, content=body, headers={"X-API-Key": key, "content-type": "application/x-ndjson"}
+    )
     assert r.status_code == 200 and r.json()["accepted"] == 3
     r = c.post(url, json={"rows": _rows(2, start=200)}, headers={"X-API-Key": key})
     assert r.status_code == 200
@@ -75,7 +77,9 @@ def test_invalid_rows_reject_the_whole_batch(client: tuple[TestClient, str, LogS
     assert _count(logs) == 0
 
 
-def test_missing_column_bad_json_too_large_and_auth(client: tuple[TestClient, str, LogStore]) -> None:
+def test_missing_column_bad_json_too_large_and_auth(
+    client: tuple[TestClient, str, LogStore],
+) -> None:
     c, key, logs = client
     url = "/api/v1/models/credit/versions/1/logs"
     rows = [{k: v for k, v in row.items() if k != "score"} for row in _rows(2)]

@@ -55,7 +55,7 @@ def test_isotonic_calibration_is_chosen_when_it_helps() -> None:
     scores, y = _binary(4000, 0, power=3.0)  # systematically too low
     cbpe = CBPE("binary", n_sim=100).fit(scores, y)
     assert cbpe.calibration_ == "isotonic"
-    assert cbpe.holdout_brier_["isotonic"] < cbpe.holdout_brier_["identity"] - 0.1
+    assert cbpe.cv_brier_["isotonic"] < cbpe.cv_brier_["identity"] - 0.1
     scores, y = _binary(1000, 7, power=3.0)
     realised = performance_metrics("binary", y, (scores >= 0.5).astype(int), scores)
     _, low, high = cbpe.estimate(scores)["accuracy"]

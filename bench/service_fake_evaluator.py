@@ -1,0 +1,33 @@
+"""A constant-time evaluator for the service benchmark (isolates the service's own cost).
+
+``RAIWATCH_EVALUATOR=bench.service_fake_evaluator:factory``: a window whose end
+minute is even breaches ``data_drift``, so alerts fire and resolve every minute
+and every run produces a webhook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobs.evaluation import WindowOutcome
+from jobs.windows import Window
+from monitor.monitor_spec import MonitorSpec
+from monitor.results import SignalResult
+
+
+class AlternatingEvaluator:
+    """Alert on even minutes, ok on odd ones."""
+
+    def evaluate(self, spec: MonitorSpec, window: Window) -> WindowOutcome:
+        alert = window.end.minute % 2 == 0
+        status = "alert" if alert else "ok"
+        results = [
+            SignalResult("data_drift", "age", "wasserstein", 0.3 if alert else 0.02, 0.1, status),
+            SignalResult("data_quality", "age", "null_rate", 0.0, 0.05, "ok"),
+        ]
+        return WindowOutcome(status=status, results=results, row_count=1000)
+
+
+def factory(store: Any, settings: Any) -> AlternatingEvaluator:
+    """Factory for ``RAIWATCH_EVALUATOR``."""
+    return AlternatingEvaluator()

@@ -1,0 +1,82 @@
+"""``raiwatch rai``: build an insights bundle and judge its release gates.
+
+Exit codes: 0 success / all gates pass, 1 a gate fails, 2 bad input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from monitor.errors import RaiwatchError
+
+app = typer.Typer(
+    help=(
+        "Responsible-AI review: build an insights bundle (explanations, error analysis, causal "
+        "effects, counterfactuals, fairness, scorecard) and check its release gates. The model "
+        "file named in rai.yaml is loaded with joblib/pickle, which runs its code: use only "
+        "model files you trust."
+    ),
+    no_args_is_help=True,
+)
+console = Console()
+
+
+@app.command("build")
+def build_command(
+    config: Path = typer.Option(..., "-f", "--file", help="Path to rai.yaml."),
+    out: Path | None = typer.Option(None, "--out", help="Bundle directory (overrides 'out')."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed (overrides 'seed')."),
+) -> None:
+    """Build the insights bundle and scorecard described by rai.yaml."""
+    from rai.pipeline import build
+
+    try:
+        bundle = build(config, out_dir=out, seed=seed, progress=True)
+    except (RaiwatchError, FileNotFoundError) as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    where = out or "the 'out' directory of the config"
+    for name, result in bundle.components.items():
+        status = (
+            "[green]ok[/green]" if result.ok else f"[red]failed[/red] {escape(str(result.error))}"
+        )
+        console.print(f"{name:<15} {status} ({result.seconds:.1f}s)", soft_wrap=True)
+    console.print(f"bundle written to {where}; judge it with `raiwatch rai gate <bundle>`")
+
+
+@app.command("gate")
+def gate_command(
+    bundle_path: Path = typer.Argument(..., metavar="BUNDLE", help="Insights bundle directory."),
+) -> None:
+    """Print every gate with value, threshold and verdict; exit 1 if any gate fails."""
+    from rai.bundle import InsightsBundle
+
+    try:
+        bundle = InsightsBundle.load(bundle_path)
+        verdicts = bundle.gate_verdicts()
+    except (RaiwatchError, FileNotFoundError) as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    table = Table("metric", "sensitive feature", "value", "threshold", "verdict", "reason")
+    for verdict in verdicts:
+        table.add_row(
+            verdict.gate.metric,
+            verdict.gate.sensitive_feature or "all",
+            "-" if verdict.value is None else f"{verdict.value:.4g}",
+            verdict.gate.threshold_text,
+            "[green]PASS[/green]" if verdict.passed else "[red]FAIL[/red]",
+            verdict.reason,
+        )
+    console.print(table)
+    if not verdicts:
+        console.print("no gates configured")
+    failed = [v for v in verdicts if not v.passed]
+    if failed:
+        console.print(f"[red]{len(failed)} of {len(verdicts)} gate(s) failed[/red]")
+        raise typer.Exit(1)
+    console.print(f"all {len(verdicts)} gate(s) passed")

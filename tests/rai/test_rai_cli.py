@@ -1,0 +1,86 @@
+"""``raiwatch rai build`` and ``raiwatch rai gate`` through typer's CliRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from jobs.cli_rai import app
+from rai.bundle import InsightsBundle
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def project(binary_data, tmp_path_factory) -> Path:
+    train, test, model = binary_data
+    root = tmp_path_factory.mktemp("project")
+    joblib.dump(model, root / "model.joblib")
+    train.to_csv(root / "train.csv", index=False)
+    test.to_parquet(root / "test.parquet", index=False)
+    return root
+
+
+def _write_config(root: Path, name: str, **overrides: object) -> Path:
+    config = {
+        "model": "model.joblib",
+        "train": "train.csv",
+        "test": "test.parquet",
+        "target": "label",
+        "task": "binary",
+        "categorical_features": ["colour", "sex"],
+        "sensitive_features": ["sex"],
+        "components": ["performance", "fairness"],
+        "fairness": {"bootstrap": 20},
+        "gates": [
+            {"metric": "accuracy", "min": 0.7},
+            {"metric": "demographic_parity_difference", "sensitive_feature": "sex", "max": 0.5},
+        ],
+        **overrides,
+    }
+    path = root / name
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_build_then_gate_passes(project: Path) -> None:
+    config = _write_config(project, "rai.yaml")
+    out = project / "bundle"
+    result = runner.invoke(app, ["build", "-f", str(config), "--out", str(out), "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "performance" in result.output and "ok" in result.output
+    bundle = InsightsBundle.load(out)
+    assert bundle.manifest["seed"] == 3
+    assert bundle.manifest["model"]["reference"].endswith("model.joblib")
+    gate = runner.invoke(app, ["gate", str(out)])
+    assert gate.exit_code == 0, gate.output
+    assert "PASS" in gate.output and "all 2 gate(s) passed" in gate.output
+    accuracy = bundle.components["performance"].summary["metrics"]["accuracy"]
+    assert f"{accuracy:.4g}" in gate.output
+
+
+def test_gate_exits_one_when_a_gate_fails(project: Path) -> None:
+    config = _write_config(project, "strict.yaml", gates=[{"metric": "accuracy", "min": 0.999}])
+    out = project / "strict"
+    assert runner.invoke(app, ["build", "-f", str(config), "--out", str(out)]).exit_code == 0
+    gate = runner.invoke(app, ["gate", str(out)])
+    assert gate.exit_code == 1
+    assert "FAIL" in gate.output and "1 of 1 gate(s) failed" in gate.output
+
+
+def test_bad_input_exits_two_with_the_reason(project: Path) -> None:
+    config = _write_config(project, "bad.yaml", target="approved")
+    result = runner.invoke(app, ["build", "-f", str(config), "--out", str(project / "bad")])
+    assert result.exit_code == 2
+    assert "Target column 'approved' is missing" in result.output
+    missing_model = _write_config(project, "nomodel.yaml", model="absent.joblib")
+    result = runner.invoke(app, ["build", "-f", str(missing_model)])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    mlflow = _write_config(project, "mlflow.yaml", model="runs:/abc/model")
+    result = runner.invoke(app, ["build", "-f", str(mlflow)])
+    assert result.exit_code == 2 and "pip install mlflow" in result.output
+    assert runner.invoke(app, ["gate", str(project)]).exit_code == 2
