@@ -7,13 +7,17 @@ Layout under the store root::
     quarantine/model=<name>/version=<v>/date=YYYY-MM-DD/part-<uuid>.parquet
 
 Writers append small files atomically (written under a dot-name, then renamed),
-so a reader never sees half a file and a crash never leaves a corrupt one.
+so a reader never sees half a file and a crash never leaves a corrupt one. A
+batch that spans several days (several files) is published through a journal
+that is rolled forward when a store is next opened, so a batch is never left
+half-stored.
 Rows that do not fit the schema are quarantined with a reason, never dropped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import time
 import uuid
@@ -67,7 +71,8 @@ def _partition(root: Path, mv: ModelVersion, day: dt.date) -> Path:
     return root / f"model={mv.name}" / f"version={mv.version}" / f"date={day.isoformat()}"
 
 
-def _write_atomic(table: pa.Table, directory: Path) -> Path:
+def _stage(table: pa.Table, directory: Path) -> tuple[Path, Path]:
+    """Write ``table`` under a hidden temporary name; returns ``(temporary, final)`` paths."""
     directory.mkdir(parents=True, exist_ok=True)
     # Time-ordered names: readers see files in write order, so "last label wins" is
     # decided by arrival when two labels carry the same timestamp.
@@ -76,11 +81,10 @@ def _write_atomic(table: pa.Table, directory: Path) -> Path:
     pq.write_table(table, tmp, compression="zstd")
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
-    final = directory / name
-    os.replace(tmp, final)
-    return final
+    return tmp, directory / name
 
 
+STALE_TMP_SECONDS = 3600
 class LogStore:
     """Append and scan inference logs and labels of model versions."""
 
@@ -89,22 +93,64 @@ class LogStore:
         self.log_root = self.root / "logs"
         self.label_root = self.root / "labels"
         self.quarantine_root = self.root / "quarantine"
+        self.journal_dir = self.root / "_journal"
+        self.recover()
+
+    # --- atomic multi-file commits ---------------------------------------------------------
+    def _commit(self, staged: list[tuple[Path, Path]]) -> list[str]:
+        """Publish staged files all together: a batch is never left half-visible.
+
+        With more than one file a journal naming every rename is written first;
+        :meth:`recover` (run whenever a store is opened) completes the renames of a
+        commit that a crash interrupted, so a batch is either absent or whole.
+        """
+        journal = None
+        if len(staged) > 1:
+            self.journal_dir.mkdir(parents=True, exist_ok=True)
+            journal = self.journal_dir / f"{uuid.uuid4().hex}.json"
+            tmp = journal.with_suffix(".tmp")
+            tmp.write_text(json.dumps([[str(a), str(b)] for a, b in staged]))
+            os.replace(tmp, journal)
+        for tmp_path, final in staged:
+            os.replace(tmp_path, final)
+        if journal is not None:
+            journal.unlink()
+        return [str(final) for _, final in staged]
+
+    def recover(self) -> int:
+        """Finish interrupted commits and delete abandoned temporary files; returns renames done."""
+        done = 0
+        if self.journal_dir.is_dir():
+            for journal in sorted(self.journal_dir.glob("*.json")):
+                for tmp_name, final_name in json.loads(journal.read_text()):
+                    tmp_path = Path(tmp_name)
+                    if tmp_path.exists():
+                        os.replace(tmp_path, final_name)
+                        done += 1
+                journal.unlink()
+        cutoff = time.time() - STALE_TMP_SECONDS
+        for root in (self.log_root, self.label_root, self.quarantine_root):
+            if root.is_dir():
+                for tmp_path in root.rglob(".part-*.tmp"):
+                    if tmp_path.stat().st_mtime < cutoff:  # staged but never journaled: a crash
+                        tmp_path.unlink(missing_ok=True)
+        return done
 
     # --- writing -------------------------------------------------------------------------
-    def _write_by_day(self, table: pa.Table, mv: ModelVersion, root: Path, ts_col: str) -> list[str]:
+    def _stage_by_day(self, table: pa.Table, mv: ModelVersion, root: Path, ts_col: str) -> list[tuple[Path, Path]]:
         if table.num_rows == 0:
             return []
         days = table.column(ts_col).cast(pa.timestamp("us", tz="UTC")).to_pandas().dt.date
         frame_days = pd.Series(days.to_numpy())
-        files = []
+        staged = []
         for day in sorted(frame_days.unique()):
             idx = frame_days.index[frame_days == day].to_numpy()
-            files.append(str(_write_atomic(table.take(pa.array(idx)), _partition(root, mv, day))))
-        return files
+            staged.append(_stage(table.take(pa.array(idx)), _partition(root, mv, day)))
+        return staged
 
-    def _quarantine(self, mv: ModelVersion, rejected: pd.DataFrame, source: str) -> None:
+    def _stage_quarantine(self, mv: ModelVersion, rejected: pd.DataFrame, source: str) -> list[tuple[Path, Path]]:
         if rejected.empty:
-            return
+            return []
         now = dt.datetime.now(dt.UTC)
         table = pa.table(
             {
@@ -114,22 +160,22 @@ class LogStore:
                 "quarantined_at": pa.array([now] * len(rejected), pa.timestamp("us", tz="UTC")),
             }
         )
-        _write_atomic(table, _partition(self.quarantine_root, mv, now.date()))
+        return [_stage(table, _partition(self.quarantine_root, mv, now.date()))]
 
     def ingest_frame(self, mv: ModelVersion, frame: pd.DataFrame, *, source: str = "frame") -> IngestReport:
         """Validate and append inference-log rows; bad rows go to quarantine."""
         accepted, rejected, ignored = validate_logs(mv, frame)
         table = pa.Table.from_pandas(accepted, schema=log_schema(mv), preserve_index=False)
-        files = self._write_by_day(table, mv, self.log_root, mv.timestamp_column)
-        self._quarantine(mv, rejected, source)
+        staged = self._stage_by_day(table, mv, self.log_root, mv.timestamp_column)
+        files = self._commit(staged + self._stage_quarantine(mv, rejected, source))[: len(staged)]
         return _report(table, rejected, ignored, files)
 
     def ingest_labels_frame(self, mv: ModelVersion, frame: pd.DataFrame, *, source: str = "frame") -> IngestReport:
         """Validate and append ground-truth labels keyed by request id."""
         accepted, rejected, ignored = validate_labels(mv, frame)
         table = pa.Table.from_pandas(accepted, schema=label_schema(mv), preserve_index=False)
-        files = self._write_by_day(table, mv, self.label_root, "label_timestamp")
-        self._quarantine(mv, rejected, source)
+        staged = self._stage_by_day(table, mv, self.label_root, "label_timestamp")
+        files = self._commit(staged + self._stage_quarantine(mv, rejected, source))[: len(staged)]
         return _report(table, rejected, ignored, files)
 
     def ingest_file(self, mv: ModelVersion, path: str | Path, *, labels: bool = False) -> IngestReport:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset
 import pytest
 
 from monitor.errors import DataError
@@ -317,3 +318,32 @@ def test_numeric_datetime_features_are_epoch_seconds() -> None:
     table = conform(frame, specs).to_pandas()
     assert table["t"][0] == table["u"][0] == table["s"][0] == when.timestamp()
     assert table["_raiwatch_type_errors"].tolist() == [None, "s"]
+
+
+def test_a_crash_between_the_files_of_one_batch_is_rolled_forward(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import monitor.logstore as logstore_module
+
+    frame = logs(8, freq="12h")  # 8 rows over 4 days: 4 files in one commit
+    real_replace = logstore_module.os.replace
+    published: list[str] = []
+
+    def crash_after_two(src: str | Path, dst: str | Path) -> None:
+        if str(dst).endswith(".parquet"):
+            if len(published) == 2:
+                raise KeyboardInterrupt("simulated crash")  # not an Exception: nothing catches it
+            published.append(str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(logstore_module.os, "replace", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        LogStore(tmp_path).ingest_frame(MV, frame)
+    monkeypatch.setattr(logstore_module.os, "replace", real_replace)
+    half = sum(len(b) for b in pa.dataset.dataset(tmp_path / "logs", format="parquet").to_batches())
+    assert half == 4  # two of four day-files were visible after the crash
+
+    reopened = LogStore(tmp_path)  # opening the store finishes the interrupted commit
+    stored = pd.concat(b.to_pandas() for b in reopened.scan(MV))
+    assert sorted(stored["request_id"]) == sorted(frame["request_id"])
+    assert not list((tmp_path / "_journal").glob("*.json"))
