@@ -85,9 +85,15 @@ NUMERIC: dict[str, tuple[Draw, str]] = {
     "num_02": (_lognormal_scaled(0.0, 0.75, 1.3), "lognormal(0, 0.75); current x1.3"),
     "num_03": (_shifted(lambda r, n: r.exponential(3.0, n), 0.6), "exponential(3); current +0.6"),
     "num_04": (_shifted(lambda r, n: r.uniform(0, 100, n), 5.0), "uniform(0, 100); current +5"),
-    "num_05": (_normal(0.0, 1.0, shift=0.05), "normal(0, 1); current mean +0.05 (mild, below threshold)"),
+    "num_05": (
+        _normal(0.0, 1.0, shift=0.05),
+        "normal(0, 1); current mean +0.05 (mild, below threshold)",
+    ),
     "num_06": (_shifted(lambda r, n: r.poisson(20, n)), "poisson(20), integer values; unchanged"),
-    "num_07": (_levels([0.4, 0.3, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4]), "4 levels 0-3 (judged as categorical); shares reversed"),
+    "num_07": (
+        _levels([0.4, 0.3, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4]),
+        "4 levels 0-3 (judged as categorical); shares reversed",
+    ),
     "num_08": (_with_nulls(_normal(50.0, 10.0), 0.01), "normal(50, 10), 1% nulls; unchanged"),
     "num_09": (_shifted(lambda r, n: r.standard_t(3, n)), "student t(3), heavy tails; unchanged"),
     "num_10": (_shifted(lambda r, n: r.gamma(2.0, 2.0, n)), "gamma(2, 2); unchanged"),
@@ -99,7 +105,10 @@ NUMERIC: dict[str, tuple[Draw, str]] = {
     "num_16": (_normal(0.0, 1000.0), "normal(0, 1000); unchanged"),
     "num_17": (_shifted(lambda r, n: r.exponential(1.0, n)), "exponential(1); unchanged"),
     "num_18": (_shifted(_mixture), "bimodal normal mixture; unchanged"),
-    "num_19": (_normal(0.0, 1.0, shift=0.08), "normal(0, 1); current mean +0.08 (mild, below threshold)"),
+    "num_19": (
+        _normal(0.0, 1.0, shift=0.08),
+        "normal(0, 1); current mean +0.08 (mild, below threshold)",
+    ),
 }
 
 _CAT1_WEIGHTS = 1.0 / np.arange(1, 51)
@@ -171,7 +180,13 @@ def write_dataset(
 
     Returns the parameters, the seconds spent generating (0 when reused) and the file size.
     """
-    params = {"generator_version": GENERATOR_VERSION, "rows": rows, "seed": seed, "role": role, "chunk_rows": chunk_rows}
+    params = {
+        "generator_version": GENERATOR_VERSION,
+        "rows": rows,
+        "seed": seed,
+        "role": role,
+        "chunk_rows": chunk_rows,
+    }
     key = b"raiwatch_bench"
     if path.exists():
         meta = pq.read_schema(path).metadata or {}
@@ -180,19 +195,33 @@ def write_dataset(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     t0 = time.perf_counter()
-    schema = generate_chunk(seed, role, 0, 1).schema.with_metadata({key: json.dumps(params, sort_keys=True)})
+    schema = generate_chunk(seed, role, 0, 1).schema.with_metadata(
+        {key: json.dumps(params, sort_keys=True)}
+    )
     with pq.ParquetWriter(tmp, schema) as writer:
         for i, start in enumerate(range(0, rows, chunk_rows)):
             table = generate_chunk(seed, role, i, min(chunk_rows, rows - start))
-            writer.write_table(table.replace_schema_metadata(schema.metadata), row_group_size=row_group_rows)
+            writer.write_table(
+                table.replace_schema_metadata(schema.metadata), row_group_size=row_group_rows
+            )
     tmp.replace(path)
-    return {**params, "generated_s": round(time.perf_counter() - t0, 2), "bytes": path.stat().st_size}
+    return {
+        **params,
+        "generated_s": round(time.perf_counter() - t0, 2),
+        "bytes": path.stat().st_size,
+    }
 
 
 def model_version_document() -> dict[str, Any]:
     """The raiwatch model version of the data set (a regression model)."""
     features = {name: "numeric" for name in NUMERIC} | {name: "categorical" for name in CATEGORICAL}
-    return {"name": "bench", "version": "1", "task": "regression", "features": features, "prediction": "prediction"}
+    return {
+        "name": "bench",
+        "version": "1",
+        "task": "regression",
+        "features": features,
+        "prediction": "prediction",
+    }
 
 
 def run_child(args: list[str]) -> dict[str, Any]:
@@ -211,7 +240,9 @@ def run_child(args: list[str]) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise RuntimeError(f"benchmark child failed with exit code {proc.returncode}: {' '.join(cmd)}")
+        raise RuntimeError(
+            f"benchmark child failed with exit code {proc.returncode}: {' '.join(cmd)}"
+        )
     return {
         "process_wall_s": round(wall, 3),
         "cpu_user_s": round(usage.ru_utime, 3),
@@ -236,7 +267,9 @@ def self_peak_rss_mb() -> float:
 
 def _git(*args: str) -> str | None:
     try:
-        out = subprocess.run(["git", *args], cwd=BENCH_DIR, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            ["git", *args], cwd=BENCH_DIR, capture_output=True, text=True, check=True
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
     return out.stdout.strip()

@@ -13,7 +13,7 @@ Usage (from the repository root, with raiwatch's virtualenv)::
 
     .venv/bin/python bench/cbpe_vs_nannyml.py [--chunk-size 5000]
 
-Writes ``bench/results/cbpe_vs_nannyml.json``.
+Writes ``bench/results/cbpe_vs_nannyml.json`` and a table, ``cbpe_vs_nannyml.md``.
 """
 
 from __future__ import annotations
@@ -47,9 +47,13 @@ def nannyml_worker(workdir: Path, chunk_size: int) -> None:
     analysis[keep].to_parquet(workdir / "analysis.parquet")
     start = time.perf_counter()
     estimator = nml.CBPE(
-        y_pred_proba=COLUMNS["score"], y_pred=COLUMNS["prediction"], y_true=COLUMNS["target"],
-        problem_type="classification_binary", metrics=["roc_auc"], chunk_size=chunk_size,
-    )  # fmt: skip
+        y_pred_proba=COLUMNS["score"],
+        y_pred=COLUMNS["prediction"],
+        y_true=COLUMNS["target"],
+        problem_type="classification_binary",
+        metrics=["roc_auc"],
+        chunk_size=chunk_size,
+    )
     estimator.fit(reference)
     result = estimator.estimate(analysis.drop(columns=[COLUMNS["target"]]))
     seconds = time.perf_counter() - start
@@ -64,7 +68,12 @@ def nannyml_worker(workdir: Path, chunk_size: int) -> None:
         }
         for _, row in df.iterrows()
     ]
-    out = {"version": nml.__version__, "pandas": pd.__version__, "seconds": seconds, "chunks": chunks}
+    out = {
+        "version": nml.__version__,
+        "pandas": pd.__version__,
+        "seconds": seconds,
+        "chunks": chunks,
+    }
     (workdir / "nannyml.json").write_text(json.dumps(out))
 
 
@@ -96,29 +105,44 @@ def run_raiwatch(workdir: Path, chunks: list[dict[str, Any]]) -> dict[str, Any]:
     estimates = []
     for c in chunks:
         part = analysis.iloc[c["start"] : c["end"]]
-        est = cbpe.estimate(part[COLUMNS["score"]].to_numpy(), part[COLUMNS["prediction"]].to_numpy())
+        est = cbpe.estimate(
+            part[COLUMNS["score"]].to_numpy(), part[COLUMNS["prediction"]].to_numpy()
+        )
         estimates.append(est["roc_auc"])
     seconds = time.perf_counter() - start
     realised = []
     for c in chunks:
         part = analysis.iloc[c["start"] : c["end"]]
         realised.append(float(roc_auc_score(part[COLUMNS["target"]], part[COLUMNS["score"]])))
-    return {"seconds": seconds, "estimates": estimates, "realised": realised,
-            "calibration": cbpe.calibration_, "cv_brier": cbpe.cv_brier_}  # fmt: skip
+    return {
+        "seconds": seconds,
+        "estimates": estimates,
+        "realised": realised,
+        "calibration": cbpe.calibration_,
+        "cv_brier": cbpe.cv_brier_,
+    }
 
 
 def summarise(nannyml: dict[str, Any], raiwatch: dict[str, Any]) -> dict[str, Any]:
     """MAE, band coverage and time of each tool, plus the per-chunk table."""
     real = raiwatch["realised"]
-    rows, err = [], {"raiwatch": [], "nannyml": []}
+    rows: list[dict[str, Any]] = []
+    err: dict[str, list[float]] = {"raiwatch": [], "nannyml": []}
     cover = {"raiwatch": 0, "nannyml": 0}
     for c, (est, low, high), r in zip(nannyml["chunks"], raiwatch["estimates"], real, strict=True):
         err["raiwatch"].append(abs(est - r))
         err["nannyml"].append(abs(c["estimate"] - r))
         cover["raiwatch"] += low <= r <= high
         cover["nannyml"] += c["low"] <= r <= c["high"]
-        rows.append({"start": c["start"], "end": c["end"], "realised_roc_auc": r,
-                     "raiwatch": [est, low, high], "nannyml": [c["estimate"], c["low"], c["high"]]})  # fmt: skip
+        rows.append(
+            {
+                "start": c["start"],
+                "end": c["end"],
+                "realised_roc_auc": r,
+                "raiwatch": [est, low, high],
+                "nannyml": [c["estimate"], c["low"], c["high"]],
+            }
+        )
     n = len(real)
     return {
         "mae": {k: sum(v) / n for k, v in err.items()},
@@ -127,6 +151,23 @@ def summarise(nannyml: dict[str, Any], raiwatch: dict[str, Any]) -> dict[str, An
         "seconds": {"raiwatch": raiwatch["seconds"], "nannyml": nannyml["seconds"]},
         "chunks": rows,
     }
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    """The headline figures as a Markdown table."""
+    lines = [
+        f"# CBPE vs NannyML: ROC AUC on {report['n_chunks']} chunks of "
+        f"{report['chunk_size']} rows (US census employment)",
+        "",
+        "| tool | MAE vs realised | max abs error | band coverage | seconds (fit + estimate) |",
+        "|---|---|---|---|---|",
+    ]
+    for tool in ("raiwatch", "nannyml"):
+        lines.append(
+            f"| {tool} | {report['mae'][tool]:.4f} | {report['max_abs_error'][tool]:.4f} | "
+            f"{report['band_coverage'][tool]:.2f} | {report['seconds'][tool]:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -141,7 +182,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         env = {**os.environ, "NML_DISABLE_USAGE_LOGGING": "1"}
-        cmd = [str(python), __file__, "--worker", str(workdir), "--chunk-size", str(args.chunk_size)]
+        cmd = [
+            str(python),
+            __file__,
+            "--worker",
+            str(workdir),
+            "--chunk-size",
+            str(args.chunk_size),
+        ]
         subprocess.run(cmd, check=True, env=env, cwd=tmp)
         nannyml = json.loads((workdir / "nannyml.json").read_text())
         raiwatch = run_raiwatch(workdir, nannyml["chunks"])
@@ -157,16 +205,25 @@ def main() -> None:
         "n_chunks": len(summary["chunks"]),
         "raiwatch_calibration": raiwatch["calibration"],
         "raiwatch_cv_brier": raiwatch["cv_brier"],
-        "versions": {"nannyml": nannyml["version"], "python": platform.python_version(),
-                     "numpy": numpy.__version__, "scikit-learn": sklearn.__version__},  # fmt: skip
+        "versions": {
+            "nannyml": nannyml["version"],
+            "python": platform.python_version(),
+            "numpy": numpy.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
         "cpu_count": os.cpu_count(),
         **summary,
     }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"ROC AUC MAE  raiwatch {summary['mae']['raiwatch']:.4f}  nannyml {summary['mae']['nannyml']:.4f}")
-    print(f"band cover   raiwatch {summary['band_coverage']['raiwatch']:.2f}  "
-          f"nannyml {summary['band_coverage']['nannyml']:.2f}")  # fmt: skip
+    RESULT.with_suffix(".md").write_text(markdown_table(report))
+    print(
+        f"ROC AUC MAE  raiwatch {summary['mae']['raiwatch']:.4f}  nannyml {summary['mae']['nannyml']:.4f}"
+    )
+    print(
+        f"band cover   raiwatch {summary['band_coverage']['raiwatch']:.2f}  "
+        f"nannyml {summary['band_coverage']['nannyml']:.2f}"
+    )
     print(f"seconds      raiwatch {raiwatch['seconds']:.2f}  nannyml {nannyml['seconds']:.2f}")
     print(f"wrote {RESULT}")
 

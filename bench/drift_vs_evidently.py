@@ -67,7 +67,9 @@ def run_evidently(ref_path: Path, cur_path: Path) -> dict[str, Any]:
     ref = pd.read_parquet(ref_path)
     cur = pd.read_parquet(cur_path)
     t_read = time.perf_counter()
-    definition = DataDefinition(numerical_columns=NUMERIC_COLUMNS, categorical_columns=CATEGORICAL_COLUMNS)
+    definition = DataDefinition(
+        numerical_columns=NUMERIC_COLUMNS, categorical_columns=CATEGORICAL_COLUMNS
+    )
     report = Report([DataDriftPreset()])
     snapshot = report.run(
         current_data=Dataset.from_pandas(cur, data_definition=definition),
@@ -128,7 +130,9 @@ def run_raiwatch(ref_path: Path, cur_path: Path, threads: int) -> dict[str, Any]
                 "computed_from": r.details.get("computed_from"),
             }
         elif r.signal == "data_quality" and r.status != "ok":
-            quality_alerts.append({"feature": r.feature, "metric": r.metric, "value": r.value, "status": r.status})
+            quality_alerts.append(
+                {"feature": r.feature, "metric": r.metric, "value": r.value, "status": r.status}
+            )
     return {
         "baseline_s": round(t_base - t0, 3),
         "window_s": round(t_done - t_base, 3),
@@ -239,8 +243,10 @@ def markdown(doc: dict[str, Any]) -> str:
         "|---|---|---|---:|---:|---:|---|---|",
     ]
     for x in cmp_["columns"]:
-        method = x["evidently_method"] if x["evidently_method"] == x["raiwatch_method"] else (
-            f"{x['evidently_method']} / {x['raiwatch_method']}"
+        method = (
+            x["evidently_method"]
+            if x["evidently_method"] == x["raiwatch_method"]
+            else (f"{x['evidently_method']} / {x['raiwatch_method']}")
         )
         lines.append(
             f"| {x['column']} | {x['designed_shift']} | {method} | {_fmt(x['evidently_value'])} | "
@@ -252,18 +258,29 @@ def markdown(doc: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=FULL_ROWS, help="rows of the reference and of the current data")
+    parser.add_argument(
+        "--rows", type=int, default=FULL_ROWS, help="rows of the reference and of the current data"
+    )
     parser.add_argument("--seed", type=int, default=42, help="data generator seed")
     parser.add_argument("--threads", type=int, default=2, help="raiwatch profiling threads")
-    parser.add_argument("--tolerance", type=float, default=0.005, help="allowed |Evidently - raiwatch| per column")
-    parser.add_argument("--out", type=Path, default=None, help="result path without suffix (default: bench/results/drift_vs_evidently[_<rows>rows])")
+    parser.add_argument(
+        "--tolerance", type=float, default=0.005, help="allowed |Evidently - raiwatch| per column"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="result path without suffix (default: bench/results/drift_vs_evidently[_<rows>rows])",
+    )
     parser.add_argument("--worker", choices=["evidently", "raiwatch"], help=argparse.SUPPRESS)
     parser.add_argument("--ref", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--cur", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rows < 2000:
-        parser.error(f"--rows must be at least 2000 (both tools switch to statistical tests at 1000 rows); got {args.rows}")
+        parser.error(
+            f"--rows must be at least 2000 (both tools switch to statistical tests at 1000 rows); got {args.rows}"
+        )
 
     if args.worker:
         if args.worker == "evidently":
@@ -276,7 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     started = machine()
     ref_path = DATA_DIR / f"drift_reference_{args.rows}_s{args.seed}.parquet"
     cur_path = DATA_DIR / f"drift_current_{args.rows}_s{args.seed}.parquet"
-    print(f"writing data ({args.rows:,} rows per side) to {DATA_DIR} unless present ...", flush=True)
+    print(
+        f"writing data ({args.rows:,} rows per side) to {DATA_DIR} unless present ...", flush=True
+    )
     data = {
         "reference": write_dataset(ref_path, rows=args.rows, seed=args.seed, role="reference"),
         "current": write_dataset(cur_path, rows=args.rows, seed=args.seed, role="current"),
@@ -294,7 +313,10 @@ def main(argv: list[str] | None = None) -> int:
             child = json.loads(result.read_text())
             process["peak_rss_mb"] = child.pop("self_peak_rss_mb")  # VmHWM, reported by the child
             parts[tool] = {**child, "process": process}
-            print(f"  {tool}: work {parts[tool]['work_s']:.2f} s, peak {process['peak_rss_mb']:.0f} MiB", flush=True)
+            print(
+                f"  {tool}: work {parts[tool]['work_s']:.2f} s, peak {process['peak_rss_mb']:.0f} MiB",
+                flush=True,
+            )
 
     ev, rw = parts["evidently"], parts["raiwatch"]
     cpu = {k: v["process"]["cpu_user_s"] + v["process"]["cpu_sys_s"] for k, v in parts.items()}
@@ -306,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     summary["target_speed_met"] = summary["speedup_work"] >= 30
     summary["target_memory_met"] = summary["memory_fraction"] <= 1 / 3
-    command = "python bench/drift_vs_evidently.py" + ("" if args.rows == FULL_ROWS else f" --rows {args.rows}")
+    command = "python bench/drift_vs_evidently.py" + (
+        "" if args.rows == FULL_ROWS else f" --rows {args.rows}"
+    )
     doc = {
         "benchmark": "drift_vs_evidently",
         "command": command,
@@ -317,16 +341,22 @@ def main(argv: list[str] | None = None) -> int:
         "data": {
             "seed": args.seed,
             "columns": f"{len(NUMERIC)} numeric + {len(CATEGORICAL)} categorical features + numeric `prediction`",
-            "files": {"reference": str(ref_path.relative_to(DATA_DIR.parent.parent)), "current": str(cur_path.relative_to(DATA_DIR.parent.parent))},
+            "files": {
+                "reference": str(ref_path.relative_to(DATA_DIR.parent.parent)),
+                "current": str(cur_path.relative_to(DATA_DIR.parent.parent)),
+            },
             "generation": data,
-            "column_designs": {n: d for n, (_, d) in NUMERIC.items()} | {n: c[3] for n, c in CATEGORICAL.items()},
+            "column_designs": {n: d for n, (_, d) in NUMERIC.items()}
+            | {n: c[3] for n, c in CATEGORICAL.items()},
         },
         "summary": summary,
         "evidently": ev,
         "raiwatch": rw,
         "comparison": compare(ev, rw, args.tolerance),
     }
-    base = args.out or RESULTS_DIR / ("drift_vs_evidently" + ("" if args.rows == FULL_ROWS else f"_{args.rows}rows"))
+    base = args.out or RESULTS_DIR / (
+        "drift_vs_evidently" + ("" if args.rows == FULL_ROWS else f"_{args.rows}rows")
+    )
     write_json(base.with_suffix(".json"), doc)
     base.with_suffix(".md").write_text(markdown(doc))
     print(markdown(doc))

@@ -64,7 +64,11 @@ def child_baseline(ref_path: Path, store: Path, threads: int, batch_rows: int) -
     elapsed = time.perf_counter() - t0
     store.with_suffix(".json").write_text(json.dumps(baseline.to_document()))
     store.with_suffix(".parquet").write_bytes(baseline.sample_bytes())
-    return {"work_s": round(elapsed, 3), "rows": baseline.profile.row_count, "self_peak_rss_mb": self_peak_rss_mb()}
+    return {
+        "work_s": round(elapsed, 3),
+        "rows": baseline.profile.row_count,
+        "self_peak_rss_mb": self_peak_rss_mb(),
+    }
 
 
 def child_read_only(window_path: Path, batch_rows: int) -> dict[str, Any]:
@@ -72,9 +76,16 @@ def child_read_only(window_path: Path, batch_rows: int) -> dict[str, Any]:
     from monitor.sources import iter_batches
 
     t0 = time.perf_counter()
-    rows = sum(b.num_rows for b in iter_batches(window_path, batch_rows=batch_rows, columns=ALL_COLUMNS))
+    rows = sum(
+        b.num_rows for b in iter_batches(window_path, batch_rows=batch_rows, columns=ALL_COLUMNS)
+    )
     elapsed = time.perf_counter() - t0
-    return {"work_s": round(elapsed, 3), "rows": rows, "rows_per_s": rows / elapsed, "self_peak_rss_mb": self_peak_rss_mb()}
+    return {
+        "work_s": round(elapsed, 3),
+        "rows": rows,
+        "rows_per_s": rows / elapsed,
+        "self_peak_rss_mb": self_peak_rss_mb(),
+    }
 
 
 def child_window(window_path: Path, store: Path, threads: int, batch_rows: int) -> dict[str, Any]:
@@ -84,7 +95,8 @@ def child_window(window_path: Path, store: Path, threads: int, batch_rows: int) 
     from monitor.sources import iter_batches
 
     baseline = Baseline.from_document(
-        json.loads(store.with_suffix(".json").read_text()), store.with_suffix(".parquet").read_bytes()
+        json.loads(store.with_suffix(".json").read_text()),
+        store.with_suffix(".parquet").read_bytes(),
     )
     wanted = [c.name for c in baseline.model_version.profiled_columns()]
     rss_before = self_peak_rss_mb()
@@ -136,9 +148,17 @@ def markdown(doc: dict[str, Any]) -> str:
         "| step (own process) | rows | work time (s) | rows/s | process wall (s) | CPU user+sys (s) | peak RSS (MiB) |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, part in (("create_baseline (reference)", b), ("read window batches only", r), ("evaluate_window (stored baseline)", w)):
+    for name, part in (
+        ("create_baseline (reference)", b),
+        ("read window batches only", r),
+        ("evaluate_window (stored baseline)", w),
+    ):
         p = part["process"]
-        rate = f"{part['rows_per_s']:,.0f}" if "rows_per_s" in part else f"{part['rows'] / part['work_s']:,.0f}"
+        rate = (
+            f"{part['rows_per_s']:,.0f}"
+            if "rows_per_s" in part
+            else f"{part['rows'] / part['work_s']:,.0f}"
+        )
         lines.append(
             f"| {name} | {part['rows']:,} | {part['work_s']:.1f} | {rate} | {p['process_wall_s']:.1f} | "
             f"{p['cpu_user_s'] + p['cpu_sys_s']:.1f} | {p['peak_rss_mb']:.0f} |"
@@ -159,19 +179,30 @@ def markdown(doc: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=FULL_ROWS, help="rows of the window")
-    parser.add_argument("--reference-rows", type=int, default=1_000_000, help="rows of the baseline's reference")
+    parser.add_argument(
+        "--reference-rows", type=int, default=1_000_000, help="rows of the baseline's reference"
+    )
     parser.add_argument("--seed", type=int, default=42, help="data generator seed")
     parser.add_argument("--threads", type=int, default=2, help="raiwatch profiling threads")
     parser.add_argument("--batch-rows", type=int, default=262_144, help="rows per Arrow batch")
-    parser.add_argument("--out", type=Path, default=None, help="result path without suffix (default: bench/results/streaming_window[_<rows>rows])")
-    parser.add_argument("--worker", choices=["baseline", "read_only", "window"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="result path without suffix (default: bench/results/streaming_window[_<rows>rows])",
+    )
+    parser.add_argument(
+        "--worker", choices=["baseline", "read_only", "window"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--ref", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--window", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rows < 1000 or args.reference_rows < 2000:
-        parser.error(f"--rows must be >= 1000 and --reference-rows >= 2000; got {args.rows} and {args.reference_rows}")
+        parser.error(
+            f"--rows must be >= 1000 and --reference-rows >= 2000; got {args.rows} and {args.reference_rows}"
+        )
 
     if args.worker:
         if args.worker == "baseline":
@@ -189,8 +220,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"writing data ({args.rows:,} window rows) to {DATA_DIR} unless present ...", flush=True)
     row_group_rows = 262_144
     data = {
-        "reference": write_dataset(ref_path, rows=args.reference_rows, seed=args.seed, role="reference"),
-        "window": write_dataset(window_path, rows=args.rows, seed=args.seed, role="current", row_group_rows=row_group_rows),
+        "reference": write_dataset(
+            ref_path, rows=args.reference_rows, seed=args.seed, role="reference"
+        ),
+        "window": write_dataset(
+            window_path,
+            rows=args.rows,
+            seed=args.seed,
+            role="current",
+            row_group_rows=row_group_rows,
+        ),
         "row_group_rows": row_group_rows,
     }
     print(f"  {data['window']}", flush=True)
@@ -210,7 +249,10 @@ def main(argv: list[str] | None = None) -> int:
             child = json.loads(result.read_text())
             process["peak_rss_mb"] = child.pop("self_peak_rss_mb")  # VmHWM, reported by the child
             parts[step] = {**child, "process": process}
-            print(f"  {step}: work {parts[step]['work_s']:.2f} s, peak {process['peak_rss_mb']:.0f} MiB", flush=True)
+            print(
+                f"  {step}: work {parts[step]['work_s']:.2f} s, peak {process['peak_rss_mb']:.0f} MiB",
+                flush=True,
+            )
 
     w, r = parts["window"], parts["read_only"]
     summary = {
@@ -220,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         "memory_limit_met": w["process"]["peak_rss_mb"] <= MEMORY_LIMIT_MB,
         "share_not_decoding": max(0.0, 1 - r["work_s"] / w["work_s"]),
     }
-    command = "python bench/streaming_window.py" + ("" if args.rows == FULL_ROWS else f" --rows {args.rows}")
+    command = "python bench/streaming_window.py" + (
+        "" if args.rows == FULL_ROWS else f" --rows {args.rows}"
+    )
     doc = {
         "benchmark": "streaming_window",
         "command": command,
@@ -236,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         "summary": summary,
         **parts,
     }
-    base = args.out or RESULTS_DIR / ("streaming_window" + ("" if args.rows == FULL_ROWS else f"_{args.rows}rows"))
+    base = args.out or RESULTS_DIR / (
+        "streaming_window" + ("" if args.rows == FULL_ROWS else f"_{args.rows}rows")
+    )
     write_json(base.with_suffix(".json"), doc)
     base.with_suffix(".md").write_text(markdown(doc))
     print(markdown(doc))

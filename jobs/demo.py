@@ -18,13 +18,12 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
-from rich.table import Table
 
 from jobs.cli_common import console, open_store
-from jobs.demo_data import DRIFTED, FEATURES, applicants, labels_for, train_model
+from jobs.demo_data import FEATURES, applicants, labels_for, train_model
+from jobs.demo_service import run_service_step
 from monitor.baseline import create_baseline
 from monitor.logstore import LogStore
-from monitor.run import evaluate_window
 from monitor.schema import parse_model_version
 from monitor.sdk import InferenceLogger
 from monitor.settings import Settings
@@ -120,41 +119,8 @@ def run_demo(
         f"[bold]2.[/] logged {logger.logged:,} inferences over {days} days through the SDK; {label_report.accepted:,} labels arrived 3 days late"
     )
 
-    # 4. run the monitor for every day
-    table = Table(
-        title=f"credit:1 — daily monitor (drift injected in {', '.join(DRIFTED)} from day {drift_day})"
-    )
-    for col in ("day", "date", "rows", "status", "drifted features", "drift share"):
-        table.add_column(col)
-    for d in range(days):
-        start, end = START + dt.timedelta(days=d), START + dt.timedelta(days=d + 1)
-        report = evaluate_window(baseline, logs.scan(mv, start, end), start=start, end=end)
-        store.save_run(
-            MONITOR,
-            mv.name,
-            mv.version,
-            start,
-            end,
-            report.status,
-            report.results,
-            report.row_count,
-            report.duration_s,
-            {"source": "demo"},
-        )
-        drifted = [
-            r.feature for r in report.results if r.signal == "data_drift" and r.status == "alert"
-        ]
-        share = next((r.value for r in report.results if r.signal == "dataset_drift"), None)
-        style = "bold red" if drifted else "green"
-        table.add_row(
-            str(d),
-            start.date().isoformat(),
-            f"{report.row_count:,}",
-            f"[{style}]{report.status}[/]",
-            ", ".join(f for f in drifted if f) or "—",
-            "—" if share is None else f"{share:.2f}",
-        )
-    console.print(table)
+    # 4. the service's work: a monitor with a signed webhook, backfilled day by day
+    run_service_step(home, settings, store, name=MONITOR, start=START, days=days, drift_day=drift_day)
     _rai_step(home, seed)
     console.print(f"\nEverything is stored under [bold]{home}[/]. Look at a day yourself:")
     console.print(

@@ -23,6 +23,13 @@ from sklearn.inspection import permutation_importance
 from monitor.errors import DataError
 from monitor.results import SignalResult
 
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "attribution_signal_results",
+    "importance_on_window",
+    "ndcg",
+]
+
 DEFAULT_THRESHOLD = 0.9
 
 

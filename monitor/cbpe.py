@@ -35,6 +35,14 @@ from monitor.labelled_metrics import (
 )
 from monitor.results import SignalResult
 
+__all__ = [
+    "CBPE",
+    "ESTIMATED_METRICS",
+    "estimated_performance_signal_results",
+    "expected_metrics",
+    "simulate_realised",
+]
+
 ESTIMATED_METRICS = ("accuracy", "roc_auc", "f1")
 FloatArray = NDArray[np.float64]
 
@@ -155,8 +163,8 @@ class CBPE:
     # --- calibration ---------------------------------------------------------------------
     @staticmethod
     def _fit_maps(prob: FloatArray, y: NDArray[np.int_]) -> list[tuple[list[float], list[float]]]:
-        maps = []
-        for c in range(prob.shape[1]):
+        maps = []  # binary: one map for the positive class; multiclass: one per class
+        for c in [1] if prob.shape[1] == 2 else range(prob.shape[1]):
             iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(prob[:, c], y == c)
             maps.append((iso.X_thresholds_.tolist(), iso.y_thresholds_.tolist()))
         return maps
@@ -165,6 +173,8 @@ class CBPE:
     def _apply(maps: list[tuple[list[float], list[float]]] | None, prob: FloatArray) -> FloatArray:
         if maps is None:
             return prob
+        if prob.shape[1] == 2:
+            return _as_matrix(np.interp(prob[:, 1], *maps[0]))
         out = np.column_stack([np.interp(prob[:, c], *maps[c]) for c in range(prob.shape[1])])
         total = out.sum(axis=1, keepdims=True)
         return np.divide(out, total, out=np.full_like(out, 1 / out.shape[1]), where=total > 0)

@@ -39,6 +39,17 @@ from scipy.special import kolmogorov
 from monitor.errors import DataError
 from monitor.results import SignalResult
 
+__all__ = [
+    "BINARY_ONLY",
+    "DEFAULT_PARAMS",
+    "DETECTORS",
+    "STATE_VERSION",
+    "VectorKSWIN",
+    "concept_drift_signal_results",
+    "default_detectors",
+    "run_detectors",
+]
+
 STATE_VERSION = 1
 DETECTORS: tuple[str, ...] = ("adwin", "ddm", "eddm", "page_hinkley", "kswin")
 BINARY_ONLY = frozenset({"ddm", "eddm"})  # they read a stream of 0/1 errors
@@ -212,6 +223,11 @@ def run_detectors(
         raise DataError(
             f"{sorted(set(detectors) & BINARY_ONLY)} read a 0/1 error stream; for real-valued "
             f"errors use detectors={default_detectors('regression')}"
+        )
+    if state and state.get("version") != STATE_VERSION:
+        raise DataError(
+            f"detector state version {state.get('version')!r} is not {STATE_VERSION}; it was "
+            "written by another raiwatch version: start the stream again from an empty state"
         )
     state = state or {"version": STATE_VERSION, "n_seen": 0, "last_timestamp": None, "seed": seed}
     ts = _timestamps(timestamps, x.size, state["last_timestamp"])

@@ -22,6 +22,17 @@ from numpy.typing import ArrayLike, NDArray
 
 from monitor.errors import DataError
 
+__all__ = [
+    "LabelledData",
+    "binary_auc",
+    "check_scores",
+    "compute_metrics",
+    "encode_labels",
+    "is_missing",
+    "prepare_labelled",
+    "undefined_reasons",
+]
+
 Task = Literal["binary", "multiclass", "regression"]
 
 
@@ -80,6 +91,7 @@ def encode_labels(values: NDArray[Any], name: str, classes: tuple[Any, ...]) -> 
 
 
 def check_scores(scores: ArrayLike, task: Task, n: int, k: int) -> NDArray[np.float64]:
+    """Scores as probabilities: ``(n,)`` for binary (a ``(n, 2)`` matrix is reduced), ``(n, k)``."""
     try:
         s = np.asarray(scores, dtype=float)
     except (TypeError, ValueError) as err:
@@ -157,6 +169,7 @@ def _safe_div(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.
 
 
 def binary_auc(positive: NDArray[np.bool_], score: NDArray[np.float64]) -> float:
+    """ROC AUC as the Mann-Whitney U over average ranks; ``nan`` without both classes."""
     n_pos = int(positive.sum())
     n_neg = positive.size - n_pos
     if n_pos == 0 or n_neg == 0:
@@ -168,6 +181,7 @@ def binary_auc(positive: NDArray[np.bool_], score: NDArray[np.float64]) -> float
 
 
 def compute_metrics(data: LabelledData) -> dict[str, float]:
+    """Every metric of the task (``nan`` where undefined); macro averages for multiclass."""
     if data.task == "regression":
         err = data.y_pred - data.y_true
         ss_tot = float(((data.y_true - data.y_true.mean()) ** 2).sum())
@@ -204,6 +218,7 @@ def compute_metrics(data: LabelledData) -> dict[str, float]:
 
 
 def undefined_reasons(data: LabelledData, metrics: dict[str, float]) -> dict[str, str]:
+    """Why each ``nan`` metric of :func:`compute_metrics` is undefined on ``data``."""
     present = (
         sorted({data.classes[i] for i in np.unique(data.y_true.astype(int))})
         if (data.task != "regression")

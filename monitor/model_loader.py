@@ -10,6 +10,7 @@ Two kinds of ``model_uri`` are accepted:
 
 Security: unpickling a file runs code chosen by whoever wrote it. raiwatch loads a model only
 from the path or URI that the user wrote in the model version (``model_uri``), as their
+
 trusted choice, exactly as their serving code does; it never loads a model found elsewhere,
 and it never stores a pickle in its results.
 """
@@ -21,6 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import NotFoundError, RaiwatchError
+
+__all__ = [
+    "MLFLOW_SCHEMES",
+    "PICKLE_SUFFIXES",
+    "ModelLoadError",
+    "load_model",
+]
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 MLFLOW_SCHEMES = ("models:/", "runs:/", "mlflow:")

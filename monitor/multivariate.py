@@ -33,6 +33,12 @@ from threadpoolctl import threadpool_limits
 from monitor.errors import DataError, NotFittedError
 from monitor.results import SignalResult
 
+__all__ = [
+    "DomainClassifierDrift",
+    "PCAReconstructionDrift",
+    "multivariate_signal_results",
+]
+
 FloatArray = NDArray[np.float64]
 
 
@@ -89,7 +95,8 @@ class DomainClassifierDrift:
         self.categorical_ = list(categorical)
         self.numeric_ = [c for c in baseline.columns if c not in categorical]
         self.categories_ = {
-            c: sorted(baseline[c].dropna().astype(str).unique())[:250] for c in categorical
+            c: sorted(baseline[c].dropna().astype(str).value_counts().index[:250])
+            for c in categorical
         }
         self.baseline_ = self._encode(baseline).reset_index(drop=True)
         self.size_ = min(self.sample_size, len(baseline) // 2)
@@ -125,6 +132,24 @@ class DomainClassifierDrift:
             f"(threshold {threshold:.3f}; 0.5 = window looks like the baseline)",
             details={"null_mean": self.null_mean_, "null_std": self.null_std_, "rows_each": n},
         )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        """The calibration as JSON; the baseline sample is stored by the baseline itself."""
+        keys = ("sample_size", "n_calibration", "n_splits", "seed", "categorical_", "numeric_",
+                "categories_", "size_", "null_mean_", "null_std_")  # fmt: skip
+        return {k: getattr(self, k) for k in keys}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], baseline: pd.DataFrame) -> DomainClassifierDrift:
+        """Rebuild from :meth:`to_dict` and the baseline sample it was fitted on."""
+        obj = cls(sample_size=data["sample_size"], n_calibration=data["n_calibration"],
+                  n_splits=data["n_splits"], seed=data["seed"])  # fmt: skip
+        for k, v in data.items():
+            if k.endswith("_"):
+                setattr(obj, k, v)
+        _check_columns(baseline, obj.numeric_ + obj.categorical_, "the baseline sample")
+        obj.baseline_ = obj._encode(baseline).reset_index(drop=True)
+        return obj
 
 
 class PCAReconstructionDrift:
@@ -216,3 +241,36 @@ class PCAReconstructionDrift:
                     np.asarray(v, dtype=float) if isinstance(v, list) and k != "columns_" else v,
                 )
         return obj
+
+
+def multivariate_signal_results(
+    window: pd.DataFrame, detectors: list[DomainClassifierDrift | PCAReconstructionDrift]
+) -> list[SignalResult]:
+    """One ``multivariate_drift`` result per fitted detector.
+
+    A window without a column the detector was fitted on gives an ``error`` result that names
+    the missing columns; other errors propagate.
+    """
+    results = []
+    for det in detectors:
+        try:
+            results.append(det.check(window))
+        except DataError as err:
+            metric = (
+                "domain_classifier_auc"
+                if isinstance(det, DomainClassifierDrift)
+                else "pca_reconstruction_error"
+            )
+            results.append(
+                SignalResult(
+                    "multivariate_drift",
+                    None,
+                    metric,
+                    None,
+                    None,
+                    "error",
+                    current_size=len(window),
+                    message=str(err),
+                )
+            )
+    return results

@@ -28,6 +28,22 @@ from monitor.labelled_metrics import (
 )
 from monitor.results import SignalResult, Status
 
+__all__ = [
+    "CLASSIFICATION_METRICS",
+    "HIGHER_IS_BETTER",
+    "NO_LABELS",
+    "REGRESSION_METRICS",
+    "BaselinePerformance",
+    "MetricBaseline",
+    "WindowPerformance",
+    "baseline_performance",
+    "bootstrap_intervals",
+    "check_performance",
+    "performance_metrics",
+    "performance_signal_results",
+    "window_performance",
+]
+
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
 HIGHER_IS_BETTER = {
@@ -305,10 +321,11 @@ def check_performance(
     *,
     classes: tuple[Any, ...] | list[Any] | None = None,
     max_drop: float | None = None,
+    calibration: Literal["interval", "std"] = "interval",
 ) -> list[SignalResult]:
     """Window metrics judged against ``baseline``; invalid data gives one ``error`` result."""
     try:
         window = window_performance(task, y_true, y_pred, scores, classes=classes)
     except DataError as err:
         return [SignalResult("performance", None, "all", None, None, "error", message=str(err))]
-    return performance_signal_results(window, baseline, max_drop=max_drop)
+    return performance_signal_results(window, baseline, max_drop=max_drop, calibration=calibration)

@@ -65,7 +65,9 @@ def iter_file_batches(
     cols = list(columns) if columns is not None else None
     try:
         if fmt == "parquet":
-            pf = pq.ParquetFile(p)
+            # pre_buffer=False: pyarrow would otherwise keep every row group it has read,
+            # so memory would grow with the file instead of staying at one batch.
+            pf = pq.ParquetFile(p, pre_buffer=False)
             present = set(pf.schema_arrow.names)
             wanted = [c for c in cols if c in present] if cols is not None else None
             yield from pf.iter_batches(batch_size=batch_rows, columns=wanted)
