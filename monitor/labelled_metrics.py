@@ -100,7 +100,10 @@ def check_scores(scores: ArrayLike, task: Task, n: int, k: int) -> NDArray[np.fl
         s = s[:, 1] if np.allclose(s.sum(axis=1), 1, atol=1e-4) else s
     want = (n,) if task == "binary" else (n, k)
     if s.shape != want:
-        raise DataError(f"scores have shape {s.shape}; expected {want} for a {task} model")
+        raise DataError(
+            f"scores have shape {s.shape}; expected {want} for a {task} model (one column per "
+            "class, in the order of classes; pass classes when a class is absent from the data)"
+        )
     if np.isnan(s).any() or s.min() < 0 or s.max() > 1:
         raise DataError(
             f"scores must be probabilities in [0, 1] without missing values, got range "
@@ -126,6 +129,8 @@ def prepare_labelled(
     classes: tuple[Any, ...] | list[Any] | None = None,
 ) -> LabelledData:
     """Validate labels, predictions and scores; drop rows whose label has not arrived."""
+    if task not in ("binary", "multiclass", "regression"):
+        raise DataError(f"task must be 'binary', 'multiclass' or 'regression', got {task!r}")
     yt, yp = np.asarray(y_true, dtype=object).ravel(), np.asarray(y_pred, dtype=object).ravel()
     if yt.size != yp.size:
         raise DataError(f"y_true has {yt.size} rows but y_pred has {yp.size}; align them by id")

@@ -31,6 +31,7 @@ from monitor.results import SignalResult, Status
 __all__ = [
     "CLASSIFICATION_METRICS",
     "HIGHER_IS_BETTER",
+    "LOWER_IS_BETTER",
     "NO_LABELS",
     "REGRESSION_METRICS",
     "BaselinePerformance",
@@ -46,16 +47,9 @@ __all__ = [
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
+LOWER_IS_BETTER = ("log_loss", "mae", "rmse")
 HIGHER_IS_BETTER = {
-    "accuracy": True,
-    "precision": True,
-    "recall": True,
-    "f1": True,
-    "roc_auc": True,
-    "log_loss": False,
-    "mae": False,
-    "rmse": False,
-    "r2": True,
+    m: m not in LOWER_IS_BETTER for m in CLASSIFICATION_METRICS + REGRESSION_METRICS
 }
 NO_LABELS = "no labels have arrived for this window"
 
@@ -180,24 +174,23 @@ class BaselinePerformance:
     alpha: float = 0.05
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible form (non-finite numbers as ``None``)."""
         d = asdict(self)
         d["metrics"] = {
-            m: {k: _json_float(v) for k, v in b.items()} for m, b in d["metrics"].items()
+            m: {k: (v if math.isfinite(v) else None) for k, v in b.items()}
+            for m, b in d["metrics"].items()
         }
         d["classes"] = list(self.classes)
         return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BaselinePerformance:
+        """Inverse of :meth:`to_dict`."""
         metrics = {
             m: MetricBaseline(**{k: math.nan if v is None else v for k, v in b.items()})
             for m, b in data["metrics"].items()
         }
         return cls(**{**data, "metrics": metrics, "classes": tuple(data["classes"])})
-
-
-def _json_float(v: float) -> float | None:
-    return v if math.isfinite(v) else None
 
 
 def baseline_performance(
@@ -256,14 +249,8 @@ def _judge(
     limit = b.value - sign * margin
     worse = sign * (window.metrics[m] - limit) < 0
     msg = f"{m} {window.metrics[m]:.4g} is {'worse' if worse else 'not worse'} than {limit:.4g}"
-    details = {
-        "baseline": b.value,
-        "baseline_low": b.low,
-        "baseline_high": b.high,
-        "baseline_std": b.std,
-        "method": method,
-        "higher_is_better": higher,
-    }
+    details = {f"baseline_{k}": v for k, v in asdict(b).items()}
+    details.update(method=method, higher_is_better=higher)
     return ("alert" if worse else "ok"), msg, value, limit, details
 
 
@@ -295,20 +282,10 @@ def performance_signal_results(
         status, msg, value, limit, details = _judge(
             m, window, baseline, max_drop=max_drop, calibration=calibration
         )
-        results.append(
-            SignalResult(
-                "performance",
-                None,
-                m,
-                value,
-                limit,
-                status,
-                message=msg,
-                details=details,
-                reference_size=baseline.n if baseline else None,
-                current_size=window.n,
-            )
-        )
+        results.append(SignalResult(
+            "performance", None, m, value, limit, status, message=msg, details=details,
+            reference_size=baseline.n if baseline else None, current_size=window.n,
+        ))  # fmt: skip
     return results
 
 

@@ -127,3 +127,9 @@ def test_concept_drift_signal_results() -> None:
     assert [(r.status, r.value) for r in quiet] == [("ok", 0.0)]
     empty = concept_drift_signal_results([], 0, ("adwin",))
     assert empty[0].status == "no_data" and "no labels" in empty[0].message
+
+
+def test_state_of_another_version_is_refused() -> None:
+    _, state = run_detectors([0.0, 1.0], None, None, detectors=("adwin",))
+    with pytest.raises(DataError, match=r"state version 0 is not 1; .* empty state"):
+        run_detectors([0.0], None, {**state, "version": 0}, detectors=("adwin",))

@@ -10,7 +10,11 @@ import pytest
 from scipy import stats
 
 from monitor.errors import DataError, NotFittedError
-from monitor.multivariate import DomainClassifierDrift, PCAReconstructionDrift
+from monitor.multivariate import (
+    DomainClassifierDrift,
+    PCAReconstructionDrift,
+    multivariate_signal_results,
+)
 
 
 def _frame(n: int, seed: int, flip: bool = False) -> pd.DataFrame:
@@ -86,3 +90,18 @@ def test_errors_are_clear(baseline: pd.DataFrame, domain: DomainClassifierDrift)
         PCAReconstructionDrift().fit(pd.DataFrame({"a": np.arange(50.0)}))
     tiny = domain.check(baseline.head(4))
     assert tiny.status == "no_data" and "4 rows" in tiny.message
+
+
+def test_domain_classifier_state_round_trips_and_bad_windows_are_errors(
+    baseline: pd.DataFrame, domain: DomainClassifierDrift
+) -> None:
+    again = DomainClassifierDrift.from_dict(json.loads(json.dumps(domain.to_dict())), baseline)
+    window = _frame(300, 5)
+    assert again.check(window) == domain.check(window)
+    pca = PCAReconstructionDrift().fit(baseline)
+    results = multivariate_signal_results(window.drop(columns="a"), [domain, pca])
+    assert [(r.metric, r.status) for r in results] == [
+        ("domain_classifier_auc", "error"),
+        ("pca_reconstruction_error", "error"),
+    ]
+    assert "lacks columns ['a']" in results[1].message

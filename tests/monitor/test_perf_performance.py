@@ -135,6 +135,10 @@ def test_wrong_label_types_raise_data_error() -> None:
         performance_metrics("binary", [0.7, 1.0], [0, 1])
     with pytest.raises(DataError, match=r"labels \['maybe'\] that are not classes"):
         performance_metrics("binary", ["yes", "maybe"], ["yes", "no"], classes=("no", "yes"))
+    with pytest.raises(
+        DataError, match="task must be 'binary', 'multiclass' or 'regression', got 'clf'"
+    ):
+        performance_metrics("clf", [0, 1], [0, 1])  # type: ignore[arg-type]
     with pytest.raises(DataError, match="regression labels and predictions must be numeric"):
         performance_metrics("regression", ["a", "b"], [1.0, 2.0])
 

@@ -1,0 +1,102 @@
+"""Contract checks over every performance-family module: public surface, determinism, no mutation."""
+
+from __future__ import annotations
+
+import copy
+import doctest
+import importlib
+import inspect
+
+import numpy as np
+import pytest
+
+from monitor.attribution import ndcg
+from monitor.cbpe import CBPE
+from monitor.detectors import run_detectors
+from monitor.performance import baseline_performance, performance_metrics
+
+MODULES = [
+    "monitor.performance",
+    "monitor.labelled_metrics",
+    "monitor.detectors",
+    "monitor.cbpe",
+    "monitor.multivariate",
+    "monitor.attribution",
+    "monitor.model_loader",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_public_name_imports_and_callables_are_documented(name: str) -> None:
+    module = importlib.import_module(name)
+    assert module.__doc__
+    for attr in module.__all__:
+        obj = getattr(module, attr)
+        if inspect.isfunction(obj) or inspect.isclass(obj):
+            assert obj.__doc__, f"{name}.{attr} has no docstring"
+
+
+def _binary(n: int = 300):
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=n)
+    y = (rng.uniform(size=n) < p).astype(int)
+    return y, (p >= 0.5).astype(int), p
+
+
+CALLS = {
+    "performance_metrics": lambda y, pred, p: performance_metrics("binary", y, pred, p),
+    "baseline_performance": lambda y, pred, p: baseline_performance(
+        "binary", y, pred, p, n_boot=10
+    ).to_dict(),
+    "run_detectors": lambda y, pred, p: run_detectors((y != pred).astype(float), None, None),
+    "cbpe": lambda y, pred, p: CBPE("binary", n_sim=20).fit(p, y).estimate(p, pred),
+    "ndcg": lambda y, pred, p: ndcg({"a": float(p[0]), "b": float(p[1])}, {"a": 1.0, "b": 2.0}),
+}
+
+
+@pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
+def test_deterministic_and_inputs_not_mutated(call) -> None:
+    inputs = _binary()
+    before = copy.deepcopy(inputs)
+    first = call(*inputs)
+    assert call(*inputs) == first
+    for a, b in zip(inputs, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_run(name: str) -> None:
+    module = importlib.import_module(name)
+    failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert failures == 0
+
+
+def test_signal_results_store_as_strict_json() -> None:
+    import json
+
+    import pandas as pd
+
+    from monitor.attribution import attribution_signal_results
+    from monitor.cbpe import estimated_performance_signal_results
+    from monitor.detectors import concept_drift_signal_results
+    from monitor.multivariate import PCAReconstructionDrift, multivariate_signal_results
+    from monitor.performance import performance_signal_results, window_performance
+
+    y, pred, p = _binary()
+    base = baseline_performance("binary", y, pred, p, n_boot=10)
+    one_class = window_performance("binary", [1, 1], [1, 0], [0.9, 0.2])
+    cbpe = CBPE("binary", n_sim=20).fit(p, y)
+    events, _ = run_detectors((y != pred).astype(float), None, None, detectors=("adwin",))
+    frame = pd.DataFrame({"a": p, "b": p**2, "c": y.astype(float)})
+    results = [
+        *performance_signal_results(window_performance("binary", y, pred, p), base),
+        *performance_signal_results(one_class, base),
+        *performance_signal_results(window_performance("binary", y, pred, p), None),
+        *estimated_performance_signal_results(cbpe.estimate(p), {"accuracy": 0.7}, n=len(p)),
+        *concept_drift_signal_results(events, len(y), ("adwin",)),
+        *multivariate_signal_results(frame, [PCAReconstructionDrift(n_chunks=3).fit(frame)]),
+        *attribution_signal_results({"a": 1.0, "b": 0.5}, {"a": 0.2, "b": 0.6}),
+    ]
+    for r in results:
+        stored = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+        assert stored["signal"] == r.signal and stored["status"] == r.status
