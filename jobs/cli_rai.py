@@ -40,13 +40,15 @@ def build_command(
     except (RaiwatchError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from exc
-    where = out or "the 'out' directory of the config"
     for name, result in bundle.components.items():
         status = (
             "[green]ok[/green]" if result.ok else f"[red]failed[/red] {escape(str(result.error))}"
         )
         console.print(f"{name:<15} {status} ({result.seconds:.1f}s)", soft_wrap=True)
-    console.print(f"bundle written to {where}; judge it with `raiwatch rai gate <bundle>`")
+    console.print(
+        f"bundle written to {bundle.path}; judge it with `raiwatch rai gate {bundle.path}`",
+        soft_wrap=True,
+    )
 
 
 @app.command("gate")

@@ -18,6 +18,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
+from rich.markup import escape
 
 from jobs.cli_common import console, open_store
 from jobs.demo_data import FEATURES, applicants, labels_for, train_model
@@ -68,6 +69,7 @@ def run_demo(
     seed: int = 0,
 ) -> None:
     _fresh_home(home)
+    console.width = max(console.width, 132)  # the day-by-day table is wide; pipes default to 80
     rng = np.random.default_rng(seed)
     settings = Settings(home=home)
     store = open_store(settings)
@@ -120,7 +122,10 @@ def run_demo(
     )
 
     # 4. the service's work: a monitor with a signed webhook, backfilled day by day
-    run_service_step(home, settings, store, name=MONITOR, start=START, days=days, drift_day=drift_day)
+    run_service_step(
+        home, settings, store, name=MONITOR, start=START, days=days, drift_day=drift_day,
+        concept_days=concept_days,
+    )  # fmt: skip
     _rai_step(home, seed)
     console.print(f"\nEverything is stored under [bold]{home}[/]. Look at a day yourself:")
     console.print(
@@ -129,13 +134,14 @@ def run_demo(
 
 
 def _rai_step(home: Path, seed: int) -> None:
-    try:
-        from rai.demo import build_demo_bundle
-        from rai.gates import evaluate_gates
-    except ImportError as err:  # the RAI pipeline is optional in a partial install
-        console.print(f"[yellow]RAI step skipped: {err}[/]")
-        return
-    bundle = build_demo_bundle(home / "bundles", seed=seed)
-    console.print(f"[bold]5.[/] built the Responsible-AI bundle at {bundle}")
-    for verdict in evaluate_gates(bundle):
-        console.print(f"  gate {verdict}")
+    from rai.bundle import InsightsBundle
+    from rai.demo import build_demo_bundle
+
+    bundle_path = build_demo_bundle(home / "bundles", seed=seed)
+    console.print(f"[bold]5.[/] built the Responsible-AI bundle at {bundle_path}; its release gates:")
+    for v in InsightsBundle.load(bundle_path).gate_verdicts():
+        value = "-" if v.value is None else f"{v.value:.4g}"
+        verdict = "[green]PASS[/]" if v.passed else "[red]FAIL[/]"
+        scope = f" [{v.gate.sensitive_feature}]" if v.gate.sensitive_feature else ""
+        console.print(f"  {verdict} " + escape(f"{v.gate.metric}{scope} = {value} (threshold {v.gate.threshold_text}) {v.reason}"))
+    console.print(f"  (a release pipeline runs: raiwatch rai gate {bundle_path})")

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from jobs.cli_common import console
@@ -50,7 +51,8 @@ webhooks:
 
 
 def run_service_step(
-    home: Path, settings: Settings, store: Store, *, name: str, start: dt.datetime, days: int, drift_day: int
+    home: Path, settings: Settings, store: Store, *, name: str, start: dt.datetime, days: int, drift_day: int,
+    concept_days: tuple[int, int],
 ) -> list[dict[str, Any]]:
     """Add the monitor, backfill every day with alerts on, deliver the webhooks."""
     received: list[dict[str, Any]] = []
@@ -75,28 +77,53 @@ def run_service_step(
     finally:
         deliverer.stop()
         server.shutdown()
-    _print_days(store, run_ids, drift_day)
+    _print_days(store, run_ids, drift_day, concept_days)
     _print_alerts_and_deliveries(store, name, received)
     (home / "webhooks-received.json").write_text(json.dumps(received, indent=2, default=str))
     os.environ.pop(SECRET_ENV, None)
     return received
 
 
-def _print_days(store: Store, run_ids: list[int], drift_day: int) -> None:
-    table = Table(title=f"credit:1 — daily monitor (data drift injected in income and purpose from day {drift_day})")
-    for col in ("day", "window", "rows", "status", "drifted features", "drift share", "other alerts"):
+def _value(results: list[Any], signal: str, metric: str) -> tuple[float | None, str]:
+    for r in results:
+        if r.signal == signal and r.metric == metric:
+            return r.value, r.status
+    return None, "—"
+
+
+def _print_days(store: Store, run_ids: list[int], drift_day: int, concept_days: tuple[int, int]) -> None:
+    table = Table(
+        title=(
+            f"credit:1 — daily monitor (concept drift days {concept_days[0]}–{concept_days[1]}: same inputs, "
+            f"changed relation to the label; data drift in income and purpose from day {drift_day})"
+        )
+    )
+    for col in ("day", "window", "rows", "status", "drifted features", "accuracy", "estimated acc.", "detectors fired", "labels"):
         table.add_column(col)
     for day, run_id in enumerate(run_ids):
         run = store.get_run(run_id)
         drifted = [r.feature or "" for r in run.results if r.signal == "data_drift" and r.status == "alert"]
-        share = next((r.value for r in run.results if r.signal == "dataset_drift"), None)
-        other = sorted({r.signal for r in run.results if r.status == "alert" and r.signal not in ("data_drift", "dataset_drift")})
-        style = "bold red" if drifted else "green"
+        acc, acc_status = _value(run.results, "performance", "accuracy")
+        est, est_status = _value(run.results, "estimated_performance", "accuracy")
+        fired = [r.metric for r in run.results if r.signal == "concept_drift" and r.status == "alert"]
+        coverage = (run.details or {}).get("details", {}).get("label_coverage")
         table.add_row(
-            str(day), run.window_start.date().isoformat(), f"{run.row_count:,}", f"[{style}]{run.status}[/]",
-            ", ".join(drifted) or "—", "—" if share is None else f"{share:.2f}", ", ".join(other) or "—",
+            str(day), run.window_start.date().isoformat(), f"{run.row_count:,}",
+            f"[{_STYLE.get(run.status, '')}]{run.status}[/]",
+            ", ".join(drifted) or "—",
+            _fmt(acc, acc_status), _fmt(est, est_status), ", ".join(fired) or "—",
+            "—" if coverage is None else f"{coverage:.0%}",
         )  # fmt: skip
     console.print(table)
+
+
+_STYLE = {"ok": "green", "alert": "bold red", "warning": "yellow", "no_data": "dim", "error": "magenta"}
+
+
+def _fmt(value: float | None, status: str) -> str:
+    if value is None:
+        return "—"
+    return f"[{_STYLE.get(status, '')}]{value:.3f}[/]"
 
 
 def _print_alerts_and_deliveries(store: Store, name: str, received: list[dict[str, Any]]) -> None:
@@ -110,7 +137,9 @@ def _print_alerts_and_deliveries(store: Store, name: str, received: list[dict[st
         f"[bold]webhooks[/]: {len(deliveries)} enqueued, {delivered} delivered; the local receiver verified "
         f"the signature of {len(received)} distinct messages:"
     )
-    for msg in received:
-        data = msg.get("data", {})
-        signals = ", ".join(s.get("signal", "?") for s in data.get("signals", []))
-        console.print(f"  {msg.get('type'):<26} window {str(data.get('window', {}).get('start', ''))[:10]}  [{signals}]")
+    def when(msg: dict[str, Any]) -> str:
+        return str(msg.get("data", {}).get("window", {}).get("start", ""))
+
+    for msg in sorted(received, key=lambda m: (when(m), str(m.get("type")))):
+        signals = ", ".join(s.get("signal", "?") for s in msg.get("data", {}).get("signals", []))
+        console.print(escape(f"  {msg.get('type'):<26} window {when(msg)[:10]}  [{signals}]"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from jobs.windows import Window
@@ -18,6 +19,7 @@ from monitor.monitor_spec import MonitorSpec
 from monitor.results import SignalResult
 from monitor.settings import Settings
 from monitor.store import Store
+from monitor.store.base import as_utc
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,17 @@ class EngineEvaluator:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        self._models: dict[str, Any] = {}
+
+    def _model(self, uri: str | None, spec: MonitorSpec) -> Any:
+        """The real model for attribution drift, loaded once from where the user points."""
+        if uri is None or not spec.signals.attribution_drift.enabled:
+            return None
+        if uri not in self._models:
+            from monitor.model_loader import load_model
+
+            self._models[uri] = load_model(uri)
+        return self._models[uri]
 
     def evaluate(self, spec: MonitorSpec, window: Window) -> WindowOutcome:
         from monitor.baseline import Baseline
@@ -61,13 +74,21 @@ class EngineEvaluator:
         model_version = self.store.get_model_version(spec.model, spec.version)
         document, sample = self.store.load_baseline(spec.model, spec.version)
         baseline = Baseline.from_document(document, sample)
-        batches = LogStore(self.settings.home).scan(
-            model_version, window.start, window.end, batch_rows=self.settings.batch_rows
-        )
+        logs = LogStore(self.settings.home)
+        batches = logs.scan(model_version, window.start, window.end, batch_rows=self.settings.batch_rows)
+        # The change detectors continue from the state saved after the previous window;
+        # re-running a window starts again from that same checkpoint (idempotent).
+        previous = self.store.load_detector_state(spec.name, detector_checkpoint(window.start))
         report = evaluate_window(
             baseline, batches, config=spec.signals, start=window.start, end=window.end,
-            threads=self.settings.threads,
+            threads=self.settings.threads, labels=logs.read_labels(model_version),
+            detector_state=None if previous is None else previous[0],
+            model=self._model(model_version.model_uri, spec),
         )  # fmt: skip
+        if report.detector_state is not None:
+            self.store.save_detector_state(
+                spec.name, detector_checkpoint(window.end), report.detector_state, window.end
+            )
         details = {k: v for k, v in report.to_dict().items() if k != "results"}
         return WindowOutcome(
             status=str(report.status),
@@ -75,6 +96,11 @@ class EngineEvaluator:
             row_count=int(report.row_count),
             details=details,
         )
+
+
+def detector_checkpoint(at: datetime) -> str:
+    """Key of the change detectors' state after the window ending at ``at``."""
+    return f"concept_drift@{as_utc(at).isoformat()}"
 
 
 def load_evaluator(spec: str, store: Store, settings: Settings) -> WindowEvaluator:

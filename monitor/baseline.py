@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from monitor.conform import missing_columns_error, profile_kind
+from monitor.model_baselines import fit_model_baselines
 from monitor.profile import CategoricalProfile, NumericProfile
 from monitor.profile_builder import (
     ColumnPlan,
@@ -66,7 +67,12 @@ def histogram_edges(sample: np.ndarray, lo: float, hi: float, bins: int) -> np.n
 
 @dataclass
 class Baseline:
-    """Reference profile, chunk profiles for calibration, and reference performance."""
+    """Reference profile, chunk profiles for calibration, and what it learnt about the model.
+
+    ``performance`` holds ``{"performance": ..., "cbpe": ..., "attribution": ...}`` from
+    :func:`monitor.model_baselines.fit_model_baselines` (each part a dict, or
+    ``{"error": reason}`` when it could not be built).
+    """
 
     model_version: ModelVersion
     profile: DatasetProfile
@@ -186,8 +192,14 @@ def create_baseline(
     batch_rows: int = 262_144,
     threads: int = 2,
     on_batch: Callable[[int], None] | None = None,
+    model: Any = None,
 ) -> Baseline:
-    """Profile reference data (a file or frame) into a :class:`Baseline`."""
+    """Profile reference data (a file or frame) into a :class:`Baseline`.
+
+    With a target column in the reference data the baseline also holds the reference
+    performance and a CBPE calibration; with ``model`` (the real model, loaded from
+    the model version's ``model_uri``) its permutation importance.
+    """
     specs = model_version.profiled_columns()
     available = _columns_of(source)
     missing = [s.name for s in specs if s.name not in available]
@@ -230,7 +242,10 @@ def create_baseline(
     for c in chunks[1:]:
         merged = merged.merge(c)
     merged.reservoir = first.reservoir
-    return Baseline(model_version, merged, plan, chunks if k > 1 else [], source=_fingerprint(source))
+    model_parts = fit_model_baselines(model_version, first.reservoir.to_pandas(), model=model, seed=seed)
+    return Baseline(
+        model_version, merged, plan, chunks if k > 1 else [], model_parts, source=_fingerprint(source)
+    )
 
 
 __all__ = ["Baseline", "Reservoir", "create_baseline", "histogram_edges"]

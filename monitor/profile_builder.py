@@ -125,6 +125,7 @@ def build_profile(
     threads: int = 2,
     what: str = "input",
     on_batch: Any = None,
+    tap: Any = None,
 ) -> DatasetProfile:
     """Profile ``batches`` with ``plan``; memory is bounded by the batch size.
 
@@ -138,8 +139,10 @@ def build_profile(
         Columns are profiled in parallel on this many threads.
     on_batch
         Optional callback ``on_batch(rows)`` after each batch (progress bars).
+    tap
+        Optional callback ``tap(batch)`` seeing every raw batch (e.g. to join labels).
     """
-    return build_chunk_profiles(batches, plan, None, threads=threads, what=what, on_batch=on_batch)[0]
+    return build_chunk_profiles(batches, plan, None, threads=threads, what=what, on_batch=on_batch, tap=tap)[0]
 
 
 def _new_state(plan: ProfilePlan) -> DatasetProfile:
@@ -173,6 +176,7 @@ def build_chunk_profiles(
     threads: int = 2,
     what: str = "input",
     on_batch: Any = None,
+    tap: Any = None,
 ) -> list[DatasetProfile]:
     """Profiles of contiguous row ranges ``[bounds[i], bounds[i+1])`` in one pass.
 
@@ -189,6 +193,8 @@ def build_chunk_profiles(
             if n == 0:
                 continue
             table = conform(batch, specs, what=what)
+            if tap is not None:
+                tap(batch)
             for i, piece in _split(table, n, pos, bounds):
                 raw = batch if bounds is None else None
                 _profile_piece(pool, plan, states[i], piece, raw)

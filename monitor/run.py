@@ -12,9 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from monitor.baseline import Baseline
 from monitor.drift import dataset_drift_result, drift_results
 from monitor.errors import SchemaError
+from monitor.labelled_window import LabelledRows
+from monitor.model_signals import model_signal_results
 from monitor.profile_builder import DatasetProfile, build_profile
 from monitor.quality import quality_results
 from monitor.results import SignalResult, worst_status
@@ -34,6 +38,8 @@ class WindowReport:
     results: list[SignalResult]
     duration_s: float
     profile: DatasetProfile | None = field(default=None, repr=False)
+    detector_state: dict[str, Any] | None = field(default=None, repr=False)
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -53,6 +59,7 @@ class WindowReport:
             "row_count": self.row_count,
             "status": self.status,
             "duration_s": round(self.duration_s, 4),
+            "details": self.details,
             "results": [r.to_dict() for r in self.results],
         }
 
@@ -107,11 +114,45 @@ def evaluate_window(
     end: dt.datetime | None = None,
     threads: int = 2,
     on_batch: Callable[[int], None] | None = None,
+    labels: pd.DataFrame | None = None,
+    detector_state: dict[str, Any] | None = None,
+    model: Any = None,
 ) -> WindowReport:
-    """Profile ``batches`` (the window's rows) and evaluate every signal."""
+    """Profile ``batches`` (the window's rows) and evaluate every signal.
+
+    Parameters
+    ----------
+    labels
+        Ground truth (``request_id``, ``label``) from the log store; rows of the window
+        with a label feed performance, the change detectors and attribution drift.
+        ``None`` means no label source (those signals report ``no_data``).
+    detector_state
+        The change detectors' state after the previous window (``report.detector_state``
+        of that run), so the error stream continues across windows and restarts.
+    model
+        The real model, for attribution drift (loaded by the caller from ``model_uri``).
+    """
     config = config or SignalConfig()
     t0 = time.perf_counter()
-    profile = build_profile(batches, baseline.window_plan(), threads=threads, what="window", on_batch=on_batch)
-    results = evaluate_profile(baseline, profile, config)
     mv = baseline.model_version
-    return WindowReport(mv.name, mv.version, start, end, profile.row_count, results, time.perf_counter() - t0, profile)
+    wants_labels = config.performance.enabled or config.concept_drift.enabled or config.attribution_drift.enabled
+    joiner = (
+        LabelledRows(mv, labels, keep_features=model is not None and config.attribution_drift.enabled)
+        if labels is not None and wants_labels
+        else None
+    )
+    profile = build_profile(batches, baseline.window_plan(), threads=threads, what="window", on_batch=on_batch, tap=joiner)
+    results = evaluate_profile(baseline, profile, config)
+    report = WindowReport(mv.name, mv.version, start, end, profile.row_count, results, 0.0, profile)
+    if profile.row_count:
+        labelled = joiner.frame() if joiner is not None else None
+        extra = model_signal_results(baseline, profile, labelled, config, detector_state=detector_state, model=model)
+        report.results += extra.results
+        report.detector_state = extra.detector_state
+        report.details.update(extra.details)
+        if joiner is not None:
+            report.details.update(joiner.coverage)
+    else:
+        report.detector_state = detector_state
+    report.duration_s = time.perf_counter() - t0
+    return report

@@ -16,6 +16,8 @@ dataset drift, prediction drift and data quality with default methods::
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from monitor.metrics import METRICS
@@ -65,6 +67,56 @@ class QualityConfig(BaseModel):
     min_rows: int = Field(default=30, ge=1)
 
 
+class PerformanceConfig(BaseModel):
+    """Realised performance once labels have arrived (joined by request id)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    max_drop: float | None = Field(default=None, gt=0, lt=1)  # constant relative drop
+    calibration: Literal["interval", "std"] = "std"  # 3 bootstrap σ, scaled to the window size
+    min_labels: int = Field(default=30, ge=1)
+
+
+class EstimatedPerformanceConfig(BaseModel):
+    """CBPE: performance estimated from calibrated scores before labels arrive."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    max_drop: float | None = Field(default=None, gt=0, lt=1)
+
+
+class ConceptDriftConfig(BaseModel):
+    """Change detectors (river) on the time-ordered error stream; state carried across runs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    detectors: tuple[Literal["adwin", "ddm", "eddm", "page_hinkley", "kswin"], ...] | None = None
+
+
+class MultivariateConfig(BaseModel):
+    """Joint-distribution drift on the baseline and window reservoir samples."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    methods: tuple[Literal["pca", "domain_classifier"], ...] = ("pca",)
+    min_rows: int = Field(default=50, ge=10)
+
+
+class AttributionConfig(BaseModel):
+    """NDCG of the real model's permutation-importance ranking, window vs baseline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    threshold: float = Field(default=0.9, gt=0, le=1)
+    k: int | None = Field(default=None, ge=1)
+    min_labels: int = Field(default=100, ge=10)
+
+
 class SignalConfig(BaseModel):
     """Which signals a run evaluates, with their methods and thresholds."""
 
@@ -74,3 +126,8 @@ class SignalConfig(BaseModel):
     dataset_drift: DatasetDriftConfig = Field(default_factory=DatasetDriftConfig)
     prediction_drift: DriftConfig = Field(default_factory=DriftConfig)
     data_quality: QualityConfig = Field(default_factory=QualityConfig)
+    performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
+    estimated_performance: EstimatedPerformanceConfig = Field(default_factory=EstimatedPerformanceConfig)
+    concept_drift: ConceptDriftConfig = Field(default_factory=ConceptDriftConfig)
+    multivariate_drift: MultivariateConfig = Field(default_factory=MultivariateConfig)
+    attribution_drift: AttributionConfig = Field(default_factory=AttributionConfig)

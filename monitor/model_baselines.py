@@ -1,0 +1,106 @@
+"""What the baseline learns about the *model* from labelled reference rows.
+
+At baseline creation, from the baseline's reservoir sample (targets included
+when the reference data has them): the reference performance with bootstrap
+intervals, a CBPE calibration for label-free estimation, the realised metrics
+CBPE estimates are compared with, and — when the model version names a model —
+the real model's permutation importance for attribution drift. Each part that
+cannot be built is stored as ``{"error": reason}`` so the signals can say why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from monitor.cbpe import CBPE
+from monitor.errors import RaiwatchError
+from monitor.performance import baseline_performance, window_performance
+from monitor.schema import ModelVersion
+
+ESTIMATED = ("accuracy", "roc_auc", "f1")
+
+
+def scores_matrix(mv: ModelVersion, frame: pd.DataFrame) -> np.ndarray | None:
+    """Score columns as CBPE and the performance metrics expect them."""
+    if not mv.scores or any(s not in frame for s in mv.scores):
+        return None
+    values = frame[list(mv.scores)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    return values[:, 0] if mv.task == "binary" else values
+
+
+def classes_of(mv: ModelVersion) -> tuple[str, ...] | None:
+    return tuple(mv.classes) if mv.classes else None
+
+
+def fit_model_baselines(
+    mv: ModelVersion, sample: pd.DataFrame, *, model: Any = None, seed: int = 0
+) -> dict[str, Any]:
+    """Reference performance, CBPE state and (with a model) importance, as JSON-able dicts."""
+    out: dict[str, Any] = {}
+    target = mv.target
+    if not target or target not in sample or sample[target].notna().sum() == 0:
+        why = (
+            "the model version declares no target column" if not target
+            else f"the reference data has no values in the target column {target!r}"
+        )  # fmt: skip
+        reason = {"error": f"no labelled reference data: {why}; rebuild the baseline with labels"}
+        return {"performance": reason, "cbpe": reason, "attribution": reason}
+    labelled = sample[sample[target].notna()]
+    y = labelled[target].map(_label_text) if mv.task != "regression" else labelled[target]
+    pred = labelled[mv.prediction].map(_label_text) if mv.task != "regression" else labelled[mv.prediction]
+    scores = scores_matrix(mv, labelled)
+    try:
+        perf = baseline_performance(mv.task, y, pred, scores, classes=classes_of(mv), seed=seed)
+        out["performance"] = perf.to_dict()
+    except (RaiwatchError, ValueError) as err:
+        out["performance"] = {"error": f"reference performance could not be computed: {err}"}
+    if mv.task == "regression":
+        out["cbpe"] = {"error": "CBPE estimates classifiers; this model is a regression"}
+    elif scores is None:
+        out["cbpe"] = {"error": "the model version logs no score columns; CBPE needs scores"}
+    else:
+        try:
+            cbpe = CBPE(mv.task, classes=classes_of(mv), seed=seed).fit(scores, y)  # type: ignore[arg-type]
+            realised = window_performance(mv.task, y, pred, scores, classes=classes_of(mv)).metrics
+            out["cbpe"] = {
+                "state": cbpe.to_dict(),
+                "reference": {m: _finite(realised.get(m)) for m in ESTIMATED},
+            }
+        except (RaiwatchError, ValueError) as err:
+            out["cbpe"] = {"error": f"CBPE could not be calibrated: {err}"}
+    if model is None:
+        out["attribution"] = {"error": "the model version names no loadable model (model_uri)"}
+    else:
+        from monitor.attribution import importance_on_window
+
+        features = [f.name for f in mv.features]
+        try:
+            out["attribution"] = {
+                "importance": importance_on_window(model, labelled[features], _target_for_model(labelled[target], model), mv.task, seed)
+            }
+        except Exception as err:  # a user's model may raise anything; store why
+            out["attribution"] = {"error": f"permutation importance of the model failed: {err}"}
+    return out
+
+
+def _label_text(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _target_for_model(y: pd.Series, model: Any) -> np.ndarray:
+    """Labels in the type the model predicts (models trained on ints predict ints)."""
+    classes = getattr(model, "classes_", None)
+    if classes is not None and len(classes) and not isinstance(classes[0], str):
+        return pd.to_numeric(y, errors="coerce").to_numpy()
+    return y.map(_label_text).to_numpy() if classes is not None else y.to_numpy()
+
+
+def _finite(v: float | None) -> float | None:
+    return None if v is None or not np.isfinite(v) else float(v)
