@@ -128,8 +128,11 @@ def baseline_create(
     )
 
 
-def _ingest(model: str, version: str, files: list[Path], home: Path | None, labels: bool) -> None:
+def _ingest(
+    model: str, version: str, files: list[Path], home: Path | None, labels: bool, rerun: bool = False
+) -> None:
     settings = settings_for(home)
+    request_ids: list[str] = []
     mv = open_store(settings).get_model_version(model, version)
     logs = log_store(settings)
     total_acc = total_q = 0
@@ -148,7 +151,18 @@ def _ingest(model: str, version: str, files: list[Path], home: Path | None, labe
         )
         for reason, n in sorted(report.reasons.items()):
             console.print(f"  quarantined {n:,} × {reason}")
+        if labels:
+            console.print(
+                f"  {report.relabelled:,} replaced an earlier label (the newest wins); "
+                f"{report.unknown_ids:,} name no logged request yet (kept aside until it is logged)"
+            )
+            request_ids += report.request_ids
     console.print(f"[bold]total[/]: accepted {total_acc:,}, quarantined {total_q:,}")
+    if labels and rerun and request_ids:
+        from jobs.relabel import rerun_for_labels
+
+        runs = rerun_for_labels(open_store(settings), settings, mv, request_ids)
+        console.print(f"re-ran {len(runs)} stored window(s) whose requests got labels")
 
 
 @logs_app.command("ingest")
@@ -158,9 +172,15 @@ def logs_ingest(files: list[Path], model: ModelName, version: Version, home: Hom
 
 
 @labels_app.command("ingest")
-def labels_ingest(files: list[Path], model: ModelName, version: Version, home: Home = None) -> None:
-    """Ingest label files (request_id, label[, label_timestamp])."""
-    _ingest(model, version, files, home, labels=True)
+def labels_ingest(
+    files: list[Path],
+    model: ModelName,
+    version: Version,
+    rerun: Annotated[bool, typer.Option(help="re-run stored windows whose requests got labels")] = True,
+    home: Home = None,
+) -> None:
+    """Ingest label files (request_id, label[, label_timestamp]); re-run affected windows."""
+    _ingest(model, version, files, home, labels=True, rerun=rerun)
 
 
 def parse_time(value: str | None, what: str) -> dt.datetime | None:
@@ -272,6 +292,7 @@ def monitor_run(
             end=t1,
             threads=settings.threads,
             on_batch=advance,
+            labels=log_store(settings).read_labels(mv),  # joined by request id
         )
     print_report(report, show_ok=all_results)
     if json_out is not None:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -47,6 +48,11 @@ class IngestReport:
     reasons: dict[str, int] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # labels only: the request ids stored, how many of them already had a label
+    # (the newest label wins) and how many name no logged request (yet)
+    request_ids: list[str] = field(default_factory=list)
+    relabelled: int = 0
+    unknown_ids: int = 0
 
     def add(self, other: IngestReport) -> None:
         self.accepted += other.accepted
@@ -56,6 +62,9 @@ class IngestReport:
             self.reasons[k] = self.reasons.get(k, 0) + v
         self.ignored_columns = sorted(set(self.ignored_columns) | set(other.ignored_columns))
         self.files += other.files
+        self.request_ids += other.request_ids
+        self.relabelled += other.relabelled
+        self.unknown_ids += other.unknown_ids
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -170,13 +179,39 @@ class LogStore:
         files = self._commit(staged + self._stage_quarantine(mv, rejected, source))[: len(staged)]
         return _report(table, rejected, ignored, files)
 
-    def ingest_labels_frame(self, mv: ModelVersion, frame: pd.DataFrame, *, source: str = "frame") -> IngestReport:
-        """Validate and append ground-truth labels keyed by request id."""
+    def ingest_labels_frame(
+        self, mv: ModelVersion, frame: pd.DataFrame, *, source: str = "frame", check_known: bool = False
+    ) -> IngestReport:
+        """Validate and append ground-truth labels keyed by request id.
+
+        With ``check_known`` the report also counts labels that replace earlier ones
+        (the newest label wins) and labels whose request id was never logged: those
+        are kept aside in the label store and join if the request is logged later.
+        """
         accepted, rejected, ignored = validate_labels(mv, frame)
+        ids = accepted["request_id"].astype(str)
+        previous = set(self.read_labels(mv)["request_id"].astype(str)) if check_known else set()
         table = pa.Table.from_pandas(accepted, schema=label_schema(mv), preserve_index=False)
         staged = self._stage_by_day(table, mv, self.label_root, "label_timestamp")
         files = self._commit(staged + self._stage_quarantine(mv, rejected, source))[: len(staged)]
-        return _report(table, rejected, ignored, files)
+        report = _report(table, rejected, ignored, files)
+        report.request_ids = sorted(set(ids))
+        if check_known:
+            # duplicates within the batch and labels replacing earlier ones: the newest wins
+            report.relabelled = int(ids.duplicated().sum()) + len(previous & set(ids))
+            report.unknown_ids = len(set(ids) - self.known_request_ids(mv, set(ids)))
+        return report
+
+    def known_request_ids(self, mv: ModelVersion, ids: set[str]) -> set[str]:
+        """The subset of ``ids`` that appear in the inference logs (reads the id column only)."""
+        if not ids:
+            return set()
+        wanted = pa.array(sorted(ids), pa.string())
+        found: set[str] = set()
+        for batch in self.scan(mv, columns=[mv.id_column]):
+            col = batch.column(0)
+            found.update(col.filter(pc.is_in(col, value_set=wanted)).to_pylist())
+        return found
 
     def ingest_file(self, mv: ModelVersion, path: str | Path, *, labels: bool = False) -> IngestReport:
         """Ingest a CSV / Parquet / JSONL file as a whole.
@@ -188,8 +223,9 @@ class LogStore:
         if not frames:
             return IngestReport()
         frame = pd.concat(frames, ignore_index=True)
-        fn = self.ingest_labels_frame if labels else self.ingest_frame
-        return fn(mv, frame, source=str(path))
+        if labels:
+            return self.ingest_labels_frame(mv, frame, source=str(path), check_known=True)
+        return self.ingest_frame(mv, frame, source=str(path))
 
     # --- reading -------------------------------------------------------------------------
     def _dataset(self, root: Path, mv: ModelVersion, schema: pa.Schema) -> ds.Dataset | None:
