@@ -47,7 +47,8 @@ class ErrorAnalysisSettings:
 
 @dataclass(frozen=True)
 class CausalSettings:
-    """Estimator choice, user graph, refutation budget and individual effects."""
+    """Estimator choice, user graph, refutation budget, individual effects and the number
+    of processes (treatments are analysed in parallel when ``n_jobs > 1``)."""
 
     estimator: Literal["auto", "dml", "linear"] = "auto"
     graph: str | None = None
@@ -55,11 +56,13 @@ class CausalSettings:
     refutation_simulations: int = 5
     individual_effects: bool = False
     max_rows: int = 5000
+    n_jobs: int = 1
 
 
 @dataclass(frozen=True)
 class CounterfactualSettings:
-    """Which rows, how many counterfactuals, constraints and the per-row time limit."""
+    """Which test rows (positions, or an int N for the first N), how many counterfactuals,
+    constraints and the per-row time limit."""
 
     rows: tuple[int, ...] = (0, 1, 2, 3, 4)
     total_cfs: int = 5
@@ -69,6 +72,7 @@ class CounterfactualSettings:
     desired_range: tuple[float, float] | None = None
     time_limit_seconds: float = 60.0
     n_jobs: int = 1
+    sample_size: int = 250
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,8 @@ class RaiConfig:
             "fairness.min_group_size": self.fairness.min_group_size,
             "counterfactual.total_cfs": self.counterfactual.total_cfs,
             "counterfactual.n_jobs": self.counterfactual.n_jobs,
+            "counterfactual.sample_size": self.counterfactual.sample_size,
+            "causal.n_jobs": self.causal.n_jobs,
             "explanation.permutation_repeats": self.explanation.permutation_repeats,
             "error_analysis.max_depth": self.error_analysis.max_depth,
         }
@@ -212,6 +218,8 @@ def _section(cls: Any, data: Any, where: str) -> Any:
     for key, value in data.items():
         if isinstance(value, list):
             value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        if key == "rows" and isinstance(value, int):  # "rows: 10" means the first 10 test rows
+            value = tuple(range(value))
         if key == "permitted_range" and isinstance(value, dict):
             value = {k: tuple(v) for k, v in value.items()}
         kwargs[key] = value

@@ -15,12 +15,20 @@ from rai.errors import RaiConfigError
 from rai.results import ComponentResult
 
 CLASSIFICATION_METRICS = (
-    "accuracy", "balanced_accuracy", "f1", "precision", "recall", "roc_auc", "log_loss"
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "precision",
+    "recall",
+    "roc_auc",
+    "log_loss",
 )
 REGRESSION_METRICS = ("mae", "rmse", "r2")
 BINARY_FAIRNESS = (
-    "demographic_parity_difference", "demographic_parity_ratio",
-    "equalized_odds_difference", "equalized_odds_ratio",
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
 )
 GROUP_METRICS = {
     "binary": ("selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision"),

@@ -104,9 +104,13 @@ class ModelAdapter:
         self.model = model
         self.task = task
         found = getattr(model, "classes_", None)
-        self.classes_ = np.asarray(found if found is not None else classes)
+        self.classes_ = np.asarray(
+            found if found is not None else (classes if classes is not None else [])
+        )
         if task != "regression" and positive_label is None:
             positive_label = self.classes_[-1]
+        if isinstance(positive_label, np.generic):
+            positive_label = positive_label.item()
         self.positive_label = positive_label
 
     @property

@@ -71,14 +71,17 @@ def validate_inputs(
             )
     _check_target(config, y_train)
     categorical = tuple(
-        f for f in features
+        f
+        for f in features
         if f in config.categorical_features or not pd.api.types.is_numeric_dtype(x_train[f])
     )
     _check_categorical_levels(x_train, categorical, config.max_categorical_levels)
     _check_treatments(x_train, config, categorical)
-    _check_counterfactual(config, x_test, categorical)
+    _check_counterfactual(config, x_test, categorical, y_train)
     classes = np.unique(y_train) if config.task != "regression" else None
-    adapter = ModelAdapter(model, config.task, classes=classes, positive_label=config.positive_label)
+    adapter = ModelAdapter(
+        model, config.task, classes=classes, positive_label=config.positive_label
+    )
     _check_model(adapter, x_test, y_train)
     return RaiInputs(config, adapter, x_train, y_train, x_test, y_test, features, categorical)
 
@@ -132,7 +135,7 @@ def _check_target(config: RaiConfig, y: pd.Series) -> None:
         return
     if n_classes < 2:
         raise RaiDataError(
-            f"Target {config.target!r} has a single class {y.iloc[0]!r} in train data; a "
+            f"Target {config.target!r} has a single class {_plain(y.iloc[0])!r} in train data; a "
             "classifier needs at least two classes. Check the data extract."
         )
     if config.task == "binary" and n_classes != 2:
@@ -147,7 +150,9 @@ def _check_target(config: RaiConfig, y: pd.Series) -> None:
         )
 
 
-def _check_categorical_levels(frame: pd.DataFrame, categorical: tuple[str, ...], limit: int) -> None:
+def _check_categorical_levels(
+    frame: pd.DataFrame, categorical: tuple[str, ...], limit: int
+) -> None:
     for name in categorical:
         levels = frame[name].nunique()
         if levels > limit:
@@ -165,7 +170,7 @@ def _check_treatments(frame: pd.DataFrame, config: RaiConfig, categorical: tuple
         values = frame[name]
         if values.nunique() < 2:
             raise RaiDataError(
-                f"Treatment feature {name!r} is constant ({values.iloc[0]!r}) in train data; its "
+                f"Treatment feature {name!r} is constant ({_plain(values.iloc[0])!r}) in train data; its "
                 "effect cannot be estimated. Remove it from 'treatment_features'."
             )
         if name in categorical and values.nunique() > 2:
@@ -175,7 +180,9 @@ def _check_treatments(frame: pd.DataFrame, config: RaiConfig, categorical: tuple
             )
 
 
-def _check_counterfactual(config: RaiConfig, x_test: pd.DataFrame, categorical: tuple[str, ...]) -> None:
+def _check_counterfactual(
+    config: RaiConfig, x_test: pd.DataFrame, categorical: tuple[str, ...], y_train: pd.Series
+) -> None:
     if "counterfactual" not in config.components:
         return
     settings = config.counterfactual
@@ -189,6 +196,12 @@ def _check_counterfactual(config: RaiConfig, x_test: pd.DataFrame, categorical: 
         raise RaiConfigError(
             f"Field 'counterfactual.permitted_range' gives numeric ranges for categorical "
             f"feature(s) {ranged_categorical}; leave them out or use features_to_vary."
+        )
+    labels = sorted(map(str, y_train.unique()))
+    if config.task == "multiclass" and str(settings.desired_class) not in labels:
+        raise RaiConfigError(
+            f"Field 'counterfactual.desired_class' is {settings.desired_class!r}; for multiclass "
+            f"it must be one of the classes {labels}."
         )
     if config.task == "regression" and settings.desired_range is None:
         raise RaiConfigError(
@@ -215,10 +228,16 @@ def _check_model(model: ModelAdapter, x_test: pd.DataFrame, y_train: pd.Series) 
         )
     if model.is_classifier:
         expected = np.unique(y_train)
-        if proba.ndim != 2 or proba.shape[1] != len(model.classes_) or len(expected) != len(
-            model.classes_
+        if (
+            proba.ndim != 2
+            or proba.shape[1] != len(model.classes_)
+            or len(expected) != len(model.classes_)
         ):
             raise RaiModelError(
                 f"The model's classes {model.classes_.tolist()} do not match the target classes "
                 f"{expected.tolist()} (predict_proba shape {proba.shape})."
             )
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

@@ -100,5 +100,7 @@ def test_user_graph_is_used_for_adjustment() -> None:
     assert effect["ci_low"] <= TRUE_EFFECT <= effect["ci_high"]
     # without adjusting for the confounder w0 the estimate would be far off
     unadjusted = "digraph { t -> y; w1 -> y; group_b -> y; }"
-    biased = run_causal(_inputs(frame, estimator="linear", graph=unadjusted, refutation_simulations=2))
+    biased = run_causal(
+        _inputs(frame, estimator="linear", graph=unadjusted, refutation_simulations=2)
+    )
     assert biased.summary["effects"][0]["ci_low"] > TRUE_EFFECT

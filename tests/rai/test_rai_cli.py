@@ -53,6 +53,7 @@ def test_build_then_gate_passes(project: Path) -> None:
     result = runner.invoke(app, ["build", "-f", str(config), "--out", str(out), "--seed", "3"])
     assert result.exit_code == 0, result.output
     assert "performance" in result.output and "ok" in result.output
+    assert f"bundle written to {out}" in result.output
     bundle = InsightsBundle.load(out)
     assert bundle.manifest["seed"] == 3
     assert bundle.manifest["model"]["reference"].endswith("model.joblib")

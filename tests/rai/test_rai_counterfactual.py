@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,3 +112,10 @@ def test_multiclass_desired_class() -> None:
     cfs = result.tables["counterfactuals"]
     assert len(cfs) > 0
     np.testing.assert_array_equal(cfs["valid"], model.predict(cfs[FEATURES]) == "c")
+
+
+def test_time_limit_holds_outside_the_main_thread(binary_data) -> None:
+    train, test, model = binary_data
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(_run, model, train, test, rows=[0], time_limit_seconds=0.001).result()
+    assert result.tables["rows"].iloc[0]["status"] == "timeout"
