@@ -22,6 +22,8 @@ class LabelledRows:
 
     def __init__(self, mv: ModelVersion, labels: pd.DataFrame, *, keep_features: bool = False) -> None:
         self.mv = mv
+        # A missing label value is no label: it must not count as labelled, nor as an error.
+        labels = labels[labels[LABEL_COLUMN].notna() & labels["request_id"].notna()]
         ids = labels["request_id"].astype(str)
         self.labels = pd.Series(labels[LABEL_COLUMN].to_numpy(), index=ids.to_numpy())
         self.labels = self.labels[~self.labels.index.duplicated(keep="last")]

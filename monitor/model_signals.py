@@ -105,7 +105,10 @@ def model_signal_results(
                 events, out.detector_state = run_detectors(errors[keep], ts, detector_state, detectors=names, seed=baseline.plan.seed)
                 out.results += concept_drift_signal_results(events, int(keep.sum()), names)
             except (RaiwatchError, ValueError) as err:
-                out.results.append(SignalResult("concept_drift", None, "detectors", None, None, "error", current_size=n_lab, message=str(err)))
+                out.results.append(SignalResult("concept_drift", None, "detectors", None, None, "error", current_size=n_lab, message=f"{err}; the detectors restart from this window on"))
+                # A state that cannot be continued (another version, a gap going backwards)
+                # must not poison every later window: start the stream afresh next time.
+                out.detector_state = None
         else:
             out.results += [_no_data("concept_drift", d, no_labels, 0) for d in names]
     if config.estimated_performance.enabled and mv.task != "regression":
@@ -161,7 +164,9 @@ def _multivariate(baseline: Baseline, window: DatasetProfile, config: SignalConf
     ref, cur = baseline.profile.reservoir.to_pandas(), window.reservoir.to_pandas()
     mc = config.multivariate_drift
     if len(cur) < mc.min_rows or len(ref) < mc.min_rows:
-        return [_no_data("multivariate_drift", m, f"the window has {len(cur)} sampled rows; multivariate drift needs at least {mc.min_rows}", len(cur)) for m in mc.methods]
+        which, n = ("window", len(cur)) if len(cur) < mc.min_rows else ("baseline", len(ref))
+        why = f"the {which} has {n} sampled rows; multivariate drift needs at least {mc.min_rows}"
+        return [_no_data("multivariate_drift", m, why, len(cur)) for m in mc.methods]
     detectors: list[DomainClassifierDrift | PCAReconstructionDrift] = []
     results: list[SignalResult] = []
     seed = baseline.plan.seed

@@ -174,7 +174,12 @@ class PCAReconstructionDrift:
     def _fit_pca(x: FloatArray, variance: float) -> tuple[FloatArray, FloatArray, FloatArray]:
         mean, scale = x.mean(axis=0), x.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
-        pca = PCA(n_components=variance, svd_solver="full").fit((x - mean) / scale)
+        z = (x - mean) / scale
+        pca = PCA(n_components=variance, svd_solver="full").fit(z)
+        if pca.n_components_ >= z.shape[1]:
+            # Keeping every component reconstructs exactly: the error would be rounding
+            # noise. Always leave at least one direction out.
+            pca = PCA(n_components=z.shape[1] - 1, svd_solver="full").fit(z)
         return mean, scale, pca.components_
 
     @staticmethod

@@ -42,8 +42,11 @@ def test_model_page_shows_drifted_features_and_overlay(demo_env: Path) -> None:
     assert drift.loc["age", "status"].endswith("ok")
     assert at.selectbox(key="overlay_feature").value == "income"
     assert "window rows · stored wasserstein" in shown
-    assert "No performance results yet" in shown  # the demo stores no performance signal
-    assert at.get("plotly_chart")
+    # The demo's labels arrive, so performance, its estimate and label coverage are drawn.
+    assert "No performance results yet" not in shown
+    specs = [chart.proto.spec for chart in at.get("plotly_chart")]
+    assert any("estimated_performance" in spec for spec in specs)
+    assert any("Label coverage" in spec for spec in specs)
 
 
 def test_model_page_overlay_for_a_categorical_feature_and_an_early_run(demo_env: Path) -> None:

@@ -194,13 +194,15 @@ def test_results_do_not_depend_on_batch_boundaries(baseline: Baseline, drifted: 
     pieces = evaluate_window(
         baseline, [cur.iloc[i : i + 333] for i in range(0, len(cur), 333)], threads=1
     )
-    assert len(whole.results) == len(pieces.results) == 4 + 1 + 2 + 4 * 3
+    data_signals = {"data_drift", "dataset_drift", "prediction_drift", "data_quality"}
+    assert sum(r.signal in data_signals for r in whole.results) == 4 + 1 + 2 + 4 * 3
+    assert len(whole.results) == len(pieces.results)
     for r1, r2 in zip(whole.results, pieces.results, strict=True):
         d1, d2 = r1.to_dict(), r2.to_dict()
         v1, v2 = d1.pop("value"), d2.pop("value")
         s1, s2 = d1.pop("statistic"), d2.pop("statistic")
         assert d1 == d2
-        assert v1 == pytest.approx(v2, rel=1e-9)
+        assert (v1 is None and v2 is None) or v1 == pytest.approx(v2, rel=1e-9)
         assert (s1 is None and s2 is None) or s1 == pytest.approx(s2, rel=1e-9)
 
 
