@@ -10,7 +10,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from monitor.errors import RaiwatchError
 
@@ -64,17 +63,16 @@ def gate_command(
     except (RaiwatchError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from exc
-    table = Table("metric", "sensitive feature", "value", "threshold", "verdict", "reason")
+    # One plain line per gate: readable in narrow terminals and CI logs alike.
     for verdict in verdicts:
-        table.add_row(
-            verdict.gate.metric,
-            verdict.gate.sensitive_feature or "all",
-            "-" if verdict.value is None else f"{verdict.value:.4g}",
-            verdict.gate.threshold_text,
-            "[green]PASS[/green]" if verdict.passed else "[red]FAIL[/red]",
-            verdict.reason,
-        )
-    console.print(table)
+        gate = verdict.gate
+        value = "-" if verdict.value is None else f"{verdict.value:.4g}"
+        mark = "[green]PASS[/green]" if verdict.passed else "[red]FAIL[/red]"
+        scope = f" ({escape(gate.sensitive_feature)})" if gate.sensitive_feature else ""
+        line = f"{mark} {gate.metric}{scope}: value {value}, threshold {gate.threshold_text}"
+        if verdict.reason:
+            line += f" - {escape(verdict.reason)}"
+        console.print(line, soft_wrap=True)
     if not verdicts:
         console.print("no gates configured")
     failed = [v for v in verdicts if not v.passed]

@@ -3,11 +3,13 @@
 For each treatment: a causal model from the user's graph (DOT or GML; nodes are the
 target and feature names with non-alphanumerics as ``_``, a categorical common cause
 appearing one-hot as ``<name>_<level>``) or from common causes (by default every other
-feature), backdoor identification, estimation by double machine
-learning (EconML ``LinearDML``) when EconML is importable and ``causal.estimator`` is
+feature), backdoor identification, estimation by double machine learning (EconML
+``LinearDML``) when EconML is importable and ``causal.estimator`` is
 ``auto``/``dml``, else linear regression; then three refutations (placebo treatment,
 random common cause, data subset). The outcome is the target on the train data (for
-classification the indicator of the positive class).
+classification the indicator of the positive class); a binary categorical treatment
+is coded 1 for its last level in sorted order. Treatments run in a process pool when
+``causal.n_jobs > 1``.
 """
 
 from __future__ import annotations

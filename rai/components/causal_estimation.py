@@ -78,6 +78,7 @@ def estimate_effect(
         estimate = model.estimate_effect(
             identified,
             method_name="backdoor.econml.dml.LinearDML",
+            effect_modifiers=modifiers or [],  # only the ones asked for, never graph-implied
             method_params={
                 "init_params": {
                     "model_y": model_y,
@@ -101,6 +102,7 @@ def estimate_effect(
         estimate = model.estimate_effect(
             identified,
             method_name="backdoor.linear_regression",
+            effect_modifiers=[],
             confidence_intervals=True,
             test_significance=True,
         )

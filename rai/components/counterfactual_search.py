@@ -133,7 +133,11 @@ def search_rows(job: SearchJob, rows: list[tuple[int, pd.DataFrame]]) -> list[Ro
 
 
 def _search_one(
-    explainer: Any, query: pd.DataFrame, job: SearchJob, kwargs: dict[str, Any], none_found: type[Exception]
+    explainer: Any,
+    query: pd.DataFrame,
+    job: SearchJob,
+    kwargs: dict[str, Any],
+    none_found: type[Exception],
 ) -> tuple[pd.DataFrame | None, str]:
     """Sample ``job.sample_size`` candidates; if too few are found, retry with 4x as many."""
     best: pd.DataFrame | None = None

@@ -104,3 +104,16 @@ def test_user_graph_is_used_for_adjustment() -> None:
         _inputs(frame, estimator="linear", graph=unadjusted, refutation_simulations=2)
     )
     assert biased.summary["effects"][0]["ci_low"] > TRUE_EFFECT
+
+
+def test_treatments_in_parallel_match_sequential() -> None:
+    frame = linear_data(600, seed=6)
+    sequential = run_causal(_inputs(frame, ("w1", "t"), estimator="linear", n_jobs=1))
+    parallel = run_causal(_inputs(frame, ("w1", "t"), estimator="linear", n_jobs=2))
+    # worker processes may use another BLAS thread count: equal up to rounding
+    pd.testing.assert_frame_equal(
+        parallel.tables["effects"], sequential.tables["effects"], rtol=1e-9
+    )
+    pd.testing.assert_frame_equal(
+        parallel.tables["refutations"], sequential.tables["refutations"], rtol=1e-9
+    )

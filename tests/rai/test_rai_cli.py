@@ -70,7 +70,8 @@ def test_gate_exits_one_when_a_gate_fails(project: Path) -> None:
     assert runner.invoke(app, ["build", "-f", str(config), "--out", str(out)]).exit_code == 0
     gate = runner.invoke(app, ["gate", str(out)])
     assert gate.exit_code == 1
-    assert "FAIL" in gate.output and "1 of 1 gate(s) failed" in gate.output
+    assert "FAIL accuracy: value" in gate.output and "threshold >= 0.999" in gate.output
+    assert "is not >= 0.999" in gate.output and "1 of 1 gate(s) failed" in gate.output
 
 
 def test_bad_input_exits_two_with_the_reason(project: Path) -> None:

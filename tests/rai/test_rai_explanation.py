@@ -77,7 +77,11 @@ def test_multiclass_attributions_per_class() -> None:
     frame = known_classification(500, n_classes=3)
     train, test = frame.iloc[:400], frame.iloc[400:]
     model = forest_pipeline(train)
-    result = run_explanation(_inputs(model, train, test, task="multiclass", gates=[]))
+    result = run_explanation(
+        _inputs(
+            model, train, test, task="multiclass", gates=[], counterfactual={"desired_class": "a"}
+        )
+    )
     assert result.summary["shap"]["outputs"] == ["a", "b", "c"]
     assert set(result.tables["local_attributions"]["output"]) == {"a", "b", "c"}
     assert result.summary["top_features"][0] == "x_strong"
