@@ -47,7 +47,7 @@ def fit_model_baselines(
             else f"the reference data has no values in the target column {target!r}"
         )  # fmt: skip
         reason = {"error": f"no labelled reference data: {why}; rebuild the baseline with labels"}
-        return {"performance": reason, "cbpe": reason, "attribution": reason}
+        return as_json({"performance": reason, "cbpe": reason, "attribution": reason})
     labelled = sample[sample[target].notna()]
     y = labelled[target].map(_label_text) if mv.task != "regression" else labelled[target]
     pred = labelled[mv.prediction].map(_label_text) if mv.task != "regression" else labelled[mv.prediction]
@@ -83,7 +83,20 @@ def fit_model_baselines(
             }
         except Exception as err:  # a user's model may raise anything; store why
             out["attribution"] = {"error": f"permutation importance of the model failed: {err}"}
-    return out
+    return as_json(out)  # in memory exactly as stored
+
+
+def as_json(value: Any) -> Any:
+    """The value as stored: JSON types only (tuples become lists), NaN/inf become None."""
+    if isinstance(value, dict):
+        return {str(k): as_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_json(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _label_text(v: Any) -> Any:

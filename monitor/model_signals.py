@@ -163,6 +163,8 @@ def _multivariate(baseline: Baseline, window: DatasetProfile, config: SignalConf
     categorical = [f.name for f in mv.monitored_features if f.type in ("categorical", "boolean")]
     ref, cur = baseline.profile.reservoir.to_pandas(), window.reservoir.to_pandas()
     mc = config.multivariate_drift
+    if len(numeric) < 2 and "domain_classifier" not in mc.methods:
+        return []  # joint drift of one numeric column is its marginal drift
     if len(cur) < mc.min_rows or len(ref) < mc.min_rows:
         which, n = ("window", len(cur)) if len(cur) < mc.min_rows else ("baseline", len(ref))
         why = f"the {which} has {n} sampled rows; multivariate drift needs at least {mc.min_rows}"
