@@ -1,5 +1,5 @@
-"""Seed a demo store with what the demo does not write: alerts, webhook deliveries
-(one delivered, one dead-lettered), a failed run and a version without runs."""
+"""Seed a demo store with what the demo does not write: webhook deliveries to endpoints
+that fail (one delivered, one dead-lettered), a failed run and a version without runs."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from monitor.schema import parse_model_version
 from monitor.store import AlertPolicy, EndpointSpec, Store
 
 MONITOR = "credit-daily"
+# The demo's own monitor already delivered its webhooks; a shadow monitor replays the
+# same runs through the alert policy to fake endpoints, one healthy and one down.
+SHADOW = "credit-daily-shadow"
 FAILED_MONITOR = "churn-hourly"
 
 
@@ -17,10 +20,10 @@ def seed_alerts_and_webhooks(store: Store) -> None:
     """Replay the demo's runs through the alert policy and fake two deliveries' attempts."""
     runs = sorted(store.list_runs(monitor=MONITOR, limit=10_000), key=lambda r: r.window_end)
     store.upsert_monitor(
-        MONITOR,
+        SHADOW,
         "credit",
         "1",
-        {"name": MONITOR},
+        {"name": SHADOW},
         start_at=runs[0].window_start,
         endpoints=[
             EndpointSpec(url="http://127.0.0.1:9/retrain", secret="whsec_test", max_attempts=2),
@@ -31,7 +34,7 @@ def seed_alerts_and_webhooks(store: Store) -> None:
     for run in runs:
         full = store.get_run(run.id)
         store.save_run(
-            MONITOR,
+            SHADOW,
             run.model_name,
             run.model_version,
             run.window_start,
