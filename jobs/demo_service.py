@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import secrets
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from jobs.evaluation import EngineEvaluator
 from jobs.runner import MonitorRunner
 from jobs.webhook_receiver import make_server
 from monitor.monitor_spec import load_monitor_spec
+from monitor.results import SignalResult
 from monitor.settings import Settings
 from monitor.store import EndpointSpec, Store
 
@@ -80,11 +81,10 @@ def run_service_step(
     _print_days(store, run_ids, drift_day, concept_days)
     _print_alerts_and_deliveries(store, name, received)
     (home / "webhooks-received.json").write_text(json.dumps(received, indent=2, default=str))
-    os.environ.pop(SECRET_ENV, None)
     return received
 
 
-def _value(results: list[Any], signal: str, metric: str) -> tuple[float | None, str]:
+def _value(results: Sequence[SignalResult], signal: str, metric: str) -> tuple[float | None, str]:
     for r in results:
         if r.signal == signal and r.metric == metric:
             return r.value, r.status
