@@ -1,0 +1,40 @@
+"""The fleet queries on both store backends (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dashboards.queries import drift_sparklines, fleet_overview
+from dashboards.sources import read_engine
+from monitor.results import SignalResult
+from monitor.schema import parse_model_version
+from monitor.store import Store
+
+START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+def test_sparklines_are_the_newest_runs_oldest_first(store: Store, db_url: str) -> None:
+    mv = parse_model_version({"name": "m", "version": "1", "task": "regression", "features": {"x": "numeric"}})
+    store.register_model_version(mv)
+    shares = [0.1 * i for i in range(8)]
+    # saved out of order: the query must order by window, not by insertion
+    for day in [3, 0, 7, 1, 5, 2, 6, 4]:
+        start = START + dt.timedelta(days=day)
+        status = "alert" if shares[day] >= 0.5 else "ok"
+        result = SignalResult("dataset_drift", None, "drift_share", shares[day], 0.5, status)
+        store.save_run("m-daily", "m", "1", start, start + dt.timedelta(days=1), status, [result], 10, 0.1, {})
+    engine = read_engine(db_url)
+    try:
+        lines = drift_sparklines(engine, runs=5)
+        assert list(lines) == ["m-daily"]
+        # SQLite aggregates the values as text: equal to ~15 significant digits
+        assert lines["m-daily"] == pytest.approx(shares[3:], rel=1e-12)
+        fleet = fleet_overview(engine)
+        row = fleet.set_index("model").loc["m"]
+        assert row["status"] == "alert"  # the newest window (day 7, share 0.7)
+        assert row["drift"][-1] == pytest.approx(shares[7], rel=1e-12)
+        assert row["in_alert"] == "dataset_drift"
+    finally:
+        engine.dispose()
