@@ -17,6 +17,7 @@ import pandas as pd
 
 from monitor.cbpe import CBPE
 from monitor.errors import RaiwatchError
+from monitor.model_input import to_model_input
 from monitor.performance import baseline_performance, window_performance
 from monitor.schema import ModelVersion
 
@@ -76,10 +77,9 @@ def fit_model_baselines(
     else:
         from monitor.attribution import importance_on_window
 
-        features = [f.name for f in mv.features]
         try:
             out["attribution"] = {
-                "importance": importance_on_window(model, labelled[features], _target_for_model(labelled[target], model), mv.task, seed)
+                "importance": importance_on_window(model, to_model_input(mv, labelled), _target_for_model(labelled[target], model), mv.task, seed)
             }
         except Exception as err:  # a user's model may raise anything; store why
             out["attribution"] = {"error": f"permutation importance of the model failed: {err}"}

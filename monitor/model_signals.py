@@ -20,6 +20,7 @@ from monitor.detectors import concept_drift_signal_results, default_detectors, r
 from monitor.errors import RaiwatchError
 from monitor.log_rows import LABEL_COLUMN
 from monitor.model_baselines import _label_text, _target_for_model, classes_of, scores_matrix
+from monitor.model_input import to_model_input
 from monitor.multivariate import (
     DomainClassifierDrift,
     PCAReconstructionDrift,
@@ -195,9 +196,8 @@ def _attribution(baseline: Baseline, labelled: pd.DataFrame | None, config: Sign
     n = 0 if labelled is None else len(labelled)
     if labelled is None or n < ac.min_labels:
         return [_no_data("attribution_drift", "ndcg", f"{n} labelled rows; attribution drift needs at least {ac.min_labels}", n)]
-    features = [f.name for f in mv.features]
     try:
-        window_imp = importance_on_window(model, labelled[features], _target_for_model(labelled[LABEL_COLUMN], model), mv.task, baseline.plan.seed)
+        window_imp = importance_on_window(model, to_model_input(mv, labelled), _target_for_model(labelled[LABEL_COLUMN], model), mv.task, baseline.plan.seed)
     except Exception as err:  # the user's model may raise anything: an explicit error result
         return [SignalResult("attribution_drift", None, "ndcg", None, ac.threshold, "error", message=f"permutation importance failed: {err}")]
     return attribution_signal_results(part["importance"], window_imp, k=ac.k, threshold=ac.threshold)
