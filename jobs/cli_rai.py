@@ -80,3 +80,50 @@ def gate_command(
         console.print(f"[red]{len(failed)} of {len(verdicts)} gate(s) failed[/red]")
         raise typer.Exit(1)
     console.print(f"all {len(verdicts)} gate(s) passed")
+
+
+@app.command("review")
+def review_command(
+    model: str = typer.Option(..., "--model", "-m", help="registered model name"),
+    version: str = typer.Option(..., "--version", "-v", help="model version"),
+    start: str = typer.Option(..., help="window start (ISO), inclusive"),
+    end: str = typer.Option(..., help="window end (ISO), exclusive"),
+    file: Path | None = typer.Option(None, "--file", "-f", help="rai.yaml settings (components, gates...)"),
+    out: Path | None = typer.Option(None, help="bundle directory (default <home>/bundles/adhoc/<end>)"),
+    min_labels: int = typer.Option(200, help="labelled rows the window needs"),
+    home: Path | None = typer.Option(None, help="data directory"),
+) -> None:
+    """Build a bundle from a window's labelled production rows (the model version's model_uri
+    is loaded with joblib/pickle: a trusted choice); prints the gate verdicts."""
+    import yaml
+
+    from jobs.cli import parse_time
+    from jobs.cli_common import load_baseline, open_store, settings_for
+    from jobs.rai_job import review_window
+    from monitor.logstore import LogStore
+    from monitor.model_loader import load_model
+    from monitor.monitor_spec import RaiReviewSpec
+
+    try:
+        settings = settings_for(home)
+        store = open_store(settings)
+        baseline = load_baseline(store, model, version)
+        mv = baseline.model_version
+        t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+        extra = yaml.safe_load(file.read_text()) if file is not None else {}
+        review = RaiReviewSpec(settings=extra or {}, min_labels=min_labels)
+        target = out or settings.bundle_dir / "adhoc" / f"{mv.name}-{mv.version}-{t1:%Y%m%dT%H%M%SZ}"
+        loaded = load_model(mv.model_uri) if mv.model_uri else None
+        result = review_window(mv, baseline, LogStore(settings.home), t0, t1, review, loaded, target)
+    except (RaiwatchError, FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    if result["status"] != "built":
+        console.print(f"no bundle: {escape(result['reason'])}")
+        raise typer.Exit(2)
+    for gate in result["gates"]:
+        value = "-" if gate["value"] is None else f"{gate['value']:.4g}"
+        console.print(f"{'PASS' if gate['passed'] else 'FAIL'} {gate['metric']}: value {value}")
+    console.print(f"bundle written to {result['bundle']} ({result['labelled_rows']} labelled rows)")
+    if not result["gates_passed"]:
+        raise typer.Exit(1)

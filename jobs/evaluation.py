@@ -57,8 +57,8 @@ class EngineEvaluator:
         self._models: dict[str, Any] = {}
 
     def _model(self, uri: str | None, spec: MonitorSpec) -> Any:
-        """The real model for attribution drift, loaded once from where the user points."""
-        if uri is None or not spec.signals.attribution_drift.enabled:
+        """The real model (attribution drift, RAI reviews), loaded once from where the user points."""
+        if uri is None or not (spec.signals.attribution_drift.enabled or spec.rai_review):
             return None
         if uri not in self._models:
             from monitor.model_loader import load_model
@@ -90,12 +90,27 @@ class EngineEvaluator:
                 spec.name, detector_checkpoint(window.end), report.detector_state, window.end
             )
         details = {k: v for k, v in report.to_dict().items() if k != "results"}
+        if spec.rai_review is not None and report.row_count:
+            details["rai_review"] = self._rai_review(spec, model_version, baseline, logs, window)
         return WindowOutcome(
             status=str(report.status),
             results=list(report.results),
             row_count=int(report.row_count),
             details=details,
         )
+
+
+    def _rai_review(self, spec: MonitorSpec, mv: Any, baseline: Any, logs: Any, window: Window) -> dict[str, Any]:
+        """Build the window's RAI bundle; a failure is recorded, never fails the run."""
+        from jobs.rai_job import review_window
+
+        assert spec.rai_review is not None
+        out = self.settings.bundle_dir / spec.name / as_utc(window.end).strftime("%Y%m%dT%H%M%SZ")
+        try:
+            model = self._model(mv.model_uri, spec)
+            return review_window(mv, baseline, logs, window.start, window.end, spec.rai_review, model, out)
+        except Exception as err:  # the user's model or data may raise anything
+            return {"status": "failed", "error": f"{type(err).__name__}: {err}"}
 
 
 def detector_checkpoint(at: datetime) -> str:

@@ -50,8 +50,8 @@ def fit_model_baselines(
         reason = {"error": f"no labelled reference data: {why}; rebuild the baseline with labels"}
         return as_json({"performance": reason, "cbpe": reason, "attribution": reason})
     labelled = sample[sample[target].notna()]
-    y = labelled[target].map(_label_text) if mv.task != "regression" else labelled[target]
-    pred = labelled[mv.prediction].map(_label_text) if mv.task != "regression" else labelled[mv.prediction]
+    y = labelled[target].map(label_text) if mv.task != "regression" else labelled[target]
+    pred = labelled[mv.prediction].map(label_text) if mv.task != "regression" else labelled[mv.prediction]
     scores = scores_matrix(mv, labelled)
     try:
         perf = baseline_performance(mv.task, y, pred, scores, classes=classes_of(mv), seed=seed)
@@ -79,7 +79,7 @@ def fit_model_baselines(
 
         try:
             out["attribution"] = {
-                "importance": importance_on_window(model, to_model_input(mv, labelled), _target_for_model(labelled[target], model), mv.task, seed)
+                "importance": importance_on_window(model, to_model_input(mv, labelled), target_for_model(labelled[target], model), mv.task, seed)
             }
         except Exception as err:  # a user's model may raise anything; store why
             out["attribution"] = {"error": f"permutation importance of the model failed: {err}"}
@@ -99,7 +99,7 @@ def as_json(value: Any) -> Any:
     return value
 
 
-def _label_text(v: Any) -> Any:
+def label_text(v: Any) -> Any:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return None
     if isinstance(v, float) and v.is_integer():
@@ -107,12 +107,12 @@ def _label_text(v: Any) -> Any:
     return str(v)
 
 
-def _target_for_model(y: pd.Series, model: Any) -> np.ndarray:
+def target_for_model(y: pd.Series, model: Any) -> np.ndarray:
     """Labels in the type the model predicts (models trained on ints predict ints)."""
     classes = getattr(model, "classes_", None)
     if classes is not None and len(classes) and not isinstance(classes[0], str):
         return pd.to_numeric(y, errors="coerce").to_numpy()
-    return y.map(_label_text).to_numpy() if classes is not None else y.to_numpy()
+    return y.map(label_text).to_numpy() if classes is not None else y.to_numpy()
 
 
 def _finite(v: float | None) -> float | None:

@@ -19,7 +19,7 @@ from monitor.cbpe import CBPE, estimated_performance_signal_results
 from monitor.detectors import concept_drift_signal_results, default_detectors, run_detectors
 from monitor.errors import RaiwatchError
 from monitor.log_rows import LABEL_COLUMN
-from monitor.model_baselines import _label_text, _target_for_model, classes_of, scores_matrix
+from monitor.model_baselines import classes_of, label_text, scores_matrix, target_for_model
 from monitor.model_input import to_model_input
 from monitor.multivariate import (
     DomainClassifierDrift,
@@ -63,8 +63,8 @@ def _errors(mv_task: str, labelled: pd.DataFrame, prediction: str) -> np.ndarray
         y = pd.to_numeric(labelled[LABEL_COLUMN], errors="coerce")
         p = pd.to_numeric(labelled[prediction], errors="coerce")
         return np.abs((y - p).to_numpy(dtype=float))
-    y = labelled[LABEL_COLUMN].map(_label_text)
-    p = labelled[prediction].map(_label_text)
+    y = labelled[LABEL_COLUMN].map(label_text)
+    p = labelled[prediction].map(label_text)
     return (y != p).to_numpy(dtype=float)
 
 
@@ -123,11 +123,11 @@ def model_signal_results(
 
 
 def _labels(task: str, labelled: pd.DataFrame) -> pd.Series:
-    return labelled[LABEL_COLUMN] if task == "regression" else labelled[LABEL_COLUMN].map(_label_text)
+    return labelled[LABEL_COLUMN] if task == "regression" else labelled[LABEL_COLUMN].map(label_text)
 
 
 def _preds(task: str, labelled: pd.DataFrame, prediction: str) -> pd.Series:
-    return labelled[prediction] if task == "regression" else labelled[prediction].map(_label_text)
+    return labelled[prediction] if task == "regression" else labelled[prediction].map(label_text)
 
 
 def _with_message(r: SignalResult, why: str | None) -> SignalResult:
@@ -144,7 +144,7 @@ def _estimated(baseline: Baseline, window: DatasetProfile, config: SignalConfig,
     if scores is None or len(sample) == 0:
         return [_no_data("estimated_performance", m, "the window has no scored rows") for m in ("accuracy", "roc_auc", "f1")]
     try:
-        estimates = CBPE.from_dict(part["state"]).estimate(scores, sample[mv.prediction].map(_label_text))
+        estimates = CBPE.from_dict(part["state"]).estimate(scores, sample[mv.prediction].map(label_text))
     except (RaiwatchError, ValueError) as err:
         return [SignalResult("estimated_performance", None, "cbpe", None, None, "error", message=str(err))]
     results = estimated_performance_signal_results(estimates, part["reference"], n=len(sample), max_drop=config.estimated_performance.max_drop)
@@ -197,7 +197,7 @@ def _attribution(baseline: Baseline, labelled: pd.DataFrame | None, config: Sign
     if labelled is None or n < ac.min_labels:
         return [_no_data("attribution_drift", "ndcg", f"{n} labelled rows; attribution drift needs at least {ac.min_labels}", n)]
     try:
-        window_imp = importance_on_window(model, to_model_input(mv, labelled), _target_for_model(labelled[LABEL_COLUMN], model), mv.task, baseline.plan.seed)
+        window_imp = importance_on_window(model, to_model_input(mv, labelled), target_for_model(labelled[LABEL_COLUMN], model), mv.task, baseline.plan.seed)
     except Exception as err:  # the user's model may raise anything: an explicit error result
         return [SignalResult("attribution_drift", None, "ndcg", None, ac.threshold, "error", message=f"permutation importance failed: {err}")]
     return attribution_signal_results(part["importance"], window_imp, k=ac.k, threshold=ac.threshold)

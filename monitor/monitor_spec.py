@@ -62,6 +62,23 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
+class RaiReviewSpec(BaseModel):
+    """A scheduled Responsible-AI review on the window's labelled production rows.
+
+    After each run, when at least ``min_labels`` rows of the window have labels, an
+    insights bundle is built from them (``test``) and the baseline's labelled sample
+    (``train``) with the real model (``model_uri`` of the model version), and its
+    gate verdicts are stored with the run. ``settings`` are the ``rai.yaml`` fields
+    (components, gates, treatment features...); the data contract (target, task,
+    categorical and sensitive features) comes from the model version.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    settings: dict[str, Any] = Field(default_factory=dict)
+    min_labels: int = Field(default=200, ge=20)
+
+
 class WebhookTarget(BaseModel):
     """Where to POST signed events for one monitor."""
 
@@ -106,6 +123,7 @@ class MonitorSpec(BaseModel):
     signals: SignalConfig = Field(default_factory=SignalConfig)
     retrain_on: tuple[str, ...] = ()
     webhooks: tuple[WebhookTarget, ...] = ()
+    rai_review: RaiReviewSpec | None = None
     enabled: bool = True
 
     _durations = field_validator("window", "delay", "cooldown", "misfire_grace", mode="before")(
