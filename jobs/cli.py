@@ -23,6 +23,7 @@ from jobs.cli_common import (
     load_baseline,
     log_store,
     open_store,
+    parse_time,
     row_progress,
     settings_for,
 )
@@ -183,16 +184,8 @@ def labels_ingest(
     _ingest(model, version, files, home, labels=True, rerun=rerun)
 
 
-def parse_time(value: str | None, what: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise SchemaError(
-            f"{what} {value!r} is not an ISO date or datetime (e.g. 2026-01-31 or 2026-01-31T12:00)"
-        ) from None
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+def parse_optional_time(value: str | None, what: str) -> dt.datetime | None:
+    return None if value is None else parse_time(value, what)
 
 
 def load_signal_config(path: Path | None) -> SignalConfig:
@@ -275,7 +268,7 @@ def monitor_run(
     store = open_store(settings)
     baseline = load_baseline(store, model, version)
     mv = baseline.model_version
-    t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+    t0, t1 = parse_optional_time(start, "--start"), parse_optional_time(end, "--end")
     signal_config = load_signal_config(config)
     if file is not None:
         batches = iter_batches(file, batch_rows=settings.batch_rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from monitor.baseline import Baseline
+from monitor.errors import SchemaError
 from monitor.logstore import LogStore
 from monitor.schema import ModelVersion
 from monitor.settings import Settings, load_settings
@@ -59,3 +61,14 @@ def row_progress(description: str, total: int | None = None) -> Iterator[Callabl
     ) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)
+
+
+def parse_time(value: str, what: str) -> dt.datetime:
+    """An ISO date or datetime from the command line, UTC when no zone is given."""
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise SchemaError(
+            f"{what} {value!r} is not an ISO date or datetime (e.g. 2026-01-31 or 2026-01-31T12:00)"
+        ) from None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)

@@ -97,8 +97,7 @@ def review_command(
     is loaded with joblib/pickle: a trusted choice); prints the gate verdicts."""
     import yaml
 
-    from jobs.cli import parse_time
-    from jobs.cli_common import load_baseline, open_store, settings_for
+    from jobs.cli_common import load_baseline, open_store, parse_time, settings_for
     from jobs.rai_job import review_window
     from monitor.logstore import LogStore
     from monitor.model_loader import load_model

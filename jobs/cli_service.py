@@ -24,7 +24,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jobs.cli_common import console, err_console, open_store, settings_for
+from jobs.cli_common import console, err_console, open_store, parse_time, settings_for
 from jobs.evaluation import EngineEvaluator, load_evaluator
 from jobs.runner import MonitorRunner
 from jobs.windows import windows_between
@@ -38,16 +38,6 @@ Home = Annotated[
 ]
 webhooks_app = typer.Typer(no_args_is_help=True, help="Inspect and redeliver webhooks.")
 apikey_app = typer.Typer(no_args_is_help=True, help="Manage ingestion API keys.")
-
-
-def _when(value: str, what: str) -> dt.datetime:
-    try:
-        t = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise SchemaError(
-            f"{what} {value!r} is not an ISO date or datetime (e.g. 2026-01-31T12:00)"
-        ) from None
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def serve(
@@ -146,7 +136,7 @@ def monitor_backfill(
         load_evaluator(named, store, settings) if named else EngineEvaluator(store, settings)
     )
     runner = MonitorRunner(store, evaluator, dashboard_url=settings.dashboard_url)
-    t0, t1 = _when(start, "--start"), _when(end, "--end")
+    t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
     total = len(windows_between(runner.spec(name), t0, t1))
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip

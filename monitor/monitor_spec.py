@@ -33,7 +33,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from monitor.errors import SchemaError
+from monitor.errors import SchemaError, format_validation_error
 from monitor.signal_config import SignalConfig
 
 SIGNALS: tuple[str, ...] = (
@@ -207,26 +207,6 @@ class MonitorSpec(BaseModel):
         return data
 
 
-def _format(source: str, err: ValidationError) -> str:
-    lines = [f"invalid monitor in {source}:"]
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "missing":
-            lines.append(f"  - {loc}: required field is missing; add it")
-        elif e["type"] == "extra_forbidden":
-            lines.append(f"  - {loc}: unknown field; remove it (check its spelling)")
-        elif e["type"] == "literal_error":
-            lines.append(
-                f"  - {loc}: got {e.get('input')!r}; {msg.replace('Input should be', 'use')}"
-            )
-        else:
-            bad = e.get("input")
-            shown = "" if isinstance(bad, dict | SecretStr) or "secret" in loc else f" got {bad!r};"
-            lines.append(f"  - {loc}:{shown} {msg}")
-    return "\n".join(lines)
-
-
 def parse_monitor_spec(data: Any, *, source: str = "<python>") -> MonitorSpec:
     """Validate a mapping as a :class:`MonitorSpec`, raising :class:`SchemaError`."""
     if not isinstance(data, dict):
@@ -237,7 +217,7 @@ def parse_monitor_spec(data: Any, *, source: str = "<python>") -> MonitorSpec:
     try:
         return MonitorSpec.model_validate(data)
     except ValidationError as err:
-        raise SchemaError(_format(source, err)) from None
+        raise SchemaError(format_validation_error("monitor", source, err)) from None
 
 
 def load_monitor_spec(path: str | Path) -> MonitorSpec:

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from monitor.errors import SchemaError
+from monitor.errors import SchemaError, format_validation_error
 
 Task = Literal["binary", "multiclass", "regression"]
 FeatureType = Literal["numeric", "categorical", "boolean", "datetime", "text"]
@@ -182,25 +182,6 @@ class ModelVersion(BaseModel):
         return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
 
 
-def _format_validation_error(source: str, err: ValidationError) -> str:
-    lines = [f"invalid model version in {source}:"]
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        bad = e.get("input")
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "literal_error":
-            fix = f"use one of {msg.split('Input should be ')[-1]}"
-            lines.append(f"  - {loc}: got {bad!r}; {fix}")
-        elif e["type"] == "missing":
-            lines.append(f"  - {loc}: required field is missing; add it")
-        elif e["type"] == "extra_forbidden":
-            lines.append(f"  - {loc}: unknown field; remove it (check its spelling)")
-        else:
-            shown = "" if isinstance(bad, dict) else f" got {bad!r};"
-            lines.append(f"  - {loc}:{shown} {msg}")
-    return "\n".join(lines)
-
-
 def parse_model_version(data: Any, *, source: str = "<python>") -> ModelVersion:
     """Validate a mapping as a :class:`ModelVersion`, raising :class:`SchemaError`."""
     if not isinstance(data, dict):
@@ -211,7 +192,7 @@ def parse_model_version(data: Any, *, source: str = "<python>") -> ModelVersion:
     try:
         return ModelVersion.model_validate(data)
     except ValidationError as err:
-        raise SchemaError(_format_validation_error(source, err)) from None
+        raise SchemaError(format_validation_error("model version", source, err)) from None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

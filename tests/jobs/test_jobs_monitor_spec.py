@@ -65,7 +65,7 @@ def test_inline_secret_is_hidden() -> None:
         ({"webhooks": [{"url": "http://h/x"}]}, r"give exactly one of 'secret' or 'secret_env'"),
         ({"webhooks": [{"url": "ftp://h/x", "secret": "s"}]}, r"webhooks.0.url"),
         ({"webhooks": [{"url": "http://h/x", "secret": "s", "events": ["x"]}]},
-         r"webhooks.0.events.0: got 'x'; use 'monitor.alert.firing'"),
+         r"webhooks.0.events.0: got 'x'; use one of 'monitor.alert.firing'"),
     ],
 )  # fmt: skip
 def test_invalid_fields_name_the_field_and_the_fix(change: dict[str, object], message: str) -> None:
