@@ -90,7 +90,13 @@ def run_counterfactual(inputs: RaiInputs) -> ComponentResult:
         else str(settings.desired_class),
     }
     drop = [c for c in counterfactuals.columns if c.startswith("changed_")]
-    tables = {"counterfactuals": counterfactuals.drop(columns=drop), "rows": rows}
+    # The original rows, so a reviewer sees which features each counterfactual changed.
+    queries = (
+        pd.concat([inputs.x_test.iloc[[o.row]].assign(row=o.row) for o in outcomes], ignore_index=True)
+        if outcomes
+        else pd.DataFrame({"row": pd.Series(dtype=int)})
+    )
+    tables = {"counterfactuals": counterfactuals.drop(columns=drop), "rows": rows, "queries": queries}
     return ComponentResult("counterfactual", summary=to_jsonable(summary), tables=tables)
 
 

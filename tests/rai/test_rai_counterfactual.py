@@ -42,6 +42,12 @@ def test_validity_is_rechecked_with_the_real_model(binary_data) -> None:
     rows = result.tables["rows"]
     assert list(rows["row"]) == [0, 1, 2]
     assert (rows.loc[rows["found"] >= 2, "diversity"] > 0).all()
+    # the original rows travel with the bundle, so changed features can be highlighted
+    queries = result.tables["queries"]
+    assert list(queries["row"]) == [0, 1, 2]
+    pd.testing.assert_frame_equal(
+        queries[FEATURES].reset_index(drop=True), test.iloc[[0, 1, 2]][FEATURES].reset_index(drop=True)
+    )
 
 
 def test_frozen_features_and_permitted_ranges_hold(binary_data) -> None:
