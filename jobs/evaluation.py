@@ -10,6 +10,7 @@ factory ``(store, settings) -> WindowEvaluator``.
 from __future__ import annotations
 
 import importlib
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -21,6 +22,7 @@ from monitor.settings import Settings
 from monitor.store import Store
 from monitor.store.base import as_utc
 
+log = logging.getLogger("raiwatch.evaluation")
 
 @dataclass(frozen=True)
 class WindowOutcome:
@@ -90,6 +92,8 @@ class EngineEvaluator:
                 spec.name, detector_checkpoint(window.end), report.detector_state, window.end
             )
         details = {k: v for k, v in report.to_dict().items() if k != "results"}
+        if spec.export_report and report.row_count and report.profile is not None:
+            details["report_path"] = self._export_report(spec, baseline, report.profile, window)
         if spec.rai_review is not None and report.row_count:
             details["rai_review"] = self._rai_review(spec, model_version, baseline, logs, window)
         return WindowOutcome(
@@ -99,6 +103,18 @@ class EngineEvaluator:
             details=details,
         )
 
+
+    def _export_report(self, spec: MonitorSpec, baseline: Any, profile: Any, window: Window) -> str | None:
+        """The window as an Evidently HTML report (from the reservoir samples), for the dashboard."""
+        from monitor.evidently_export import export_evidently_report
+
+        path = self.settings.report_dir / spec.name / f"{as_utc(window.start):%Y%m%dT%H%M%S}.html"
+        try:
+            export_evidently_report(baseline, profile, html_path=path)
+        except Exception:  # a report is a convenience: never fail the run for it
+            log.exception("monitor %s: exporting the Evidently report failed", spec.name)
+            return None
+        return str(path)
 
     def _rai_review(self, spec: MonitorSpec, mv: Any, baseline: Any, logs: Any, window: Window) -> dict[str, Any]:
         """Build the window's RAI bundle; a failure is recorded, never fails the run."""

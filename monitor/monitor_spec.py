@@ -124,6 +124,7 @@ class MonitorSpec(BaseModel):
     retrain_on: tuple[str, ...] = ()
     webhooks: tuple[WebhookTarget, ...] = ()
     rai_review: RaiReviewSpec | None = None
+    export_report: bool = False  # write each window's Evidently HTML report for the dashboard
     enabled: bool = True
 
     _durations = field_validator("window", "delay", "cooldown", "misfire_grace", mode="before")(
