@@ -115,11 +115,16 @@ def baseline_create(
         raise SchemaError(
             "baseline create needs --file model.yaml, or --model and --version of a registered model"
         )
+    model = None
+    if mv.model_uri:  # the real model, for its baseline importance (attribution drift)
+        from monitor.model_loader import load_model
+
+        model = load_model(mv.model_uri)
     with row_progress(f"profiling {data.name}") as advance:
         baseline = create_baseline(
             mv, data, bins=settings.histogram_bins, reservoir_size=settings.reservoir_size,
             top_k=settings.top_k_categories, seed=seed, batch_rows=settings.batch_rows,
-            threads=settings.threads, on_batch=advance,
+            threads=settings.threads, on_batch=advance, model=model,
         )  # fmt: skip
     bid = store.save_baseline(mv.name, mv.version, baseline.to_document(), baseline.sample_bytes())
     console.print(
@@ -127,6 +132,8 @@ def baseline_create(
         f"{len(baseline.profile.columns)} columns, {baseline.profile.reservoir.num_rows:,} sampled rows, "
         f"{len(baseline.chunks)} calibration chunks"
     )
+    for part, value in sorted((baseline.performance or {}).items()):
+        console.print(f"  {part}: {value.get('error', 'ready')}")
 
 
 def _ingest(
