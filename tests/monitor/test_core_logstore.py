@@ -347,3 +347,18 @@ def test_a_crash_between_the_files_of_one_batch_is_rolled_forward(
     stored = pd.concat(b.to_pandas() for b in reopened.scan(MV))
     assert sorted(stored["request_id"]) == sorted(frame["request_id"])
     assert not list((tmp_path / "_journal").glob("*.json"))
+
+
+def test_labels_for_unknown_requests_and_repeated_labels_are_counted(tmp_path: Path) -> None:
+    store = LogStore(tmp_path)
+    store.ingest_frame(MV, logs(4))  # requests r0..r3
+    first = pd.DataFrame({"request_id": ["r0", "r1"], "label": ["0", "1"]})
+    report = store.ingest_labels_frame(MV, first, check_known=True)
+    assert (report.accepted, report.relabelled, report.unknown_ids) == (2, 0, 0)
+    again = pd.DataFrame({"request_id": ["r1", "r1", "ghost", "r2"], "label": ["0", "1", "1", "0"]})
+    report = store.ingest_labels_frame(MV, again, check_known=True)
+    # r1 twice in the batch and once before: two replacements; "ghost" was never logged
+    assert (report.accepted, report.relabelled, report.unknown_ids) == (4, 2, 1)
+    assert report.request_ids == ["ghost", "r1", "r2"]
+    labels = store.read_labels(MV).set_index("request_id")["label"]
+    assert labels.to_dict() == {"r0": "0", "r1": "1", "ghost": "1", "r2": "0"}  # kept aside, newest wins
