@@ -12,16 +12,7 @@ from monitor.metrics import (
     wasserstein_binned,
     wasserstein_distance_binned,
 )
-
-
-def build_histogram(values: np.ndarray, edges: np.ndarray) -> Histogram:
-    """Count raw values on fixed edges (np.histogram: last bin closed), tails apart."""
-    under, over = values < edges[0], values > edges[-1]
-    counts, _ = np.histogram(values[~under & ~over], bins=edges)
-    return Histogram(
-        edges, counts, int(under.sum()), float(values[under].sum()),
-        int(over.sum()), float(values[over].sum()),
-    )  # fmt: skip
+from tests.monitor.histograms import build_histogram
 
 
 def quantile_edges(reference: np.ndarray, n_bins: int = 1000) -> np.ndarray:
@@ -222,14 +213,6 @@ def test_histogram_is_an_immutable_copy() -> None:
     assert hist.cdf_at_edges().tolist() == pytest.approx([1 / 8, 4 / 8, 1.0])
 
 
-def _hist_with_sums(values: np.ndarray, edges: np.ndarray) -> Histogram:
-    inside = values[(values >= edges[0]) & (values <= edges[-1])]
-    counts, _ = np.histogram(inside, bins=edges)
-    sums, _ = np.histogram(inside, bins=edges, weights=inside)
-    under, over = values[values < edges[0]], values[values > edges[-1]]
-    return Histogram(edges, counts, len(under), float(under.sum()), len(over), float(over.sum()), sums)
-
-
 @pytest.mark.parametrize("shift, scale", [(0.0, 1.0), (0.3, 1.0), (1.5, 1.0), (0.0, 2.0), (0.7, 0.5)])
 def test_wasserstein_with_bin_sums_matches_scipy_closely(shift: float, scale: float) -> None:
     # Per-bin sums make each bin exact unless the CDFs cross inside it, so the binned
@@ -240,6 +223,6 @@ def test_wasserstein_with_bin_sums_matches_scipy_closely(shift: float, scale: fl
     cur = rng.normal(shift, scale, size=100_000)
     edges = np.unique(np.quantile(rng.choice(ref, 10_000, replace=False), np.linspace(0, 1, 1001)))
     edges[0], edges[-1] = ref.min(), ref.max()
-    binned = wasserstein_binned(_hist_with_sums(ref, edges), _hist_with_sums(cur, edges), ref_std=float(np.std(ref)))
+    binned = wasserstein_binned(build_histogram(ref, edges, with_sums=True), build_histogram(cur, edges, with_sums=True), ref_std=float(np.std(ref)))
     exact = stats.wasserstein_distance(ref, cur) / np.std(ref)
     assert binned.statistic == pytest.approx(exact, abs=2e-4)

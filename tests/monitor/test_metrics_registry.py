@@ -18,17 +18,7 @@ from monitor.metrics import (
     choose_default_metric,
     get_metric,
 )
-
-
-def build_histogram(values: np.ndarray, edges: np.ndarray) -> Histogram:
-    """Count raw values on fixed edges (np.histogram: last bin closed), tails apart."""
-    under, over = values < edges[0], values > edges[-1]
-    counts, _ = np.histogram(values[~under & ~over], bins=edges)
-    return Histogram(
-        edges, counts, int(under.sum()), float(values[under].sum()),
-        int(over.sum()), float(values[over].sum()),
-    )  # fmt: skip
-
+from tests.monitor.histograms import build_histogram
 
 _RNG = np.random.default_rng(2024)
 REF_VALUES = _RNG.normal(0, 1, 4000)

@@ -21,16 +21,7 @@ from monitor.metrics import (
     psi_sample,
     reference_quantile_counts,
 )
-
-
-def build_histogram(values: np.ndarray, edges: np.ndarray) -> Histogram:
-    """Count raw values on fixed edges (np.histogram: last bin closed), tails apart."""
-    under, over = values < edges[0], values > edges[-1]
-    counts, _ = np.histogram(values[~under & ~over], bins=edges)
-    return Histogram(
-        edges, counts, int(under.sum()), float(values[under].sum()),
-        int(over.sum()), float(values[over].sum()),
-    )  # fmt: skip
+from tests.monitor.histograms import build_histogram
 
 
 def decile_shares(ref: np.ndarray, values: np.ndarray) -> np.ndarray:
