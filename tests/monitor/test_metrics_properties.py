@@ -9,21 +9,12 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from monitor.metrics import Histogram, ks_binned, wasserstein_binned, wasserstein_distance_binned
+from tests.monitor.histograms import build_histogram
 
 values = st.lists(
     st.floats(-100, 100, allow_nan=False, allow_subnormal=False), min_size=1, max_size=60
 ).map(np.array)
 settings.register_profile("metrics", max_examples=150, deadline=None, derandomize=True)
-
-
-def build_histogram(data: np.ndarray, edges: np.ndarray) -> Histogram:
-    """Count raw values on fixed edges (np.histogram: last bin closed), tails apart."""
-    under, over = data < edges[0], data > edges[-1]
-    counts, _ = np.histogram(data[~under & ~over], bins=edges)
-    return Histogram(
-        edges, counts, int(under.sum()), float(data[under].sum()),
-        int(over.sum()), float(data[over].sum()),
-    )  # fmt: skip
 
 
 def edges_from(reference: np.ndarray, n_bins: int) -> np.ndarray:
