@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import sys
 from pathlib import Path
 
 import joblib
@@ -127,10 +128,23 @@ def run_demo(
         concept_days=concept_days,
     )  # fmt: skip
     _rai_step(home, seed)
+    exe = _command_name()
+    drift_date = (START + dt.timedelta(days=drift_day)).date()
     console.print(f"\nEverything is stored under [bold]{home}[/]. Look at a day yourself:")
-    console.print(
-        f"  raiwatch monitor run --home {home} -m credit -v 1 --start {(START + dt.timedelta(days=drift_day)).date()} --end {(START + dt.timedelta(days=drift_day + 1)).date()}"
-    )
+    console.print(f"  {exe} monitor run --home {home} -m credit -v 1 --start {drift_date} --end {drift_date + dt.timedelta(days=1)}")
+    console.print("\n[bold]Open the dashboard on the demo's results:[/]")
+    console.print(f"  {exe} dashboard --home {home}")
+
+
+def _command_name() -> str:
+    """How this ``raiwatch`` was invoked (``.venv/bin/raiwatch`` after ``make demo``)."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name != "raiwatch":
+        return "raiwatch"
+    try:
+        return str(argv0.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return "raiwatch" if shutil.which("raiwatch") == str(argv0) else str(argv0)
 
 
 def _rai_step(home: Path, seed: int) -> None:
