@@ -301,3 +301,47 @@ def machine() -> dict[str, Any]:
 def write_json(path: Path, doc: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+
+
+def _suffix(rows: int, full_rows: int) -> str:
+    return "" if rows == full_rows else f"_{rows}rows"
+
+
+def result_document(
+    name: str,
+    *,
+    rows: int,
+    full_rows: int,
+    seed: int,
+    started: dict[str, Any],
+    data: dict[str, Any],
+    summary: dict[str, Any],
+    **parts: Any,
+) -> dict[str, Any]:
+    """The results document every data benchmark writes: what ran, where, on which data."""
+    return {
+        "benchmark": name,
+        "command": f"python bench/{name}.py" + ("" if rows == full_rows else f" --rows {rows}"),
+        "rows": rows,
+        "finished_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": started,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "data": {
+            "seed": seed,
+            "columns": f"{len(NUMERIC)} numeric + {len(CATEGORICAL)} categorical features + numeric `prediction`",
+            **data,
+        },
+        "summary": summary,
+        **parts,
+    }
+
+
+def save_results(
+    doc: dict[str, Any], out: Path | None, full_rows: int, markdown: Callable[[dict[str, Any]], str]
+) -> Path:
+    """Write ``<name>[_<rows>rows].json`` and ``.md`` under results/ (or ``out``); print the table."""
+    base = out or RESULTS_DIR / (doc["benchmark"] + _suffix(doc["rows"], full_rows))
+    write_json(base.with_suffix(".json"), doc)
+    base.with_suffix(".md").write_text(markdown(doc))
+    print(markdown(doc))
+    return base

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -32,14 +31,14 @@ from _common import (
     MILD,
     NUMERIC,
     NUMERIC_COLUMNS,
-    RESULTS_DIR,
     SHIFTED,
     machine,
     model_version_document,
+    result_document,
     run_child,
+    save_results,
     self_peak_rss_mb,
     write_dataset,
-    write_json,
 )
 
 FULL_ROWS = 1_000_000
@@ -328,19 +327,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     summary["target_speed_met"] = summary["speedup_work"] >= 30
     summary["target_memory_met"] = summary["memory_fraction"] <= 1 / 3
-    command = "python bench/drift_vs_evidently.py" + (
-        "" if args.rows == FULL_ROWS else f" --rows {args.rows}"
-    )
-    doc = {
-        "benchmark": "drift_vs_evidently",
-        "command": command,
-        "rows": args.rows,
-        "finished_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": started,
-        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-        "data": {
-            "seed": args.seed,
-            "columns": f"{len(NUMERIC)} numeric + {len(CATEGORICAL)} categorical features + numeric `prediction`",
+    doc = result_document(
+        "drift_vs_evidently", rows=args.rows, full_rows=FULL_ROWS, seed=args.seed,
+        started=started,
+        data={
             "files": {
                 "reference": str(ref_path.relative_to(DATA_DIR.parent.parent)),
                 "current": str(cur_path.relative_to(DATA_DIR.parent.parent)),
@@ -349,17 +339,12 @@ def main(argv: list[str] | None = None) -> int:
             "column_designs": {n: d for n, (_, d) in NUMERIC.items()}
             | {n: c[3] for n, c in CATEGORICAL.items()},
         },
-        "summary": summary,
-        "evidently": ev,
-        "raiwatch": rw,
-        "comparison": compare(ev, rw, args.tolerance),
-    }
-    base = args.out or RESULTS_DIR / (
-        "drift_vs_evidently" + ("" if args.rows == FULL_ROWS else f"_{args.rows}rows")
-    )
-    write_json(base.with_suffix(".json"), doc)
-    base.with_suffix(".md").write_text(markdown(doc))
-    print(markdown(doc))
+        summary=summary,
+        evidently=ev,
+        raiwatch=rw,
+        comparison=compare(ev, rw, args.tolerance),
+    )  # fmt: skip
+    base = save_results(doc, args.out, FULL_ROWS, markdown)
     print(f"wrote {base.with_suffix('.json')} and {base.with_suffix('.md')}")
     return 0
 

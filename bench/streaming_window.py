@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -33,17 +32,15 @@ from typing import Any
 
 from _common import (
     ALL_COLUMNS,
-    CATEGORICAL,
     DATA_DIR,
-    NUMERIC,
-    RESULTS_DIR,
     SHIFTED,
     machine,
     model_version_document,
+    result_document,
     run_child,
+    save_results,
     self_peak_rss_mb,
     write_dataset,
-    write_json,
 )
 
 FULL_ROWS = 20_000_000
@@ -262,30 +259,11 @@ def main(argv: list[str] | None = None) -> int:
         "memory_limit_met": w["process"]["peak_rss_mb"] <= MEMORY_LIMIT_MB,
         "share_not_decoding": max(0.0, 1 - r["work_s"] / w["work_s"]),
     }
-    command = "python bench/streaming_window.py" + (
-        "" if args.rows == FULL_ROWS else f" --rows {args.rows}"
-    )
-    doc = {
-        "benchmark": "streaming_window",
-        "command": command,
-        "rows": args.rows,
-        "finished_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": started,
-        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-        "data": {
-            "seed": args.seed,
-            "columns": f"{len(NUMERIC)} numeric + {len(CATEGORICAL)} categorical features + numeric `prediction`",
-            **data,
-        },
-        "summary": summary,
-        **parts,
-    }
-    base = args.out or RESULTS_DIR / (
-        "streaming_window" + ("" if args.rows == FULL_ROWS else f"_{args.rows}rows")
-    )
-    write_json(base.with_suffix(".json"), doc)
-    base.with_suffix(".md").write_text(markdown(doc))
-    print(markdown(doc))
+    doc = result_document(
+        "streaming_window", rows=args.rows, full_rows=FULL_ROWS, seed=args.seed,
+        started=started, data=data, summary=summary, **parts,
+    )  # fmt: skip
+    base = save_results(doc, args.out, FULL_ROWS, markdown)
     print(f"wrote {base.with_suffix('.json')} and {base.with_suffix('.md')}")
     return 0
 
