@@ -101,7 +101,7 @@ def run_raiwatch(workdir: Path, chunks: list[dict[str, Any]], repeat: int) -> di
     from sklearn.metrics import roc_auc_score
 
     sys.path.insert(0, str(HERE.parent))
-    from monitor.cbpe import CBPE
+    from monitor.signals.estimated_performance import CBPE
 
     reference = pd.read_parquet(workdir / "reference.parquet")
     analysis = pd.read_parquet(workdir / "analysis.parquet")

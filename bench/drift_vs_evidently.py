@@ -103,10 +103,10 @@ def run_evidently(ref_path: Path, cur_path: Path) -> dict[str, Any]:
 
 def run_raiwatch(ref_path: Path, cur_path: Path, threads: int) -> dict[str, Any]:
     """raiwatch end to end: baseline from the reference file, then one window from the current file."""
-    from monitor.baseline import create_baseline
-    from monitor.run import evaluate_window
-    from monitor.schema import parse_model_version
-    from monitor.sources import iter_batches
+    from monitor.baseline.reference import create_baseline
+    from monitor.ingest.sources import iter_batches
+    from monitor.signals.evaluate import evaluate_window
+    from monitor.spec.model_version import parse_model_version
 
     mv = parse_model_version(model_version_document())
     wanted = [c.name for c in mv.profiled_columns()]

@@ -33,8 +33,8 @@ from tempfile import TemporaryDirectory
 import httpx
 
 from jobs.webhook_receiver import make_server
-from monitor.monitor_spec import parse_monitor_spec
-from monitor.schema import ModelVersion
+from monitor.spec.model_version import ModelVersion
+from monitor.spec.monitor import parse_monitor_spec
 from monitor.store import EndpointSpec, Store
 from tests.jobs.service_process import ServiceProcess
 

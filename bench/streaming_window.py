@@ -52,8 +52,8 @@ MEMORY_LIMIT_MB = 1.5 * 1024
 
 def child_baseline(ref_path: Path, store: Path, threads: int, batch_rows: int) -> dict[str, Any]:
     """Build the baseline and store it the way raiwatch does: a JSON document plus the sample."""
-    from monitor.baseline import create_baseline
-    from monitor.schema import parse_model_version
+    from monitor.baseline.reference import create_baseline
+    from monitor.spec.model_version import parse_model_version
 
     mv = parse_model_version(model_version_document())
     t0 = time.perf_counter()
@@ -70,7 +70,7 @@ def child_baseline(ref_path: Path, store: Path, threads: int, batch_rows: int) -
 
 def child_read_only(window_path: Path, batch_rows: int) -> dict[str, Any]:
     """Only stream the window's batches: the Parquet decoding floor."""
-    from monitor.sources import iter_batches
+    from monitor.ingest.sources import iter_batches
 
     t0 = time.perf_counter()
     rows = sum(
@@ -87,9 +87,9 @@ def child_read_only(window_path: Path, batch_rows: int) -> dict[str, Any]:
 
 def child_window(window_path: Path, store: Path, threads: int, batch_rows: int) -> dict[str, Any]:
     """Load the stored baseline and evaluate the whole window, streamed batch by batch."""
-    from monitor.baseline import Baseline
-    from monitor.run import evaluate_window
-    from monitor.sources import iter_batches
+    from monitor.baseline.reference import Baseline
+    from monitor.ingest.sources import iter_batches
+    from monitor.signals.evaluate import evaluate_window
 
     baseline = Baseline.from_document(
         json.loads(store.with_suffix(".json").read_text()),

@@ -105,8 +105,8 @@ def window_values(
     home: str, spec: dict[str, Any], start: dt.datetime, end: dt.datetime, column: str
 ) -> list[Any]:
     """The window's logged values of ``column`` (read from the log store, not recomputed)."""
-    from monitor.logstore import LogStore
-    from monitor.schema import parse_model_version
+    from monitor.ingest.logstore import LogStore
+    from monitor.spec.model_version import parse_model_version
 
     mv = parse_model_version(spec, source="store")
     chunks = [

@@ -22,8 +22,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from monitor.baseline import Baseline
-from monitor.profile import NumericProfile
+from monitor.baseline.reference import Baseline
+from monitor.profiles.column import NumericProfile
 
 MAX_BINS = 40
 MAX_CATEGORIES = 20

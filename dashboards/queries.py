@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import and_, func, inspect, select
 from sqlalchemy.engine import Engine
 
-from monitor.results import worst_status
+from monitor.signals.results import worst_status
 from monitor.store.tables_runs import ModelVersionRow, RunRow, SignalResultRow
 
 MV = ModelVersionRow.__table__

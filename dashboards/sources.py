@@ -1,6 +1,6 @@
 """Where the dashboard reads from: the store's URL, the data home, bundles and reports.
 
-Settings come from :func:`monitor.settings.load_settings` (``RAIWATCH_HOME``,
+Settings come from :func:`monitor.spec.settings.load_settings` (``RAIWATCH_HOME``,
 ``RAIWATCH_DATABASE_URL``, ``raiwatch.yaml``); ``RAIWATCH_BUNDLE_DIR`` points the
 RAI pages at another bundle directory than ``<home>/bundles``.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
-from monitor.settings import load_settings
+from monitor.spec.settings import load_settings
 
 BUNDLE_DIR_ENV = "RAIWATCH_BUNDLE_DIR"
 

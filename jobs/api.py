@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from jobs.ingest import BatchRejected, Kind, ingest_rows, parse_rows
 from jobs.metrics import IngestCounters, render_metrics
 from monitor.errors import NotFoundError
-from monitor.logstore import LogStore
+from monitor.ingest.logstore import LogStore
 from monitor.store import Store
 
 KEY_CACHE_S = 30.0

@@ -27,13 +27,13 @@ from jobs.cli_common import (
     row_progress,
     settings_for,
 )
-from monitor.baseline import create_baseline
+from monitor.baseline.reference import create_baseline
 from monitor.errors import RaiwatchError, SchemaError
-from monitor.results import SignalResult
-from monitor.run import WindowReport, evaluate_window
-from monitor.schema import load_model_version
-from monitor.signal_config import SignalConfig
-from monitor.sources import iter_batches
+from monitor.ingest.sources import iter_batches
+from monitor.signals.evaluate import WindowReport, evaluate_window
+from monitor.signals.results import SignalResult
+from monitor.spec.model_version import load_model_version
+from monitor.spec.signal_config import SignalConfig
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -117,7 +117,7 @@ def baseline_create(
         )
     model = None
     if mv.model_uri:  # the real model, for its baseline importance (attribution drift)
-        from monitor.model_loader import load_model
+        from monitor.baseline.model_loader import load_model
 
         model = load_model(mv.model_uri)
     with row_progress(f"profiling {data.name}") as advance:
@@ -300,7 +300,7 @@ def monitor_run(
         json_out.write_text(json.dumps(report.to_dict(), indent=2))
         console.print(f"results written to {json_out}")
     if (evidently_html or evidently_json) and report.profile is not None and report.row_count:
-        from monitor.evidently_export import export_evidently_report
+        from monitor.signals.evidently_report import export_evidently_report
 
         export_evidently_report(
             baseline, report.profile, html_path=evidently_html, json_path=evidently_json

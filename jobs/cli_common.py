@@ -10,11 +10,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from monitor.baseline import Baseline
+from monitor.baseline.reference import Baseline
 from monitor.errors import SchemaError
-from monitor.logstore import LogStore
-from monitor.schema import ModelVersion
-from monitor.settings import Settings, load_settings
+from monitor.ingest.logstore import LogStore
+from monitor.spec.model_version import ModelVersion
+from monitor.spec.settings import Settings, load_settings
 from monitor.store import Store
 
 console = Console()

@@ -99,9 +99,9 @@ def review_command(
 
     from jobs.cli_common import load_baseline, open_store, parse_time, settings_for
     from jobs.rai_job import review_window
-    from monitor.logstore import LogStore
-    from monitor.model_loader import load_model
-    from monitor.monitor_spec import RaiReviewSpec
+    from monitor.baseline.model_loader import load_model
+    from monitor.ingest.logstore import LogStore
+    from monitor.spec.monitor import RaiReviewSpec
 
     try:
         settings = settings_for(home)

@@ -29,7 +29,7 @@ from jobs.evaluation import EngineEvaluator, load_evaluator
 from jobs.runner import MonitorRunner
 from jobs.windows import windows_between
 from monitor.errors import SchemaError
-from monitor.monitor_spec import MonitorSpec, load_monitor_spec
+from monitor.spec.monitor import MonitorSpec, load_monitor_spec
 from monitor.store import EndpointSpec
 
 Home = Annotated[

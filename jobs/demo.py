@@ -24,11 +24,11 @@ from rich.markup import escape
 from jobs.cli_common import console, open_store
 from jobs.demo_data import FEATURES, applicants, labels_for, train_model
 from jobs.demo_service import run_service_step
-from monitor.baseline import create_baseline
-from monitor.logstore import LogStore
-from monitor.schema import parse_model_version
-from monitor.sdk import InferenceLogger
-from monitor.settings import Settings
+from monitor.baseline.reference import create_baseline
+from monitor.ingest.logstore import LogStore
+from monitor.ingest.sdk import InferenceLogger
+from monitor.spec.model_version import parse_model_version
+from monitor.spec.settings import Settings
 
 MARKER = ".raiwatch-demo"
 START = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)

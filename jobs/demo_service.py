@@ -24,9 +24,9 @@ from jobs.deliverer import Backoff, Deliverer
 from jobs.evaluation import EngineEvaluator
 from jobs.runner import MonitorRunner
 from jobs.webhook_receiver import make_server
-from monitor.monitor_spec import load_monitor_spec
-from monitor.results import SignalResult
-from monitor.settings import Settings
+from monitor.signals.results import SignalResult
+from monitor.spec.monitor import load_monitor_spec
+from monitor.spec.settings import Settings
 from monitor.store import EndpointSpec, Store
 
 SECRET_ENV = "RAIWATCH_DEMO_HOOK_SECRET"

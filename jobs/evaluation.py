@@ -3,7 +3,7 @@
 The runner only needs ``evaluate(spec, window) -> WindowOutcome``; tests and
 benchmarks plug in fakes, the service plugs in :class:`EngineEvaluator`, which
 profiles the window's rows from the Parquet log store with
-``monitor.run.evaluate_window`` against the model version's stored baseline. ``RAIWATCH_EVALUATOR=module:factory`` swaps in any
+``monitor.signals.evaluate.evaluate_window`` against the model version's stored baseline. ``RAIWATCH_EVALUATOR=module:factory`` swaps in any
 factory ``(store, settings) -> WindowEvaluator``.
 """
 
@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from jobs.windows import Window
-from monitor.monitor_spec import MonitorSpec
-from monitor.results import SignalResult
-from monitor.settings import Settings
+from monitor.signals.results import SignalResult
+from monitor.spec.monitor import MonitorSpec
+from monitor.spec.settings import Settings
 from monitor.store import Store
 from monitor.store.base import as_utc
 
@@ -43,7 +43,7 @@ class WindowEvaluator(Protocol):
 
 
 class EngineEvaluator:
-    """Evaluate with ``monitor.run.evaluate_window`` on the store's baseline and log store.
+    """Evaluate with ``monitor.signals.evaluate.evaluate_window`` on the store's baseline and log store.
 
     Parameters
     ----------
@@ -63,15 +63,15 @@ class EngineEvaluator:
         if uri is None or not (spec.signals.attribution_drift.enabled or spec.rai_review):
             return None
         if uri not in self._models:
-            from monitor.model_loader import load_model
+            from monitor.baseline.model_loader import load_model
 
             self._models[uri] = load_model(uri)
         return self._models[uri]
 
     def evaluate(self, spec: MonitorSpec, window: Window) -> WindowOutcome:
-        from monitor.baseline import Baseline
-        from monitor.logstore import LogStore
-        from monitor.run import evaluate_window
+        from monitor.baseline.reference import Baseline
+        from monitor.ingest.logstore import LogStore
+        from monitor.signals.evaluate import evaluate_window
 
         model_version = self.store.get_model_version(spec.model, spec.version)
         document, sample = self.store.load_baseline(spec.model, spec.version)
@@ -106,7 +106,7 @@ class EngineEvaluator:
 
     def _export_report(self, spec: MonitorSpec, baseline: Any, profile: Any, window: Window) -> str | None:
         """The window as an Evidently HTML report (from the reservoir samples), for the dashboard."""
-        from monitor.evidently_export import export_evidently_report
+        from monitor.signals.evidently_report import export_evidently_report
 
         path = self.settings.report_dir / spec.name / f"{as_utc(window.start):%Y%m%dT%H%M%S}.html"
         try:

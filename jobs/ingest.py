@@ -15,9 +15,9 @@ from typing import Any, Literal
 import pandas as pd
 
 from monitor.errors import DataError
-from monitor.log_rows import validate_labels, validate_logs
-from monitor.logstore import IngestReport, LogStore
-from monitor.schema import ModelVersion
+from monitor.ingest.log_rows import validate_labels, validate_logs
+from monitor.ingest.logstore import IngestReport, LogStore
+from monitor.spec.model_version import ModelVersion
 
 ROW_COLUMN = "_raiwatch_row"
 MAX_REASONS = 1000

@@ -15,14 +15,14 @@ from typing import Any
 
 import pandas as pd
 
-from monitor.baseline import Baseline
-from monitor.labelled_window import LabelledRows
-from monitor.log_rows import LABEL_COLUMN
-from monitor.logstore import LogStore
-from monitor.model_baselines import target_for_model
-from monitor.model_input import to_model_input
-from monitor.monitor_spec import RaiReviewSpec
-from monitor.schema import ModelVersion
+from monitor.baseline.model_input import to_model_input
+from monitor.baseline.model_parts import target_for_model
+from monitor.baseline.reference import Baseline
+from monitor.ingest.log_rows import LABEL_COLUMN
+from monitor.ingest.logstore import LogStore
+from monitor.profiles.labelled_rows import LabelledRows
+from monitor.spec.model_version import ModelVersion
+from monitor.spec.monitor import RaiReviewSpec
 
 
 def rai_config_for(mv: ModelVersion, settings: dict[str, Any]) -> dict[str, Any]:

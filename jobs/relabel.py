@@ -20,10 +20,10 @@ import pyarrow.compute as pc
 from jobs.evaluation import EngineEvaluator
 from jobs.runner import MonitorRunner
 from jobs.windows import Window
-from monitor.logstore import LogStore
-from monitor.monitor_spec import MonitorSpec
-from monitor.schema import ModelVersion
-from monitor.settings import Settings
+from monitor.ingest.logstore import LogStore
+from monitor.spec.model_version import ModelVersion
+from monitor.spec.monitor import MonitorSpec
+from monitor.spec.settings import Settings
 from monitor.store import Store
 from monitor.store.base import as_utc
 

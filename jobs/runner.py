@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 
 from jobs.evaluation import WindowEvaluator, WindowOutcome
 from jobs.windows import Window, due_windows, windows_between
-from monitor.monitor_spec import MonitorSpec
-from monitor.results import SignalResult
+from monitor.signals.results import SignalResult
+from monitor.spec.monitor import MonitorSpec
 from monitor.store import AlertPolicy, Store
 from monitor.store.base import utcnow
 

@@ -26,7 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from jobs.runner import MonitorRunner
 from jobs.triggers import DelayedCronTrigger
 from jobs.windows import due_windows
-from monitor.monitor_spec import MonitorSpec
+from monitor.spec.monitor import MonitorSpec
 from monitor.store import MonitorRecord, Store
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from jobs.deliverer import Backoff, Deliverer
 from jobs.evaluation import EngineEvaluator, WindowEvaluator, load_evaluator
 from jobs.runner import MonitorRunner
 from jobs.scheduler import MonitorScheduler
-from monitor.logstore import LogStore
-from monitor.settings import Settings
+from monitor.ingest.logstore import LogStore
+from monitor.spec.settings import Settings
 from monitor.store import Store
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ tick it missed, in order, from the monitor's cursor (the end of the last
 completed window) — or from its ``start`` when it never ran.
 
 >>> from datetime import datetime, timedelta, UTC
->>> from monitor.monitor_spec import parse_monitor_spec
+>>> from monitor.spec.monitor import parse_monitor_spec
 >>> spec = parse_monitor_spec({"name": "m", "model": "a", "version": "1",
 ...                            "schedule": "0 * * * *", "window": "1h"})
 >>> t = datetime(2024, 1, 1, tzinfo=UTC)
@@ -17,23 +17,15 @@ completed window) — or from its ``start`` when it never ran.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
-from monitor.monitor_spec import MonitorSpec
+from monitor.spec.monitor import MonitorSpec
+from monitor.spec.window import Window
 from monitor.store.base import as_utc
 
 _TICK = timedelta(microseconds=1)
-
-
-@dataclass(frozen=True, order=True)
-class Window:
-    """A half-open interval ``[start, end)`` in UTC."""
-
-    start: datetime
-    end: datetime
 
 
 def cron_trigger(spec: MonitorSpec) -> CronTrigger:

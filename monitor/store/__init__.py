@@ -1,6 +1,6 @@
 """The raiwatch store: SQLAlchemy 2 tables, Alembic migrations and the :class:`Store` facade."""
 
-from monitor.store.alert_policy import AlertPolicy
+from monitor.alerting.policy import AlertPolicy
 from monitor.store.base import Base
 from monitor.store.events import EVENT_FIRING, EVENT_RESOLVED, EVENT_RETRAIN, EVENT_TYPES
 from monitor.store.monitors import EndpointSpec

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.results import SignalResult
-from monitor.store.alert_policy import AlertPolicy, decide, signal_statuses
+from monitor.alerting.policy import AlertPolicy, decide, signal_statuses
+from monitor.signals.results import SignalResult
 from monitor.store.base import utcnow
 from monitor.store.events import (
     EVENT_FIRING,

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from monitor.results import SignalResult
+from monitor.signals.results import SignalResult
 
 EVENT_FIRING = "monitor.alert.firing"
 EVENT_RESOLVED = "monitor.alert.resolved"

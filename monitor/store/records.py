@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from monitor.results import SignalResult
+from monitor.signals.results import SignalResult
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from monitor.alerting.policy import AlertPolicy
 from monitor.errors import NotFoundError
-from monitor.results import SignalResult
-from monitor.store.alert_policy import AlertPolicy
+from monitor.signals.results import SignalResult
 from monitor.store.alerting import apply_alerts
 from monitor.store.base import as_utc, utcnow
 from monitor.store.records import RunRecord

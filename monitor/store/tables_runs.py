@@ -115,7 +115,7 @@ class RunRow(Base):
 
 
 class SignalResultRow(Base):
-    """One :class:`~monitor.results.SignalResult` of a run."""
+    """One :class:`~monitor.signals.results.SignalResult` of a run."""
 
     __tablename__ = "signal_results"
     __table_args__ = (Index("ix_signal_results_signal", "signal", "feature"),)

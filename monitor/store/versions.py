@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitor.errors import ConflictError, NotFoundError
-from monitor.schema import ModelVersion, parse_model_version
+from monitor.spec.model_version import ModelVersion, parse_model_version
 from monitor.store.base import utcnow
 from monitor.store.session import StoreCore
 from monitor.store.tables_runs import BaselineRow, ModelVersionRow

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from monitor.results import SignalResult
-from monitor.schema import parse_model_version
+from monitor.signals.results import SignalResult
+from monitor.spec.model_version import parse_model_version
 from monitor.store import AlertPolicy, EndpointSpec, Store
 
 MONITOR = "credit-daily"

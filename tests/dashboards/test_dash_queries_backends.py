@@ -8,8 +8,8 @@ import pytest
 
 from dashboards.queries import drift_sparklines, fleet_overview
 from dashboards.sources import read_engine
-from monitor.results import SignalResult
-from monitor.schema import parse_model_version
+from monitor.signals.results import SignalResult
+from monitor.spec.model_version import parse_model_version
 from monitor.store import Store
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)

@@ -13,8 +13,8 @@ from typing import Any
 
 from jobs.evaluation import WindowOutcome
 from jobs.windows import Window
-from monitor.monitor_spec import MonitorSpec
-from monitor.results import SignalResult
+from monitor.signals.results import SignalResult
+from monitor.spec.monitor import MonitorSpec
 
 
 class FakeEvaluator:

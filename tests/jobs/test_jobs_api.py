@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobs.api import create_app
-from monitor.logstore import LogStore
-from monitor.results import SignalResult
-from monitor.schema import ModelVersion
+from monitor.ingest.logstore import LogStore
+from monitor.signals.results import SignalResult
+from monitor.spec.model_version import ModelVersion
 from monitor.store import AlertPolicy, EndpointSpec, Store
 
 MV = ModelVersion.model_validate({

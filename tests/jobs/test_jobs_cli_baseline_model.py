@@ -17,7 +17,7 @@ from sklearn.preprocessing import OneHotEncoder
 from typer.testing import CliRunner
 
 from jobs.cli import app
-from monitor.baseline import Baseline
+from monitor.baseline.reference import Baseline
 from monitor.store import Store
 
 

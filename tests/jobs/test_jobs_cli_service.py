@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from jobs.cli_service import apikey_app, monitor_add, monitor_backfill, monitor_list, webhooks_app
 from monitor.errors import NotFoundError, SchemaError
-from monitor.schema import ModelVersion
+from monitor.spec.model_version import ModelVersion
 from monitor.store import Store
 
 MV = ModelVersion.model_validate({"name": "credit", "version": "1", "task": "binary",

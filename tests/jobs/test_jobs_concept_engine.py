@@ -16,10 +16,10 @@ import pytest
 
 from jobs.evaluation import EngineEvaluator, WindowOutcome, detector_checkpoint
 from jobs.windows import Window
-from monitor.detectors import default_detectors, run_detectors
-from monitor.logstore import LogStore
-from monitor.monitor_spec import MonitorSpec, parse_monitor_spec
-from monitor.settings import Settings
+from monitor.ingest.logstore import LogStore
+from monitor.signals.concept_drift import default_detectors, run_detectors
+from monitor.spec.monitor import MonitorSpec, parse_monitor_spec
+from monitor.spec.settings import Settings
 from monitor.store import Store
 from tests.monitor.test_model_signals_world import (
     T0,

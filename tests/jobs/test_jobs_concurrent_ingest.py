@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.logstore import LogStore
-from monitor.schema import ModelVersion
+from monitor.ingest.logstore import LogStore
+from monitor.spec.model_version import ModelVersion
 from monitor.store import Store
 from tests.jobs.service_process import ServiceProcess
 

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from jobs.service import Service, ServiceOptions
-from monitor.monitor_spec import parse_monitor_spec
-from monitor.settings import Settings
+from monitor.spec.monitor import parse_monitor_spec
+from monitor.spec.settings import Settings
 from monitor.store import EndpointSpec, Store
 from tests.jobs.fakes import FakeEvaluator
 from tests.jobs.http_receiver import Receiver

@@ -11,7 +11,7 @@ import pytest
 
 from jobs.deliverer import Backoff, Deliverer
 from jobs.webhook_signature import verify_webhook
-from monitor.results import SignalResult
+from monitor.signals.results import SignalResult
 from monitor.store import AlertPolicy, EndpointSpec, Store
 from tests.jobs.http_receiver import Receiver
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import SchemaError
-from monitor.monitor_spec import MonitorSpec, load_monitor_spec, parse_monitor_spec
+from monitor.spec.monitor import MonitorSpec, load_monitor_spec, parse_monitor_spec
 
 YAML = """
 name: credit-daily

@@ -10,9 +10,9 @@ import pytest
 
 from jobs.evaluation import EngineEvaluator
 from jobs.windows import Window
-from monitor.logstore import LogStore
-from monitor.monitor_spec import parse_monitor_spec
-from monitor.settings import Settings
+from monitor.ingest.logstore import LogStore
+from monitor.spec.monitor import parse_monitor_spec
+from monitor.spec.settings import Settings
 from monitor.store import Store
 from rai.bundle import InsightsBundle
 from tests.monitor.test_model_signals_world import (

@@ -9,7 +9,7 @@ import pandas as pd
 
 from dashboards.views.model_runs import report_path
 from jobs.windows import Window
-from monitor.monitor_spec import parse_monitor_spec
+from monitor.spec.monitor import parse_monitor_spec
 from tests.jobs.test_jobs_rai_review import START, _world
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from jobs.runner import MonitorRunner
 from jobs.windows import Window
-from monitor.monitor_spec import parse_monitor_spec
+from monitor.spec.monitor import parse_monitor_spec
 from monitor.store import Store
 from tests.jobs.fakes import FakeEvaluator
 

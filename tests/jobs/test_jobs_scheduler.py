@@ -10,7 +10,7 @@ from sqlalchemy import text
 from jobs.runner import MonitorRunner
 from jobs.scheduler import MonitorScheduler
 from jobs.windows import due_windows
-from monitor.monitor_spec import parse_monitor_spec
+from monitor.spec.monitor import parse_monitor_spec
 from monitor.store import Store
 from tests.jobs.fakes import FakeEvaluator
 

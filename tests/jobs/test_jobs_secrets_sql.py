@@ -12,8 +12,8 @@ from sqlalchemy import inspect, text
 
 from jobs.deliverer import Backoff, Deliverer
 from jobs.runner import MonitorRunner
-from monitor.monitor_spec import parse_monitor_spec
-from monitor.results import SignalResult
+from monitor.signals.results import SignalResult
+from monitor.spec.monitor import parse_monitor_spec
 from monitor.store import EndpointSpec, Store
 from tests.jobs.fakes import FakeEvaluator
 from tests.jobs.http_receiver import Receiver

@@ -12,7 +12,7 @@ import pytest
 
 from jobs.webhook_signature import verify_webhook
 from jobs.windows import due_windows
-from monitor.monitor_spec import parse_monitor_spec
+from monitor.spec.monitor import parse_monitor_spec
 from monitor.store import EndpointSpec, Store
 from tests.jobs.http_receiver import Receiver
 from tests.jobs.service_process import ServiceProcess

@@ -9,7 +9,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from jobs.triggers import DelayedCronTrigger
 from jobs.windows import Window, due_windows, windows_between
-from monitor.monitor_spec import parse_monitor_spec
+from monitor.spec.monitor import parse_monitor_spec
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 

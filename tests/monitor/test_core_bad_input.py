@@ -13,16 +13,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from monitor.baseline import Baseline, create_baseline
-from monitor.conform import conform, type_error_masks
+from monitor.baseline.reference import Baseline, create_baseline
 from monitor.errors import CorruptFileError, DataError
-from monitor.logstore import LogStore
-from monitor.profile import CategoricalProfile, NumericProfile
-from monitor.profile_builder import ColumnPlan, ProfilePlan, build_profile
-from monitor.results import SignalResult
-from monitor.run import evaluate_window
-from monitor.schema import FeatureSpec, parse_model_version
-from monitor.sources import iter_batches
+from monitor.ingest.conform import conform, type_error_masks
+from monitor.ingest.logstore import LogStore
+from monitor.ingest.sources import iter_batches
+from monitor.profiles.column import CategoricalProfile, NumericProfile
+from monitor.profiles.dataset import ColumnPlan, ProfilePlan, build_profile
+from monitor.signals.evaluate import evaluate_window
+from monitor.signals.results import SignalResult
+from monitor.spec.model_version import FeatureSpec, parse_model_version
 
 MV = parse_model_version(
     {

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from scipy.stats import wasserstein_distance
 
-from monitor.baseline import Baseline, create_baseline, histogram_edges
-from monitor.drift import compare_columns
+from monitor.baseline.reference import Baseline, create_baseline, histogram_edges
 from monitor.errors import DataError
 from monitor.metrics import METRICS
-from monitor.profile import NumericProfile
-from monitor.profile_builder import DatasetProfile, build_profile
-from monitor.schema import ModelVersion, parse_model_version
+from monitor.profiles.column import NumericProfile
+from monitor.profiles.dataset import DatasetProfile, build_profile
+from monitor.signals.drift import compare_columns
+from monitor.spec.model_version import ModelVersion, parse_model_version
 
 MV = parse_model_version(
     {

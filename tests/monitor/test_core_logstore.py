@@ -13,9 +13,9 @@ import pyarrow.dataset
 import pytest
 
 from monitor.errors import DataError
-from monitor.log_rows import log_schema
-from monitor.logstore import LogStore
-from monitor.schema import parse_model_version
+from monitor.ingest.log_rows import log_schema
+from monitor.ingest.logstore import LogStore
+from monitor.spec.model_version import parse_model_version
 
 MV = parse_model_version(
     {
@@ -309,8 +309,8 @@ def test_labels_with_the_same_timestamp_last_arrival_wins(tmp_path: Path) -> Non
 
 
 def test_numeric_datetime_features_are_epoch_seconds() -> None:
-    from monitor.conform import conform
-    from monitor.schema import FeatureSpec
+    from monitor.ingest.conform import conform
+    from monitor.spec.model_version import FeatureSpec
 
     when = dt.datetime(2026, 5, 1, 12, tzinfo=UTC)
     frame = pd.DataFrame({"t": [when.timestamp(), None], "u": [when, None], "s": ["2026-05-01T12:00:00Z", "soon"]})
@@ -323,7 +323,7 @@ def test_numeric_datetime_features_are_epoch_seconds() -> None:
 def test_a_crash_between_the_files_of_one_batch_is_rolled_forward(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import monitor.logstore as logstore_module
+    import monitor.ingest.logstore as logstore_module
 
     frame = logs(8, freq="12h")  # 8 rows over 4 days: 4 files in one commit
     real_replace = logstore_module.os.replace

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.profile import CategoricalProfile, NumericProfile
-from monitor.profile_builder import ColumnPlan, DatasetProfile, ProfilePlan, build_profile
-from monitor.reservoir import KEY_COLUMN, Reservoir
-from monitor.schema import FeatureSpec
+from monitor.profiles.column import CategoricalProfile, NumericProfile
+from monitor.profiles.dataset import ColumnPlan, DatasetProfile, ProfilePlan, build_profile
+from monitor.profiles.reservoir import KEY_COLUMN, Reservoir
+from monitor.spec.model_version import FeatureSpec
 
 EDGES = np.linspace(-50.0, 50.0, 11)
 RANGE = (-80.0, 80.0)

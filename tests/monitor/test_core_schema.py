@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 
 from monitor.errors import SchemaError
-from monitor.schema import FeatureSpec, ModelVersion, load_model_version, parse_model_version
+from monitor.spec.model_version import (
+    FeatureSpec,
+    ModelVersion,
+    load_model_version,
+    parse_model_version,
+)
 
 VALID: dict[str, Any] = {
     "name": "credit",

@@ -11,9 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from monitor.logstore import IngestReport, LogStore
-from monitor.schema import ModelVersion, parse_model_version
-from monitor.sdk import InferenceLogger
+from monitor.ingest.logstore import IngestReport, LogStore
+from monitor.ingest.sdk import InferenceLogger
+from monitor.spec.model_version import ModelVersion, parse_model_version
 
 MV = parse_model_version(
     {

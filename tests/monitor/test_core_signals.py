@@ -16,23 +16,23 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import false_discovery_control, ks_2samp, wasserstein_distance
 
-from monitor.baseline import Baseline, create_baseline
-from monitor.drift import compare_columns, dataset_drift_result, drift_results
+from monitor.baseline.reference import Baseline, create_baseline
 from monitor.errors import NotFittedError, SchemaError
 from monitor.metrics import METRICS
-from monitor.profile import NumericProfile
-from monitor.profile_builder import DatasetProfile, build_profile
-from monitor.results import SignalResult
-from monitor.run import evaluate_profile, evaluate_window
-from monitor.schema import parse_model_version
-from monitor.signal_config import DatasetDriftConfig, DriftConfig, QualityConfig, SignalConfig
-from monitor.thresholds import (
+from monitor.profiles.column import NumericProfile
+from monitor.profiles.dataset import DatasetProfile, build_profile
+from monitor.signals.drift import compare_columns, dataset_drift_result, drift_results
+from monitor.signals.evaluate import evaluate_profile, evaluate_window
+from monitor.signals.results import SignalResult
+from monitor.signals.thresholds import (
     ConstantThreshold,
     QuantileThreshold,
     StandardDeviationThreshold,
     ThresholdSpec,
     leave_chunk_out_scores,
 )
+from monitor.spec.model_version import parse_model_version
+from monitor.spec.signal_config import DatasetDriftConfig, DriftConfig, QualityConfig, SignalConfig
 
 MV = parse_model_version(
     {

@@ -9,9 +9,9 @@ from threadpoolctl import threadpool_limits
 
 from jobs.demo import model_version_spec
 from jobs.demo_data import FEATURES, applicants, labels_for, train_model
-from monitor.baseline import create_baseline
-from monitor.model_input import to_model_input
-from monitor.schema import parse_model_version
+from monitor.baseline.model_input import to_model_input
+from monitor.baseline.reference import create_baseline
+from monitor.spec.model_version import parse_model_version
 
 
 def test_booleans_and_datetimes_come_back_in_model_types() -> None:

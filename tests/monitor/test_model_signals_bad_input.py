@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, mean_absolute_error, mean_squared_error, r2_score
 
-from monitor.baseline import create_baseline
-from monitor.logstore import LogStore
-from monitor.run import WindowReport, evaluate_window
-from monitor.schema import parse_model_version
+from monitor.baseline.reference import create_baseline
+from monitor.ingest.logstore import LogStore
+from monitor.signals.evaluate import WindowReport, evaluate_window
+from monitor.spec.model_version import parse_model_version
 from tests.monitor.test_model_signals_world import (
     T0,
     credit_baseline,

@@ -7,8 +7,8 @@ import json
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
-from monitor.baseline import Baseline, create_baseline
-from monitor.run import evaluate_window
+from monitor.baseline.reference import Baseline, create_baseline
+from monitor.signals.evaluate import evaluate_window
 from tests.monitor.test_model_signals_world import (
     SEED,
     credit_baseline,

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from river import drift
 
-from monitor.detectors import default_detectors, run_detectors
-from monitor.run import WindowReport, evaluate_window
-from monitor.signal_config import SignalConfig
+from monitor.signals.concept_drift import default_detectors, run_detectors
+from monitor.signals.evaluate import WindowReport, evaluate_window
+from monitor.spec.signal_config import SignalConfig
 from tests.monitor.test_model_signals_world import credit_baseline, labels_of, logged, scored
 
 DAYS, K = 4, 2

@@ -14,8 +14,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from monitor.run import WindowReport, evaluate_window
-from monitor.signal_config import SignalConfig
+from monitor.signals.evaluate import WindowReport, evaluate_window
+from monitor.spec.signal_config import SignalConfig
 from tests.monitor.test_model_signals_world import credit_baseline, labels_of, logged, scored
 
 

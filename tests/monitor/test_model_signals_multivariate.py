@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from monitor.baseline import Baseline, create_baseline
-from monitor.run import WindowReport, evaluate_window
-from monitor.schema import parse_model_version
-from monitor.signal_config import SignalConfig
+from monitor.baseline.reference import Baseline, create_baseline
+from monitor.signals.evaluate import WindowReport, evaluate_window
+from monitor.spec.model_version import parse_model_version
+from monitor.spec.signal_config import SignalConfig
 
 MV = parse_model_version({
     "name": "joint", "version": "1", "task": "binary",

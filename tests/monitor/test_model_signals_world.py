@@ -17,8 +17,8 @@ from threadpoolctl import threadpool_limits
 
 from jobs.demo import model_version_spec
 from jobs.demo_data import FEATURES, applicants, labels_for, train_model
-from monitor.baseline import Baseline, create_baseline
-from monitor.schema import ModelVersion, parse_model_version
+from monitor.baseline.reference import Baseline, create_baseline
+from monitor.spec.model_version import ModelVersion, parse_model_version
 
 T0 = pd.Timestamp("2026-10-01", tz="UTC")
 SEED = 0

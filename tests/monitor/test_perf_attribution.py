@@ -11,9 +11,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import ndcg_score
 
-from monitor.attribution import attribution_signal_results, importance_on_window, ndcg
+from monitor.baseline.model_loader import ModelLoadError, load_model
 from monitor.errors import DataError, NotFoundError
-from monitor.model_loader import ModelLoadError, load_model
+from monitor.signals.attribution_drift import attribution_signal_results, importance_on_window, ndcg
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -7,9 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from monitor.cbpe import CBPE, estimated_performance_signal_results, expected_metrics
 from monitor.errors import DataError, NotFittedError
-from monitor.performance import performance_metrics
+from monitor.signals.estimated_performance import (
+    CBPE,
+    estimated_performance_signal_results,
+    expected_metrics,
+)
+from monitor.signals.performance import performance_metrics
 
 
 def _binary(n: int, seed: int, power: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

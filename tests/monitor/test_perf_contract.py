@@ -10,19 +10,19 @@ import inspect
 import numpy as np
 import pytest
 
-from monitor.attribution import ndcg
-from monitor.cbpe import CBPE
-from monitor.detectors import run_detectors
-from monitor.performance import baseline_performance, performance_metrics
+from monitor.signals.attribution_drift import ndcg
+from monitor.signals.concept_drift import run_detectors
+from monitor.signals.estimated_performance import CBPE
+from monitor.signals.performance import baseline_performance, performance_metrics
 
 MODULES = [
-    "monitor.performance",
-    "monitor.labelled_metrics",
-    "monitor.detectors",
-    "monitor.cbpe",
-    "monitor.multivariate",
-    "monitor.attribution",
-    "monitor.model_loader",
+    "monitor.signals.performance",
+    "monitor.profiles.labelled_metrics",
+    "monitor.signals.concept_drift",
+    "monitor.signals.estimated_performance",
+    "monitor.signals.multivariate_drift",
+    "monitor.signals.attribution_drift",
+    "monitor.baseline.model_loader",
 ]
 
 
@@ -76,11 +76,14 @@ def test_signal_results_store_as_strict_json() -> None:
 
     import pandas as pd
 
-    from monitor.attribution import attribution_signal_results
-    from monitor.cbpe import estimated_performance_signal_results
-    from monitor.detectors import concept_drift_signal_results
-    from monitor.multivariate import PCAReconstructionDrift, multivariate_signal_results
-    from monitor.performance import performance_signal_results, window_performance
+    from monitor.signals.attribution_drift import attribution_signal_results
+    from monitor.signals.concept_drift import concept_drift_signal_results
+    from monitor.signals.estimated_performance import estimated_performance_signal_results
+    from monitor.signals.multivariate_drift import (
+        PCAReconstructionDrift,
+        multivariate_signal_results,
+    )
+    from monitor.signals.performance import performance_signal_results, window_performance
 
     y, pred, p = _binary()
     base = baseline_performance("binary", y, pred, p, n_boot=10)

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitor.detectors import (
+from monitor.errors import DataError
+from monitor.signals.concept_drift import (
     DETECTORS,
     concept_drift_signal_results,
     default_detectors,
     run_detectors,
 )
-from monitor.errors import DataError
 
 CHANGE = 1500
 # Largest delay after the change (in errors) at which each detector must have fired.

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from monitor.errors import DataError, NotFittedError
-from monitor.multivariate import (
+from monitor.signals.multivariate_drift import (
     DomainClassifierDrift,
     PCAReconstructionDrift,
     multivariate_signal_results,

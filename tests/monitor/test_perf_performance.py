@@ -10,7 +10,7 @@ import pytest
 from sklearn import metrics as skm
 
 from monitor.errors import DataError
-from monitor.performance import (
+from monitor.signals.performance import (
     BaselinePerformance,
     baseline_performance,
     bootstrap_intervals,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from monitor.results import SignalResult
+from monitor.signals.results import SignalResult
 from monitor.store import AlertPolicy, EndpointSpec, Store
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.errors import ConflictError, NotFoundError
-from monitor.results import SignalResult
+from monitor.signals.results import SignalResult
 from monitor.store import AlertPolicy, EndpointSpec, Store
 from monitor.store.apikeys import hash_api_key
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.errors import NotFoundError
-from monitor.results import SignalResult
+from monitor.signals.results import SignalResult
 from monitor.store import Store
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.errors import ConflictError, NotFoundError
-from monitor.schema import ModelVersion
+from monitor.spec.model_version import ModelVersion
 from monitor.store import Store
 
 

@@ -24,8 +24,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from monitor.logstore import IngestReport, LogStore
-from monitor.schema import ModelVersion
+from monitor.ingest.logstore import IngestReport, LogStore
+from monitor.spec.model_version import ModelVersion
 
 log = logging.getLogger("raiwatch.sdk")
 

@@ -21,19 +21,19 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from monitor.conform import missing_columns_error, profile_kind
-from monitor.model_baselines import fit_model_baselines
-from monitor.profile import CategoricalProfile, NumericProfile
-from monitor.profile_builder import (
+from monitor.baseline.model_parts import fit_model_baselines
+from monitor.ingest.conform import missing_columns_error, profile_kind
+from monitor.ingest.sources import file_columns, iter_batches
+from monitor.profiles.column import CategoricalProfile, NumericProfile
+from monitor.profiles.dataset import (
     ColumnPlan,
     DatasetProfile,
     ProfilePlan,
     build_chunk_profiles,
     build_profile,
 )
-from monitor.reservoir import Reservoir
-from monitor.schema import FeatureSpec, ModelVersion
-from monitor.sources import file_columns, iter_batches
+from monitor.profiles.reservoir import Reservoir
+from monitor.spec.model_version import FeatureSpec, ModelVersion
 
 BASELINE_SCHEMA_VERSION = 1
 FULL_HASH_BYTES = 64 << 20
@@ -70,7 +70,7 @@ class Baseline:
     """Reference profile, chunk profiles for calibration, and what it learnt about the model.
 
     ``performance`` holds ``{"performance": ..., "cbpe": ..., "attribution": ...}`` from
-    :func:`monitor.model_baselines.fit_model_baselines` (each part a dict, or
+    :func:`monitor.baseline.model_parts.fit_model_baselines` (each part a dict, or
     ``{"error": reason}`` when it could not be built).
     """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from monitor.schema import ModelVersion
+from monitor.spec.model_version import ModelVersion
 
 _BOOL = {"true": True, "false": False}
 

@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from monitor.metrics import METRICS
-from monitor.thresholds import ThresholdSpec
+from monitor.signals.thresholds import ThresholdSpec
 
 
 class DriftConfig(BaseModel):

@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from monitor.baseline import Baseline
-from monitor.profile_builder import DatasetProfile
+from monitor.baseline.reference import Baseline
+from monitor.profiles.dataset import DatasetProfile
 
 
 def _frame(profile: DatasetProfile, columns: list[str]) -> pd.DataFrame:

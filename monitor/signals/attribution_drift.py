@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike
 from sklearn.inspection import permutation_importance
 
 from monitor.errors import DataError
-from monitor.results import SignalResult
+from monitor.signals.results import SignalResult
 
 __all__ = [
     "DEFAULT_THRESHOLD",

@@ -14,16 +14,16 @@ from typing import Any
 
 import pandas as pd
 
-from monitor.baseline import Baseline
-from monitor.drift import dataset_drift_result, drift_results
+from monitor.baseline.reference import Baseline
 from monitor.errors import SchemaError
-from monitor.labelled_window import LabelledRows
-from monitor.model_signals import model_signal_results
-from monitor.profile_builder import DatasetProfile, build_profile
-from monitor.quality import quality_results
-from monitor.results import SignalResult, worst_status
-from monitor.schema import FeatureSpec
-from monitor.signal_config import SignalConfig
+from monitor.profiles.dataset import DatasetProfile, build_profile
+from monitor.profiles.labelled_rows import LabelledRows
+from monitor.signals.data_quality import quality_results
+from monitor.signals.drift import dataset_drift_result, drift_results
+from monitor.signals.model_signals import model_signal_results
+from monitor.signals.results import SignalResult, worst_status
+from monitor.spec.model_version import FeatureSpec
+from monitor.spec.signal_config import SignalConfig
 
 
 @dataclass

@@ -19,14 +19,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from monitor.errors import DataError
-from monitor.labelled_metrics import (
+from monitor.profiles.labelled_metrics import (
     LabelledData,
     Task,
     compute_metrics,
     prepare_labelled,
     undefined_reasons,
 )
-from monitor.results import SignalResult, Status
+from monitor.signals.results import SignalResult, Status
 
 __all__ = [
     "CLASSIFICATION_METRICS",

@@ -1,8 +1,8 @@
 """Signals about the model itself: performance, concept drift, estimates, joint drift.
 
 They need more than the window's feature profile: labels joined by request id
-(:class:`~monitor.labelled_window.LabelledRows`), the baseline's model parts
-(:mod:`monitor.model_baselines`), the change detectors' state carried over from
+(:class:`~monitor.profiles.labelled_rows.LabelledRows`), the baseline's model parts
+(:mod:`monitor.baseline.model_parts`), the change detectors' state carried over from
 the previous window, and — for attribution drift — the real model.
 """
 
@@ -14,27 +14,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitor.baseline import Baseline
-from monitor.cbpe import CBPE, estimated_performance_signal_results
-from monitor.detectors import concept_drift_signal_results, default_detectors, run_detectors
+from monitor.baseline.model_input import to_model_input
+from monitor.baseline.model_parts import classes_of, label_text, scores_matrix, target_for_model
+from monitor.baseline.reference import Baseline
 from monitor.errors import RaiwatchError
-from monitor.log_rows import LABEL_COLUMN
-from monitor.model_baselines import classes_of, label_text, scores_matrix, target_for_model
-from monitor.model_input import to_model_input
-from monitor.multivariate import (
+from monitor.ingest.log_rows import LABEL_COLUMN
+from monitor.profiles.dataset import DatasetProfile
+from monitor.signals.concept_drift import (
+    concept_drift_signal_results,
+    default_detectors,
+    run_detectors,
+)
+from monitor.signals.estimated_performance import CBPE, estimated_performance_signal_results
+from monitor.signals.multivariate_drift import (
     DomainClassifierDrift,
     PCAReconstructionDrift,
     multivariate_signal_results,
 )
-from monitor.performance import (
+from monitor.signals.performance import (
     BaselinePerformance,
     WindowPerformance,
     performance_signal_results,
     window_performance,
 )
-from monitor.profile_builder import DatasetProfile
-from monitor.results import SignalResult
-from monitor.signal_config import SignalConfig
+from monitor.signals.results import SignalResult
+from monitor.spec.signal_config import SignalConfig
 
 
 @dataclass
@@ -184,7 +188,7 @@ def _multivariate(baseline: Baseline, window: DatasetProfile, config: SignalConf
 
 
 def _attribution(baseline: Baseline, labelled: pd.DataFrame | None, config: SignalConfig, model: Any) -> list[SignalResult]:
-    from monitor.attribution import attribution_signal_results, importance_on_window
+    from monitor.signals.attribution_drift import attribution_signal_results, importance_on_window
 
     mv = baseline.model_version
     part, why = _part(baseline, "attribution")

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from monitor.errors import DataError
-from monitor.schema import FeatureSpec
+from monitor.spec.model_version import FeatureSpec
 
 TYPE_ERRORS_COLUMN = "_raiwatch_type_errors"
 _NULL_STRINGS = frozenset({"", "nan", "none", "null", "na", "n/a"})

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from monitor.results import SignalResult, worst_status
+from monitor.signals.results import SignalResult, worst_status
 
 AlertState = Literal["ok", "firing", "resolved"]
 AlertEvent = Literal["firing", "resolved"]

@@ -8,11 +8,11 @@ category the baseline never had.
 
 from __future__ import annotations
 
-from monitor.profile import CategoricalProfile, ColumnProfile, NumericProfile
-from monitor.profile_builder import DatasetProfile
-from monitor.results import SignalResult
-from monitor.schema import FeatureSpec
-from monitor.signal_config import QualityConfig
+from monitor.profiles.column import CategoricalProfile, ColumnProfile, NumericProfile
+from monitor.profiles.dataset import DatasetProfile
+from monitor.signals.results import SignalResult
+from monitor.spec.model_version import FeatureSpec
+from monitor.spec.signal_config import QualityConfig
 
 
 def _rates(prof: ColumnProfile, *, is_baseline: bool) -> dict[str, float]:

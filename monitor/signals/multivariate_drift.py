@@ -31,7 +31,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
 from monitor.errors import DataError, NotFittedError
-from monitor.results import SignalResult
+from monitor.signals.results import SignalResult
 
 __all__ = [
     "DomainClassifierDrift",

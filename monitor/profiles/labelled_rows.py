@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from monitor.log_rows import LABEL_COLUMN
-from monitor.schema import ModelVersion
+from monitor.ingest.log_rows import LABEL_COLUMN
+from monitor.spec.model_version import ModelVersion
 
 
 class LabelledRows:

@@ -34,7 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from monitor.errors import SchemaError, format_validation_error
-from monitor.signal_config import SignalConfig
+from monitor.spec.signal_config import SignalConfig
 
 SIGNALS: tuple[str, ...] = (
     "data_drift", "dataset_drift", "prediction_drift", "data_quality", "performance",

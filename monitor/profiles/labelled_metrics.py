@@ -1,7 +1,7 @@
 """Labelled rows and the metrics on them: validated labels, predictions and scores.
 
 Labels arrive late and in the encoding of whoever logs them, so every performance
-computation (:mod:`monitor.performance`, :mod:`monitor.cbpe`) goes through
+computation (:mod:`monitor.signals.performance`, :mod:`monitor.signals.estimated_performance`) goes through
 :func:`prepare_labelled`, which drops rows still unlabelled, encodes classes as integer
 codes and checks that scores are probabilities::
 

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitor.cbpe import CBPE
+from monitor.baseline.model_input import to_model_input
 from monitor.errors import RaiwatchError
-from monitor.model_input import to_model_input
-from monitor.performance import baseline_performance, window_performance
-from monitor.schema import ModelVersion
+from monitor.signals.estimated_performance import CBPE
+from monitor.signals.performance import baseline_performance, window_performance
+from monitor.spec.model_version import ModelVersion
 
 ESTIMATED = ("accuracy", "roc_auc", "f1")
 
@@ -75,7 +75,7 @@ def fit_model_baselines(
     if model is None:
         out["attribution"] = {"error": "the model version names no loadable model (model_uri)"}
     else:
-        from monitor.attribution import importance_on_window
+        from monitor.signals.attribution_drift import importance_on_window
 
         try:
             out["attribution"] = {

@@ -17,10 +17,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from monitor.conform import TYPE_ERRORS_COLUMN, conform, profile_kind, type_error_masks
-from monitor.profile import CategoricalProfile, ColumnProfile, NumericProfile, column_from_dict
-from monitor.reservoir import Reservoir
-from monitor.schema import FeatureSpec
+from monitor.ingest.conform import TYPE_ERRORS_COLUMN, conform, profile_kind, type_error_masks
+from monitor.profiles.column import (
+    CategoricalProfile,
+    ColumnProfile,
+    NumericProfile,
+    column_from_dict,
+)
+from monitor.profiles.reservoir import Reservoir
+from monitor.spec.model_version import FeatureSpec
 
 PROFILE_SCHEMA_VERSION = 1
 

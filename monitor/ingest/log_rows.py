@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from monitor.conform import TYPE_ERRORS_COLUMN, conform, missing_columns_error
-from monitor.schema import FeatureSpec, ModelVersion
+from monitor.ingest.conform import TYPE_ERRORS_COLUMN, conform, missing_columns_error
+from monitor.spec.model_version import FeatureSpec, ModelVersion
 
 LABEL_COLUMN = "label"
 LABEL_TS_COLUMN = "label_timestamp"

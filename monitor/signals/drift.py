@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitor.baseline import Baseline
+from monitor.baseline.reference import Baseline
 from monitor.errors import RaiwatchError
 from monitor.metrics import (
     METRICS,
@@ -26,18 +26,18 @@ from monitor.metrics import (
     choose_default_metric,
 )
 from monitor.metrics._registry import MAX_UNIQUE_AS_CATEGORICAL
-from monitor.profile import CategoricalProfile, ColumnProfile, NumericProfile
-from monitor.profile_builder import DatasetProfile
-from monitor.results import SignalResult
-from monitor.schema import FeatureSpec
-from monitor.signal_config import DatasetDriftConfig, DriftConfig
-from monitor.thresholds import (
+from monitor.profiles.column import CategoricalProfile, ColumnProfile, NumericProfile
+from monitor.profiles.dataset import DatasetProfile
+from monitor.signals.results import SignalResult
+from monitor.signals.thresholds import (
     ConstantThreshold,
     Direction,
     Threshold,
     ThresholdSpec,
     leave_chunk_out_scores,
 )
+from monitor.spec.model_version import FeatureSpec
+from monitor.spec.signal_config import DatasetDriftConfig, DriftConfig
 
 
 def column_kind(spec: FeatureSpec) -> str:

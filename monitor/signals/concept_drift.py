@@ -37,7 +37,7 @@ from river.drift import binary
 from scipy.special import kolmogorov
 
 from monitor.errors import DataError
-from monitor.results import SignalResult
+from monitor.signals.results import SignalResult
 
 __all__ = [
     "BINARY_ONLY",

@@ -27,13 +27,13 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.isotonic import IsotonicRegression
 
 from monitor.errors import DataError, NotFittedError
-from monitor.labelled_metrics import (
+from monitor.profiles.labelled_metrics import (
     check_scores,
     encode_labels,
     is_missing,
     prepare_labelled,
 )
-from monitor.results import SignalResult
+from monitor.signals.results import SignalResult
 
 __all__ = [
     "CBPE",

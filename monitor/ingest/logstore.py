@@ -31,11 +31,11 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from monitor.conform import TYPE_ERRORS_COLUMN, conform
 from monitor.errors import CorruptFileError, DataError
-from monitor.log_rows import label_schema, log_schema, validate_labels, validate_logs
-from monitor.schema import ModelVersion
-from monitor.sources import iter_batches
+from monitor.ingest.conform import TYPE_ERRORS_COLUMN, conform
+from monitor.ingest.log_rows import label_schema, log_schema, validate_labels, validate_logs
+from monitor.ingest.sources import iter_batches
+from monitor.spec.model_version import ModelVersion
 
 
 @dataclass

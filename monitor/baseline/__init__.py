@@ -1,0 +1,1 @@
+"""baseline: see DESIGN.md, layout."""

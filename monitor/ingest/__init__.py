@@ -1,0 +1,1 @@
+"""ingest: see DESIGN.md, layout."""

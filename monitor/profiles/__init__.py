@@ -1,0 +1,1 @@
+"""profiles: see DESIGN.md, layout."""

@@ -1,0 +1,1 @@
+"""signals: see DESIGN.md, layout."""

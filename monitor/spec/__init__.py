@@ -1,0 +1,1 @@
+"""spec: see DESIGN.md, layout."""
