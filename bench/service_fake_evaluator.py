@@ -22,8 +22,8 @@ class AlternatingEvaluator:
         alert = window.end.minute % 2 == 0
         status = "alert" if alert else "ok"
         results = [
-            SignalResult("data_drift", "age", "wasserstein", 0.3 if alert else 0.02, 0.1, status),
-            SignalResult("data_quality", "age", "null_rate", 0.0, 0.05, "ok"),
+            SignalResult(signal="data_drift", feature="age", metric="wasserstein", value=0.3 if alert else 0.02, threshold=0.1, status=status),
+            SignalResult(signal="data_quality", feature="age", metric="null_rate", value=0.0, threshold=0.05, status="ok"),
         ]
         return WindowOutcome(status=status, results=results, row_count=1000)
 

@@ -34,6 +34,7 @@ from monitor.signals.evaluate import WindowReport, evaluate_window
 from monitor.signals.results import SignalResult
 from monitor.spec.model_version import load_model_version
 from monitor.spec.signal_config import SignalConfig
+from monitor.spec.window import Window
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -288,8 +289,7 @@ def monitor_run(
             baseline,
             batches,
             config=signal_config,
-            start=t0,
-            end=t1,
+            window=Window(t0, t1) if t0 is not None and t1 is not None else None,
             threads=settings.threads,
             on_batch=advance,
             labels=log_store(settings).read_labels(mv),  # joined by request id

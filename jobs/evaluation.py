@@ -82,7 +82,7 @@ class EngineEvaluator:
         # re-running a window starts again from that same checkpoint (idempotent).
         previous = self.store.load_detector_state(spec.name, detector_checkpoint(window.start))
         report = evaluate_window(
-            baseline, batches, config=spec.signals, start=window.start, end=window.end,
+            baseline, batches, config=spec.signals, window=window,
             threads=self.settings.threads, labels=logs.read_labels(model_version),
             detector_state=None if previous is None else previous[0],
             model=self._model(model_version.model_uri, spec),

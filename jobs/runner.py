@@ -88,7 +88,7 @@ class MonitorRunner:
         except Exception as err:  # stored as an explicit error run, never as "ok"
             log.exception("monitor %s window %s failed", spec.name, window)
             message = f"{type(err).__name__}: {err}"
-            result = SignalResult("run", None, "exception", None, None, "error", message=message)
+            result = SignalResult(signal="run", metric="exception", value=None, status="error", message=message)
             return WindowOutcome(
                 status="error",
                 results=[result],

@@ -12,8 +12,9 @@ from dashboards.components import empty_state, status_label
 from dashboards.distributions import out_of_range_share, overlay_frame
 from dashboards.model_queries import model_spec
 from dashboards.sources import DashboardSources
+from monitor.signals import SIGNALS, signals_on_panel
 
-DRIFT_SIGNALS = ("data_drift", "prediction_drift")
+DRIFT_SIGNALS = signals_on_panel(SIGNALS, "drift")
 
 
 def drift_table(results: pd.DataFrame, run_id: int) -> pd.DataFrame:

@@ -9,14 +9,13 @@ import streamlit as st
 
 from dashboards.charts import signal_timeline
 from dashboards.components import empty_state, status_label
+from monitor.signals import SIGNALS, signals_on_panel
 
-TIMELINE_SIGNALS = (
-    "dataset_drift",
-    "data_drift",
-    "prediction_drift",
-    "multivariate_drift",
-    "attribution_drift",
-)
+# Panels come from the signal registry: a new signal shows up without a change here.
+TIMELINE_SIGNALS = (*signals_on_panel(SIGNALS, "timeline"), *signals_on_panel(SIGNALS, "drift"))
+QUALITY_SIGNALS = signals_on_panel(SIGNALS, "quality")
+PERFORMANCE_SIGNALS = signals_on_panel(SIGNALS, "performance")
+CHANGE_SIGNALS = signals_on_panel(SIGNALS, "changes")
 
 
 def _series(frame: pd.DataFrame) -> pd.Series:
@@ -51,7 +50,7 @@ def timelines(results: pd.DataFrame) -> None:
 
 def quality(results: pd.DataFrame, run_id: int) -> None:
     """Data-quality rates of the chosen run (with status) and one rate over time."""
-    frame = results[results["signal"] == "data_quality"]
+    frame = results[results["signal"].isin(QUALITY_SIGNALS)]
     if frame.empty:
         empty_state(
             "No data-quality results",
@@ -83,7 +82,7 @@ def quality(results: pd.DataFrame, run_id: int) -> None:
 
 def performance(results: pd.DataFrame, runs: pd.DataFrame) -> None:
     """Performance and estimated performance over time, with label coverage."""
-    frame = results[results["signal"].isin(["performance", "estimated_performance"])]
+    frame = results[results["signal"].isin(PERFORMANCE_SIGNALS)]
     if frame.empty:
         empty_state(
             "No performance results yet",
@@ -119,7 +118,7 @@ def performance(results: pd.DataFrame, runs: pd.DataFrame) -> None:
 
 def change_detection(results: pd.DataFrame) -> None:
     """Events of the streaming change detectors (concept drift)."""
-    frame = results[results["signal"] == "concept_drift"]
+    frame = results[results["signal"].isin(CHANGE_SIGNALS)]
     if frame.empty:
         empty_state(
             "No change-detector results",

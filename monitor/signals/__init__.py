@@ -1,1 +1,62 @@
-"""signals: see DESIGN.md, layout."""
+"""The signal registry: every signal a monitor can run, in evaluation order.
+
+``SIGNALS`` is the one place a signal is declared. The ``signals:`` block of a
+monitor (:class:`monitor.spec.signal_config.SignalConfig`), the empty-window
+results, the list of signal names, the false-alarm budget split and the
+dashboard's panels all derive from it::
+
+    >>> list(SIGNALS)[:4]
+    ['data_drift', 'dataset_drift', 'prediction_drift', 'data_quality']
+    >>> SIGNALS["dataset_drift"].budget_weight
+    0.0
+"""
+
+from __future__ import annotations
+
+from monitor.signals import data_drift, data_quality, dataset_drift, prediction_drift
+from monitor.signals.base import (
+    SignalContext,
+    SignalEntry,
+    SignalSettings,
+    signals_on_panel,
+    split_budget,
+)
+from monitor.signals.results import STATUSES, SignalResult, Status, worst_status
+
+SIGNALS: dict[str, SignalEntry] = {
+    "data_drift": SignalEntry(
+        name="data_drift", title="Data drift", settings=data_drift.Settings, evaluate=data_drift.evaluate,
+        budget_weight=2.0, panel="drift", description="each feature's distribution, window vs baseline",
+    ),
+    "dataset_drift": SignalEntry(
+        name="dataset_drift", title="Dataset drift", settings=dataset_drift.Settings,
+        evaluate=dataset_drift.evaluate, budget_weight=0.0,
+        description="share of features in alert (reads data drift; no budget of its own)",
+    ),
+    "prediction_drift": SignalEntry(
+        name="prediction_drift", title="Prediction drift", settings=prediction_drift.Settings,
+        evaluate=prediction_drift.evaluate, applies=prediction_drift.applies, panel="drift",
+        description="prediction and score columns, window vs baseline",
+    ),
+    "data_quality": SignalEntry(
+        name="data_quality", title="Data quality", settings=data_quality.Settings,
+        evaluate=data_quality.evaluate, panel="quality",
+        description="null, type-error, out-of-range and unseen-category rates",
+    ),
+}  # fmt: skip
+
+SIGNAL_NAMES: tuple[str, ...] = tuple(SIGNALS)
+
+__all__ = [
+    "SIGNALS",
+    "SIGNAL_NAMES",
+    "STATUSES",
+    "SignalContext",
+    "SignalEntry",
+    "SignalResult",
+    "SignalSettings",
+    "Status",
+    "signals_on_panel",
+    "split_budget",
+    "worst_status",
+]

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from monitor.spec.window import Window
 
 Needs = Literal["window", "labels", "scores", "model"]
+# Where the dashboard shows a signal: per-feature drift tables, a timeline of the
+# signal's values, the data-quality table, the performance panels or the
+# change-detection view.
+Panel = Literal["drift", "timeline", "quality", "performance", "changes"]
 
 
 class SignalSettings(BaseModel):
@@ -83,6 +87,11 @@ class SignalContext:
         return float(self.alphas.get(signal, 0.0))
 
 
+def signals_on_panel(entries: Mapping[str, SignalEntry], panel: Panel) -> tuple[str, ...]:
+    """Names of the registered signals a dashboard panel shows, in registry order."""
+    return tuple(name for name, e in entries.items() if e.panel == panel)
+
+
 Evaluate = Callable[[SignalContext, Any], list[SignalResult]]
 
 
@@ -108,7 +117,9 @@ class SignalEntry:
         Relative share of the monitor's false-alarm budget; 0 for a signal whose
         alerts are implied by another's (dataset drift by data drift).
     needs
-        What it reads beyond the window profile, for the empty-window result and docs.
+        What it reads beyond the window profile (labels, the model).
+    panel
+        Which dashboard panel shows it.
     """
 
     name: str
@@ -118,6 +129,7 @@ class SignalEntry:
     applies: Callable[[Any], bool] = lambda mv: True
     budget_weight: float = 1.0
     needs: Needs = "window"
+    panel: Panel = "timeline"
     description: str = ""
 
 

@@ -1,12 +1,14 @@
-"""Evaluate a window against a baseline: profile it, then run every signal.
+"""Evaluate a window against a baseline: profile it, then run every registered signal.
 
 ``evaluate_window`` is deterministic: the same baseline, configuration and
-window rows give the same results, whatever the batch boundaries.
+window rows give the same results, whatever the batch boundaries. Signals run
+in the order of :data:`monitor.signals.SIGNALS`, each on its share of the
+monitor's false-alarm budget; nothing is fitted here (calibration lives in the
+baseline).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,15 +17,17 @@ from typing import Any
 import pandas as pd
 
 from monitor.baseline.reference import Baseline
-from monitor.errors import SchemaError
+from monitor.errors import RaiwatchError
 from monitor.profiles.dataset import DatasetProfile, build_profile
 from monitor.profiles.labelled_rows import LabelledRows
-from monitor.signals.data_quality import quality_results
-from monitor.signals.drift import dataset_drift_result, drift_results
-from monitor.signals.model_signals import model_signal_results
+from monitor.signals import SIGNALS
+from monitor.signals.base import SignalContext, error, no_data, split_budget
 from monitor.signals.results import SignalResult, worst_status
-from monitor.spec.model_version import FeatureSpec
 from monitor.spec.signal_config import SignalConfig
+from monitor.spec.window import Window
+
+# Signals that read the labelled rows of the window (joined by request id).
+_LABEL_NEEDS = ("labels", "model")
 
 
 @dataclass
@@ -32,14 +36,21 @@ class WindowReport:
 
     model: str
     version: str
-    start: dt.datetime | None
-    end: dt.datetime | None
+    window: Window | None
     row_count: int
     results: list[SignalResult]
     duration_s: float
     profile: DatasetProfile | None = field(default=None, repr=False)
     detector_state: dict[str, Any] | None = field(default=None, repr=False)
     details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def start(self) -> Any:
+        return None if self.window is None else self.window.start
+
+    @property
+    def end(self) -> Any:
+        return None if self.window is None else self.window.end
 
     @property
     def status(self) -> str:
@@ -64,44 +75,51 @@ class WindowReport:
         }
 
 
-def _select(specs: list[FeatureSpec], names: tuple[str, ...] | None, what: str) -> list[FeatureSpec]:
-    if names is None:
-        return specs
-    known = {s.name: s for s in specs}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise SchemaError(f"{what}: unknown column(s) {unknown}; known: {sorted(known)}")
-    return [known[n] for n in names]
-
-
-def evaluate_profile(baseline: Baseline, window: DatasetProfile, config: SignalConfig) -> list[SignalResult]:
-    """Every configured signal for an already-profiled window."""
+def empty_window_results(baseline: Baseline, config: SignalConfig) -> list[SignalResult]:
+    """One ``no_data`` result per enabled signal that applies: the window has no rows."""
     mv = baseline.model_version
-    features = list(mv.monitored_features)
-    results: list[SignalResult] = []
+    settings = config.signal_settings()
+    return [
+        no_data(name, "rows", "the window has no rows", n=0)
+        for name, entry in SIGNALS.items()
+        if settings[name].enabled and entry.applies(mv)
+    ]
+
+
+def evaluate_profile(
+    baseline: Baseline,
+    window: DatasetProfile,
+    config: SignalConfig,
+    *,
+    labelled: pd.DataFrame | None = None,
+    model: Any = None,
+    carry: dict[str, Any] | None = None,
+    span: Window | None = None,
+) -> list[SignalResult]:
+    """Every enabled, applicable signal of the registry for an already-profiled window.
+
+    ``carry`` holds state carried across windows (the change detectors'); it is
+    updated in place with the state after this window.
+    """
     if window.row_count == 0:
-        return [
-            SignalResult(s, None, "rows", 0.0, None, "no_data", current_size=0, message="the window has no rows")
-            for s, on in (
-                ("data_drift", config.data_drift.enabled),
-                ("dataset_drift", config.data_drift.enabled and config.dataset_drift.enabled),
-                ("prediction_drift", config.prediction_drift.enabled),
-                ("data_quality", config.data_quality.enabled),
-            )
-            if on
-        ]
-    if config.data_drift.enabled:
-        specs = _select(features, config.data_drift.features, "data_drift.features")
-        feature_results = drift_results("data_drift", specs, baseline, window, config.data_drift)
-        results += feature_results
-        if config.dataset_drift.enabled:
-            results.append(dataset_drift_result(feature_results, config.dataset_drift))
-    if config.prediction_drift.enabled:
-        outputs = _select(mv.output_columns(), config.prediction_drift.features, "prediction_drift.features")
-        results += drift_results("prediction_drift", outputs, baseline, window, config.prediction_drift)
-    if config.data_quality.enabled:
-        specs = _select(features, config.data_quality.features, "data_quality.features")
-        results += quality_results(specs, baseline.profile, window, config.data_quality)
+        return empty_window_results(baseline, config)
+    mv = baseline.model_version
+    settings = config.signal_settings()
+    context = SignalContext(
+        baseline=baseline, window=window, labelled=labelled, model=model, span=span,
+        alphas=split_budget(config.alpha, SIGNALS, settings, mv), correction=config.correction,
+        carry=carry if carry is not None else {},
+    )  # fmt: skip
+    results: list[SignalResult] = []
+    for name, entry in SIGNALS.items():
+        if not settings[name].enabled or not entry.applies(mv):
+            continue
+        try:
+            out = entry.evaluate(context, settings[name])
+        except (RaiwatchError, ValueError) as err:  # bad settings or data: an explicit error result
+            out = [error(name, "evaluate", f"{name} failed: {err}")]
+        context.earlier[name] = out
+        results += out
     return results
 
 
@@ -110,8 +128,7 @@ def evaluate_window(
     batches: Iterable[Any],
     *,
     config: SignalConfig | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    window: Window | None = None,
     threads: int = 2,
     on_batch: Callable[[int], None] | None = None,
     labels: pd.DataFrame | None = None,
@@ -122,10 +139,12 @@ def evaluate_window(
 
     Parameters
     ----------
+    window
+        The ``[start, end)`` the rows were read for (stored with the report).
     labels
         Ground truth (``request_id``, ``label``) from the log store; rows of the window
-        with a label feed performance, the change detectors and attribution drift.
-        ``None`` means no label source (those signals report ``no_data``).
+        with a label feed the label-based signals. ``None`` means no label source
+        (those signals report ``no_data``).
     detector_state
         The change detectors' state after the previous window (``report.detector_state``
         of that run), so the error stream continues across windows and restarts.
@@ -135,24 +154,20 @@ def evaluate_window(
     config = config or SignalConfig()
     t0 = time.perf_counter()
     mv = baseline.model_version
-    wants_labels = config.performance.enabled or config.concept_drift.enabled or config.attribution_drift.enabled
-    joiner = (
-        LabelledRows(mv, labels, keep_features=model is not None and config.attribution_drift.enabled)
-        if labels is not None and wants_labels
-        else None
-    )
+    settings = config.signal_settings()
+    wants_labels = any(settings[n].enabled and e.needs in _LABEL_NEEDS for n, e in SIGNALS.items())
+    keep_features = model is not None and any(settings[n].enabled and e.needs == "model" for n, e in SIGNALS.items())
+    joiner = LabelledRows(mv, labels, keep_features=keep_features) if labels is not None and wants_labels else None
     profile = build_profile(batches, baseline.window_plan(), threads=threads, what="window", on_batch=on_batch, tap=joiner)
-    results = evaluate_profile(baseline, profile, config)
-    report = WindowReport(mv.name, mv.version, start, end, profile.row_count, results, 0.0, profile)
+    carry: dict[str, Any] = {"concept_drift": detector_state}
+    labelled = joiner.frame() if joiner is not None and profile.row_count else None
+    results = evaluate_profile(baseline, profile, config, labelled=labelled, model=model, carry=carry, span=window)
+    report = WindowReport(mv.name, mv.version, window, profile.row_count, results, 0.0, profile)
+    report.detector_state = carry.get("concept_drift") if profile.row_count else detector_state
     if profile.row_count:
-        labelled = joiner.frame() if joiner is not None else None
-        extra = model_signal_results(baseline, profile, labelled, config, detector_state=detector_state, model=model)
-        report.results += extra.results
-        report.detector_state = extra.detector_state
-        report.details.update(extra.details)
+        report.details["labelled_rows"] = 0 if labelled is None else len(labelled)
+        report.details["alpha"] = config.alpha
         if joiner is not None:
             report.details.update(joiner.coverage)
-    else:
-        report.detector_state = detector_state
     report.duration_s = time.perf_counter() - t0
     return report

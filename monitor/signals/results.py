@@ -37,6 +37,19 @@ def worst_status(statuses: Sequence[str]) -> str:
     return max(statuses, key=lambda s: _SEVERITY[s])
 
 
+def _clean_tree(value: Any) -> Any:
+    """Details made strict-JSON: non-finite floats become None, NumPy scalars Python ones."""
+    if isinstance(value, dict):
+        return {str(k): _clean_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_tree(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return value
+
+
 def _clean(value: float | None) -> float | None:
     # JSON has no NaN/inf: a non-finite value is stored as None with the status saying why.
     if value is None:
@@ -102,6 +115,7 @@ class SignalResult:
         d = asdict(self)
         for k in _FLOATS:
             d[k] = _clean(d[k])
+        d["details"] = _clean_tree(d["details"])
         return d
 
     @classmethod

@@ -34,12 +34,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from monitor.errors import SchemaError, format_validation_error
+from monitor.signals import SIGNALS
 from monitor.spec.signal_config import SignalConfig
 
-SIGNALS: tuple[str, ...] = (
-    "data_drift", "dataset_drift", "prediction_drift", "data_quality", "performance",
-    "estimated_performance", "concept_drift", "multivariate_drift", "attribution_drift",
-)  # fmt: skip
 EventType = Literal["monitor.alert.firing", "monitor.alert.resolved", "model.retrain.requested"]
 _ALL_EVENTS: tuple[EventType, ...] = (
     "monitor.alert.firing",

@@ -1,133 +1,68 @@
 """What a run checks and how strictly: the ``signals:`` block of a monitor.
 
-Every field has the DESIGN default, so an empty block runs data drift,
-dataset drift, prediction drift and data quality with default methods::
+One block per entry of :data:`monitor.signals.SIGNALS` (the fields are built
+from the registry, so a new signal needs no change here), plus the monitor's
+false-alarm budget. Every field has a documented default, so an empty block
+runs every signal that applies to the model version::
 
     signals:
+      alpha: 0.01                       # P(any signal alerts | no change), per window
+      correction: holm                  # across features: holm | benjamini-hochberg
       data_drift:
-        features: [income, age]          # default: every monitored feature
-        methods: {age: ks}               # per-feature metric override
-        thresholds:
-          wasserstein: {type: std, k: 3} # calibrated from the baseline chunks
-          age: {value: 0.01}             # per-feature constant
-        bh_correction: true
-      data_quality: {max_increase: 0.05}
+        features: [income, age]         # default: every monitored feature
+        methods: {age: psi}             # effect metric for one column
+        min_effect: {wasserstein: 0.1}  # smallest change that pages (metric or column)
+      data_quality: {min_effect: 0.05}
+
+>>> cfg = SignalConfig.model_validate({"alpha": 0.05, "data_drift": {"min_effect": {"age": 0.2}}})
+>>> cfg.alpha, cfg.data_drift.min_effect["age"], cfg.data_quality.enabled
+(0.05, 0.2, True)
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, create_model, model_validator
 
-from monitor.metrics import METRICS
-from monitor.signals.thresholds import ThresholdSpec
+from monitor.signals import SIGNALS, SignalSettings
+
+_REMOVED = {
+    "thresholds": "thresholds were replaced by the false-alarm budget: set `alpha` for the monitor "
+    "and `min_effect` per metric or column",
+    "bh_correction": "set `correction: benjamini-hochberg` at the top of the signals block",
+    "max_increase": "set `min_effect` (the smallest rate increase that pages)",
+}
+
+_Blocks: Any = create_model(  # one field per registered signal
+    "_SignalBlocks",
+    __config__=ConfigDict(extra="forbid", frozen=True),
+    **{name: (entry.settings, Field(default_factory=entry.settings)) for name, entry in SIGNALS.items()},  # type: ignore[call-overload]
+)
 
 
-class DriftConfig(BaseModel):
-    """Data drift (features) or prediction drift (model outputs)."""
+class SignalConfig(_Blocks):  # type: ignore[misc]
+    """Which signals a run evaluates, how strictly, and the monitor's false-alarm budget.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    ``alpha`` is the probability that a window with no change puts *any* signal of
+    the monitor in ``alert``; it is split over the signals that apply (their
+    ``budget_weight`` in the registry) and corrected across features.
+    """
 
-    enabled: bool = True
-    features: tuple[str, ...] | None = None
-    methods: dict[str, str] = Field(default_factory=dict)
-    thresholds: dict[str, ThresholdSpec] = Field(default_factory=dict)
-    exact: bool = False
-    bh_correction: bool = False
-    min_rows: int = Field(default=30, ge=1)
+    alpha: float = Field(default=0.01, gt=0, lt=0.5)
+    correction: Literal["holm", "benjamini-hochberg"] = "holm"
 
-    @field_validator("methods")
+    @model_validator(mode="before")
     @classmethod
-    def _known_methods(cls, value: dict[str, str]) -> dict[str, str]:
-        for col, metric in value.items():
-            if metric not in METRICS:
-                raise ValueError(
-                    f"method {metric!r} for {col!r} is unknown; available: {', '.join(METRICS)}"
-                )
-        return value
+    def _explain_removed(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, block in data.items():
+                if isinstance(block, dict):
+                    for key, why in _REMOVED.items():
+                        if key in block:
+                            raise ValueError(f"signals.{name}.{key} is no longer supported: {why}")
+        return data
 
-
-class DatasetDriftConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    drift_share: float = Field(default=0.5, gt=0, le=1)
-    importance: dict[str, float] | None = None
-
-
-class QualityConfig(BaseModel):
-    """Data quality: window rates compared with the baseline's rates."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    features: tuple[str, ...] | None = None
-    max_increase: float = Field(default=0.05, gt=0, le=1)
-    min_rows: int = Field(default=30, ge=1)
-
-
-class PerformanceConfig(BaseModel):
-    """Realised performance once labels have arrived (joined by request id)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    max_drop: float | None = Field(default=None, gt=0, lt=1)  # constant relative drop
-    calibration: Literal["interval", "std"] = "std"  # 3 bootstrap σ, scaled to the window size
-    min_labels: int = Field(default=30, ge=1)
-
-
-class EstimatedPerformanceConfig(BaseModel):
-    """CBPE: performance estimated from calibrated scores before labels arrive."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    max_drop: float | None = Field(default=None, gt=0, lt=1)
-
-
-class ConceptDriftConfig(BaseModel):
-    """Change detectors (river) on the time-ordered error stream; state carried across runs."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    detectors: tuple[Literal["adwin", "ddm", "eddm", "page_hinkley", "kswin"], ...] | None = None
-
-
-class MultivariateConfig(BaseModel):
-    """Joint-distribution drift on the baseline and window reservoir samples."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    methods: tuple[Literal["pca", "domain_classifier"], ...] = ("pca",)
-    min_rows: int = Field(default=50, ge=10)
-
-
-class AttributionConfig(BaseModel):
-    """NDCG of the real model's permutation-importance ranking, window vs baseline."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    threshold: float = Field(default=0.9, gt=0, le=1)
-    k: int | None = Field(default=None, ge=1)
-    min_labels: int = Field(default=100, ge=10)
-
-
-class SignalConfig(BaseModel):
-    """Which signals a run evaluates, with their methods and thresholds."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    data_drift: DriftConfig = Field(default_factory=DriftConfig)
-    dataset_drift: DatasetDriftConfig = Field(default_factory=DatasetDriftConfig)
-    prediction_drift: DriftConfig = Field(default_factory=DriftConfig)
-    data_quality: QualityConfig = Field(default_factory=QualityConfig)
-    performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
-    estimated_performance: EstimatedPerformanceConfig = Field(default_factory=EstimatedPerformanceConfig)
-    concept_drift: ConceptDriftConfig = Field(default_factory=ConceptDriftConfig)
-    multivariate_drift: MultivariateConfig = Field(default_factory=MultivariateConfig)
-    attribution_drift: AttributionConfig = Field(default_factory=AttributionConfig)
+    def signal_settings(self) -> dict[str, SignalSettings]:
+        """Each registered signal's settings block, by name."""
+        return {name: getattr(self, name) for name in SIGNALS}

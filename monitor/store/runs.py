@@ -19,6 +19,12 @@ from monitor.store.session import StoreCore
 from monitor.store.tables_runs import MonitorRow, RunRow, SignalResultRow
 
 
+# How a result was judged (its share of the budget, effect size, correction) is kept
+# in the details document, so the table needs no column per judgement field.
+_JUDGEMENT = "judgement"
+_JUDGEMENT_FIELDS = ("alpha", "effect_size", "min_effect", "correction")
+
+
 def _result_row(position: int, r: SignalResult) -> SignalResultRow:
     d = r.to_dict()
     return SignalResultRow(
@@ -34,7 +40,7 @@ def _result_row(position: int, r: SignalResult) -> SignalResultRow:
         reference_size=r.reference_size,
         current_size=r.current_size,
         message=r.message,
-        details=r.details,
+        details={**r.details, _JUDGEMENT: {k: d[k] for k in _JUDGEMENT_FIELDS}},
     )
 
 
@@ -51,7 +57,8 @@ def _to_result(row: SignalResultRow) -> SignalResult:
         reference_size=row.reference_size,
         current_size=row.current_size,
         message=row.message,
-        details=row.details,
+        details={k: v for k, v in (row.details or {}).items() if k != _JUDGEMENT},
+        **(row.details or {}).get(_JUDGEMENT, {}),
     )
 
 

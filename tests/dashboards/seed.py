@@ -79,12 +79,12 @@ def seed_failed_and_empty_versions(store: Store) -> None:
         )
     start = dt.datetime(2026, 10, 28, tzinfo=dt.UTC)
     failure = SignalResult(
-        "run",
-        None,
-        "exception",
-        None,
-        None,
-        "error",
+        signal="run",
+        feature=None,
+        metric="exception",
+        value=None,
+        threshold=None,
+        status="error",
         message="CorruptFileError: unreadable log file",
     )
     store.save_run(

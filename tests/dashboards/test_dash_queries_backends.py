@@ -16,15 +16,26 @@ START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
 def test_sparklines_are_the_newest_runs_oldest_first(store: Store, db_url: str) -> None:
-    mv = parse_model_version({"name": "m", "version": "1", "task": "regression", "features": {"x": "numeric"}})
+    mv = parse_model_version(
+        {"name": "m", "version": "1", "task": "regression", "features": {"x": "numeric"}}
+    )
     store.register_model_version(mv)
     shares = [0.1 * i for i in range(8)]
     # saved out of order: the query must order by window, not by insertion
     for day in [3, 0, 7, 1, 5, 2, 6, 4]:
         start = START + dt.timedelta(days=day)
         status = "alert" if shares[day] >= 0.5 else "ok"
-        result = SignalResult("dataset_drift", None, "drift_share", shares[day], 0.5, status)
-        store.save_run("m-daily", "m", "1", start, start + dt.timedelta(days=1), status, [result], 10, 0.1, {})
+        result = SignalResult(
+            signal="dataset_drift",
+            feature=None,
+            metric="drift_share",
+            value=shares[day],
+            threshold=0.5,
+            status=status,
+        )
+        store.save_run(
+            "m-daily", "m", "1", start, start + dt.timedelta(days=1), status, [result], 10, 0.1, {}
+        )
     engine = read_engine(db_url)
     try:
         lines = drift_sparklines(engine, runs=5)

@@ -111,7 +111,7 @@ def test_read_endpoints_health_metrics_openapi_and_no_secrets(
     store.upsert_monitor("m1", "credit", "1", {"name": "m1"}, start_at=T0,
                          endpoints=[EndpointSpec("http://127.0.0.1:9/h", SECRET)])  # fmt: skip
     run_id = store.save_run("m1", "credit", "1", T0, T0 + timedelta(hours=1), "alert",
-                            [SignalResult("data_drift", "age", "wasserstein", 0.25, 0.1, "alert")],
+                            [SignalResult(signal="data_drift", feature="age", metric="wasserstein", value=0.25, threshold=0.1, status="alert")],
                             7, 0.5, {}, policy=AlertPolicy())  # fmt: skip
     h = {"X-API-Key": key}
     assert c.get("/api/v1/models", headers=h).json()[0]["name"] == "credit"

@@ -34,7 +34,7 @@ def _enqueue(store: Store, url: str, *, max_attempts: int = 4, timeout_s: float 
                                 timeout_s=timeout_s, max_attempts=max_attempts)],
     )  # fmt: skip
     store.save_run("m1", "credit", "1", T0, T0 + timedelta(hours=1), "alert",
-                   [SignalResult("data_drift", "age", "w", 1.0, 0.1, "alert")], 1, 0.1, {},
+                   [SignalResult(signal="data_drift", feature="age", metric="w", value=1.0, threshold=0.1, status="alert")], 1, 0.1, {},
                    policy=AlertPolicy())  # fmt: skip
 
 

@@ -62,7 +62,17 @@ def test_secrets_stay_out_of_logs_specs_and_results(
 
 def test_hostile_strings_round_trip_as_data(store: Store) -> None:
     hostile = "m'); DROP TABLE runs; --"
-    results = [SignalResult("data_drift", "x' OR '1'='1", "w", 0.1, 0.1, "ok", message=hostile)]
+    results = [
+        SignalResult(
+            signal="data_drift",
+            feature="x' OR '1'='1",
+            metric="w",
+            value=0.1,
+            threshold=0.1,
+            status="ok",
+            message=hostile,
+        )
+    ]
     run_id = store.save_run(hostile, "credit", "1", T0, T0 + timedelta(hours=1), "ok", results,
                             1, 0.1, {"note": hostile})  # fmt: skip
     assert store.get_run(run_id).results[0].message == hostile

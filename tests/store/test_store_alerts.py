@@ -28,8 +28,22 @@ def _setup(store: Store) -> None:
 def _run(store: Store, hour: int, status: str) -> int:
     value = 0.5 if status == "alert" else 0.01
     results = [
-        SignalResult("data_drift", "age", "wasserstein", value, 0.1, status),  # type: ignore[arg-type]
-        SignalResult("data_quality", "age", "null_rate", 0.0, 0.1, "ok"),
+        SignalResult(
+            signal="data_drift",
+            feature="age",
+            metric="wasserstein",
+            value=value,
+            threshold=0.1,
+            status=status,
+        ),  # type: ignore[arg-type]
+        SignalResult(
+            signal="data_quality",
+            feature="age",
+            metric="null_rate",
+            value=0.0,
+            threshold=0.1,
+            status="ok",
+        ),
     ]
     start = T0 + hour * HOUR
     return store.save_run("m1", "credit", "1", start, start + HOUR, status, results, 10, 0.1, {},
@@ -101,5 +115,5 @@ def test_old_windows_do_not_move_alert_state(store: Store) -> None:
 def test_without_policy_nothing_is_enqueued(store: Store) -> None:
     _setup(store)
     store.save_run("m1", "credit", "1", T0, T0 + HOUR, "alert",
-                   [SignalResult("data_drift", "age", "w", 1.0, 0.1, "alert")], 1, 0.1, {})  # fmt: skip
+                   [SignalResult(signal="data_drift", feature="age", metric="w", value=1.0, threshold=0.1, status="alert")], 1, 0.1, {})  # fmt: skip
     assert store.list_deliveries() == [] and store.list_alert_states() == []

@@ -21,7 +21,7 @@ def _one_delivery(store: Store, max_attempts: int = 2) -> None:
                                 events=("monitor.alert.firing",))],
     )  # fmt: skip
     store.save_run("m1", "credit", "1", T0, T0 + timedelta(hours=1), "alert",
-                   [SignalResult("data_drift", "age", "w", 1.0, 0.1, "alert")], 1, 0.1, {},
+                   [SignalResult(signal="data_drift", feature="age", metric="w", value=1.0, threshold=0.1, status="alert")], 1, 0.1, {},
                    policy=AlertPolicy())  # fmt: skip
 
 

@@ -16,9 +16,8 @@ T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
 def _results(value: float) -> list[SignalResult]:
     return [
-        SignalResult("data_drift", "age", "wasserstein", value, 0.1, "alert" if value >= 0.1 else "ok",
-                     reference_size=1000, current_size=50, details={"bins": [1, 2]}),
-        SignalResult("data_quality", None, "null_rate", math.nan, 0.05, "error", message="boom"),
+        SignalResult(signal="data_drift", feature="age", metric="wasserstein", value=value, threshold=0.1, status="alert" if value >= 0.1 else "ok", reference_size=1000, current_size=50, details={"bins": [1, 2]}),
+        SignalResult(signal="data_quality", feature=None, metric="null_rate", value=math.nan, threshold=0.05, status="error", message="boom"),
     ]  # fmt: skip
 
 

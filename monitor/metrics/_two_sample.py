@@ -1,0 +1,174 @@
+"""Two-sample tests with a known null law, computable from profiles.
+
+These are the tests the false-alarm budget rests on: each gives a p-value that
+is exact, or asymptotically valid at the window sizes monitors run, when the
+window and the reference come from the same distribution.
+
+* :func:`welch_test` — difference of means from mergeable moments (count, mean,
+  variance), two-sided, normal law (the sizes monitors judge are ≥ 30).
+* :func:`chisquare_pooled` — homogeneity of two category-count tables, sparse
+  categories pooled until every expected count is at least ``min_expected``,
+  Fisher's exact test when two categories remain.
+* :func:`rate_increase_test` — one-sided: is a rate (nulls, type errors) higher
+  in the window than in the reference? Fisher's exact (hypergeometric) law.
+* :func:`exceedance_test` — one-sided: more window values outside the
+  reference's ``[min, max]`` than exchangeable data would give? Under no change
+  the count is beta-binomial ``(m, 2, n - 1)`` for continuous data (discrete
+  data give fewer, so the test is conservative).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "chisquare_pooled",
+    "exceedance_test",
+    "holm_levels",
+    "rate_increase_test",
+    "total_variation",
+    "welch_test",
+]
+
+
+def welch_test(n1: int, mean1: float, var1: float, n2: int, mean2: float, var2: float) -> float:
+    """Two-sided p-value of the Welch z-test for equal means, from moments.
+
+    ``var`` are population variances (ddof=0), as profiles keep them.
+
+    >>> round(welch_test(1000, 0.0, 1.0, 1000, 0.1, 1.0), 4)
+    0.0254
+    """
+    if n1 < 2 or n2 < 2:
+        return 1.0
+    v1, v2 = var1 * n1 / (n1 - 1), var2 * n2 / (n2 - 1)
+    se2 = v1 / n1 + v2 / n2
+    diff = mean2 - mean1
+    if not math.isfinite(se2) or not math.isfinite(diff):
+        return math.nan
+    if se2 <= 0:
+        return 1.0 if diff == 0 else 0.0
+    return float(2 * stats.norm.sf(abs(diff) / math.sqrt(se2)))
+
+
+def chisquare_pooled(
+    ref: Mapping[str, int], cur: Mapping[str, int], *, min_expected: float = 5.0
+) -> tuple[float, int, float]:
+    """Homogeneity test of two count tables; returns ``(statistic, df, p_value)``.
+
+    Categories are sorted by pooled count; the rarest are merged into one pooled
+    category until every expected count (of both samples) is at least
+    ``min_expected``. With two categories left, the p-value is Fisher's exact test.
+
+    >>> s, df, p = chisquare_pooled({"a": 500, "b": 500}, {"a": 500, "b": 500})
+    >>> df, round(p, 3)
+    (1, 1.0)
+    """
+    keys = sorted(set(ref) | set(cur), key=lambda k: (-(ref.get(k, 0) + cur.get(k, 0)), k))
+    table = np.array([[ref.get(k, 0), cur.get(k, 0)] for k in keys], dtype=np.float64)
+    table = table[table.sum(axis=1) > 0]
+    n_ref, n_cur = table[:, 0].sum(), table[:, 1].sum()
+    if n_ref == 0 or n_cur == 0 or len(table) < 2:
+        return 0.0, 0, 1.0
+    share_min = min(n_ref, n_cur) / (n_ref + n_cur)
+    # pool the rarest rows (the table is sorted by pooled count, descending)
+    while len(table) > 1 and table[-1].sum() * share_min < min_expected:
+        table = np.vstack([table[:-2], table[-2:].sum(axis=0, keepdims=True)])
+        order = np.argsort(-table.sum(axis=1), kind="stable")
+        table = table[order]
+    if len(table) < 2:
+        return 0.0, 0, 1.0
+    if len(table) == 2:
+        _, p = stats.fisher_exact(table.astype(np.int64))
+        return float("nan"), 1, float(min(1.0, p))
+    statistic, p, dof, _ = stats.chi2_contingency(table, correction=False)
+    return float(statistic), int(dof), float(p)
+
+
+def rate_increase_test(k_ref: int, n_ref: int, k_cur: int, n_cur: int) -> float:
+    """One-sided Fisher exact p-value that the window's rate exceeds the reference's.
+
+    >>> round(rate_increase_test(10, 1000, 30, 1000), 5)
+    0.001
+    """
+    if n_cur == 0 or n_ref == 0 or k_cur == 0:
+        return 1.0
+    total = n_ref + n_cur
+    return float(min(1.0, stats.hypergeom.sf(k_cur - 1, total, k_ref + k_cur, n_cur)))
+
+
+def exceedance_test(k_cur: int, n_cur: int, n_ref: int) -> float:
+    """One-sided p-value of ``k_cur`` of ``n_cur`` window values outside the reference range.
+
+    With ``n_ref`` continuous reference values, the probability mass outside their
+    ``[min, max]`` is ``Beta(2, n_ref - 1)``, so the count is beta-binomial.
+
+    >>> round(exceedance_test(0, 100, 1000), 3)
+    1.0
+    """
+    if k_cur <= 0 or n_cur == 0:
+        return 1.0
+    if n_ref < 2:
+        return 1.0
+    return float(min(1.0, stats.betabinom.sf(k_cur - 1, n_cur, 2, n_ref - 1)))
+
+
+def holm_levels(p_values: Sequence[float | None], alpha: float) -> list[float | None]:
+    """The significance level each p-value had to beat under Holm's step-down.
+
+    Holm rejects the ``i``-th smallest p-value (0-based) while every smaller one was
+    rejected and it is below ``alpha / (m - i)``; the first that fails stops the
+    procedure, and every later one is judged at that same level (and fails).
+    ``None``/NaN entries are not tests and get ``None``.
+
+    >>> holm_levels([0.001, 0.04, 0.02], 0.05)
+    [0.016666666666666666, 0.05, 0.025]
+    """
+    present = [(p, i) for i, p in enumerate(p_values) if p is not None and not math.isnan(p)]
+    out: list[float | None] = [None] * len(p_values)
+    m = len(present)
+    stopped: float | None = None
+    for rank, (p, i) in enumerate(sorted(present)):
+        level = alpha / (m - rank) if stopped is None else stopped
+        if stopped is None and p >= level:
+            stopped = level
+        out[i] = level
+    return out
+
+
+def bh_levels(p_values: Sequence[float | None], alpha: float) -> list[float | None]:
+    """The level each p-value is judged at under Benjamini–Hochberg (FDR ``alpha``).
+
+    Every p-value at or below the largest ``p_(k) <= k·alpha/m`` is rejected; the
+    level returned is that cut-off (or ``alpha/m`` when none is rejected).
+
+    >>> [round(x, 6) for x in bh_levels([0.01, 0.04, 0.03], 0.05)]
+    [0.05, 0.05, 0.05]
+    """
+    present = sorted((p, i) for i, p in enumerate(p_values) if p is not None and not math.isnan(p))
+    m = len(present)
+    out: list[float | None] = [None] * len(p_values)
+    cut = alpha / m if m else alpha
+    for rank, (p, _) in enumerate(present, start=1):
+        if p <= rank * alpha / m:
+            cut = rank * alpha / m
+    for _, i in present:
+        out[i] = cut
+    return out
+
+
+def total_variation(ref: Mapping[str, int], cur: Mapping[str, int]) -> float:
+    """Total-variation distance of two category distributions (half the L1 distance).
+
+    >>> total_variation({"a": 50, "b": 50}, {"a": 55, "b": 45})
+    0.05
+    """
+    n_ref, n_cur = sum(ref.values()), sum(cur.values())
+    if n_ref == 0 or n_cur == 0:
+        return math.nan
+    keys = set(ref) | set(cur)
+    return round(0.5 * sum(abs(ref.get(k, 0) / n_ref - cur.get(k, 0) / n_cur) for k in keys), 15)
