@@ -94,9 +94,10 @@ def validate_logs(mv: ModelVersion, frame: pd.DataFrame) -> tuple[pd.DataFrame, 
     _first_reason(reasons, (ids.isna() | (id_text == "")).to_numpy(), f"missing_request_id: no value in {mv.id_column!r}")
     ts = _timestamps(frame[mv.timestamp_column])
     _first_reason(reasons, ts.isna().to_numpy(), f"invalid_timestamp: {mv.timestamp_column!r} is missing or not a date")
-    pred = frame[mv.prediction]
-    _first_reason(reasons, pred.isna().to_numpy(), f"missing_prediction: no value in {mv.prediction!r}")
-    if mv.task == "regression":
+    pred = frame[mv.prediction] if mv.prediction is not None else None
+    if pred is not None:
+        _first_reason(reasons, pred.isna().to_numpy(), f"missing_prediction: no value in {mv.prediction!r}")
+    if pred is not None and mv.task == "regression":
         bad = pd.to_numeric(pred, errors="coerce").isna() & pred.notna()
         _first_reason(reasons, bad.to_numpy(), f"invalid_prediction: {mv.prediction!r} is not a number")
     # Only rows that are otherwise valid compete for a request id: a rejected first

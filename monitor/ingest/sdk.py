@@ -87,7 +87,8 @@ class InferenceLogger:
         row = dict(features)
         row[self.mv.id_column] = rid
         row[self.mv.timestamp_column] = timestamp or dt.datetime.now(dt.UTC)
-        row[self.mv.prediction] = prediction
+        if self.mv.prediction is not None:
+            row[self.mv.prediction] = prediction
         for name, value in zip(self.mv.scores, scores or (), strict=False):
             row[name] = value
         with self._space:

@@ -27,7 +27,7 @@ class LabelledRows:
         ids = labels["request_id"].astype(str)
         self.labels = pd.Series(labels[LABEL_COLUMN].to_numpy(), index=ids.to_numpy())
         self.labels = self.labels[~self.labels.index.duplicated(keep="last")]
-        cols = [mv.id_column, mv.timestamp_column, mv.prediction, *mv.scores]
+        cols = [c for c in (mv.id_column, mv.timestamp_column, mv.prediction, *mv.scores) if c is not None]
         if keep_features:
             cols += [f.name for f in mv.features]
         self.columns = cols

@@ -46,7 +46,8 @@ Settings = QualitySettings
 def _tests(ref: ColumnProfile, cur: ColumnProfile) -> list[tuple[str, float, float, float, dict[str, Any]]]:
     """``(metric, window rate, baseline rate, p-value, details)`` per rate."""
     n_ref, n_cur = ref.count, cur.count
-    out = [
+    details: dict[str, Any]
+    out: list[tuple[str, float, float, float, dict[str, Any]]] = [
         ("null_rate", cur.nulls / n_cur, ref.nulls / n_ref, rate_increase_test(ref.nulls, n_ref, cur.nulls, n_cur), {}),
         ("type_error_rate", cur.type_errors / n_cur, ref.type_errors / n_ref, rate_increase_test(ref.type_errors, n_ref, cur.type_errors, n_cur), {}),
     ]  # fmt: skip
@@ -76,7 +77,7 @@ def evaluate(context: SignalContext, settings: QualitySettings) -> list[SignalRe
     pending: list[SignalResult] = []
     for spec in specs:
         ref, cur = context.baseline.profile.columns[spec.name], context.window.columns[spec.name]
-        sizes = {"reference_size": ref.count, "current_size": cur.count}
+        sizes: dict[str, Any] = {"reference_size": ref.count, "current_size": cur.count}
         if cur.count < settings.min_rows or ref.count == 0:
             why = (f"the window has {cur.count} rows; data-quality rates need at least {settings.min_rows}"
                    if ref.count else f"the baseline has no rows for {spec.name!r}; rebuild it")  # fmt: skip

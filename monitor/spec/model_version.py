@@ -57,7 +57,7 @@ class ModelVersion(BaseModel):
     task: Task
     features: tuple[FeatureSpec, ...]
     target: str | None = None
-    prediction: str = "prediction"
+    prediction: str | None = "prediction"  # None: data logged without predictions (drift and quality only)
     scores: tuple[str, ...] = ()
     classes: tuple[str, ...] = ()
     id_column: str = "request_id"
@@ -170,7 +170,7 @@ class ModelVersion(BaseModel):
     def output_columns(self) -> list[FeatureSpec]:
         """Prediction and score columns, typed for profiling."""
         pred_type: FeatureType = "numeric" if self.task == "regression" else "categorical"
-        cols = [FeatureSpec(name=self.prediction, type=pred_type)]
+        cols = [] if self.prediction is None else [FeatureSpec(name=self.prediction, type=pred_type)]
         cols += [FeatureSpec(name=s, type="numeric") for s in self.scores]
         return cols
 

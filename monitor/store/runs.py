@@ -18,7 +18,6 @@ from monitor.store.records import RunRecord
 from monitor.store.session import StoreCore
 from monitor.store.tables_runs import MonitorRow, RunRow, SignalResultRow
 
-
 # How a result was judged (its share of the budget, effect size, correction) is kept
 # in the details document, so the table needs no column per judgement field.
 _JUDGEMENT = "judgement"
