@@ -158,7 +158,9 @@ def compare(ev: dict[str, Any], rw: dict[str, Any], tolerance: float) -> dict[st
     rows = []
     for col in [*NUMERIC, *CATEGORICAL, "prediction"]:
         e, r = ev["columns"].get(col), rw["columns"].get(col)
-        diff = abs(e["value"] - r["value"]) if e and r and r["value"] is not None else None
+        same = bool(e and r and e["method"] == r["method"])
+        # values are comparable only where both measure the same thing
+        diff = abs(e["value"] - r["value"]) if same and r["value"] is not None else None
         rows.append({
             "column": col,
             "designed_shift": _designed_shift(col),
@@ -174,6 +176,13 @@ def compare(ev: dict[str, Any], rw: dict[str, Any], tolerance: float) -> dict[st
     diffs = [x["abs_diff"] for x in rows if x["abs_diff"] is not None]
     ev_set = sorted(c for c, x in ev["columns"].items() if x["drifted"])
     rw_set = sorted(c for c, x in rw["columns"].items() if x["drifted"])
+    agree = [x for x in rows if x["evidently_method"] == x["raiwatch_method"]]
+    # Where both use the same metric, the verdicts can differ only by the rule: Evidently pages on
+    # distance >= 0.1; raiwatch on significance at its budget share and distance >= min_effect (0.05).
+    disagreements = [
+        {"column": x["column"], "value": x["raiwatch_value"], "evidently": x["evidently_drifted"], "raiwatch": x["raiwatch_drifted"]}
+        for x in agree if x["evidently_drifted"] != x["raiwatch_drifted"]
+    ]
     worst = max(rows, key=lambda x: -1.0 if x["abs_diff"] is None else x["abs_diff"])
     return {
         "same_methods": all(x["evidently_method"] == x["raiwatch_method"] for x in rows),
@@ -185,7 +194,9 @@ def compare(ev: dict[str, Any], rw: dict[str, Any], tolerance: float) -> dict[st
         "max_abs_diff": max(diffs) if diffs else None,
         "max_abs_diff_column": worst["column"],
         "tolerance": tolerance,
-        "within_tolerance": bool(diffs) and max(diffs) <= tolerance and len(diffs) == len(rows),
+        "within_tolerance": bool(diffs) and max(diffs) <= tolerance,
+        "same_method_columns": len(agree),
+        "verdicts_differ_where_methods_agree": disagreements,
         "columns": rows,
     }
 
@@ -234,7 +245,10 @@ def markdown(doc: dict[str, Any]) -> str:
         f"- Same methods per column: {_fmt(cmp_['same_methods'])}. Drifted columns equal: "
         f"{_fmt(cmp_['drifted_sets_equal'])} — Evidently {cmp_['evidently_drifted']}, "
         f"raiwatch {cmp_['raiwatch_drifted']} (shifted by design: {cmp_['designed_shifted']}).",
-        f"- Max |Evidently − raiwatch| over {cmp_['compared_columns']} columns: "
+        f"- Where both use the same metric ({cmp_['same_method_columns']} columns), verdicts differ on "
+        f"{[d['column'] for d in cmp_['verdicts_differ_where_methods_agree']] or 'none'} "
+        "(raiwatch pages a significant change ≥ 0.05σ; Evidently a distance ≥ 0.1).",
+        f"- Max |Evidently − raiwatch| over the {cmp_['compared_columns']} columns with the same metric: "
         f"**{cmp_['max_abs_diff']:.5f}** ({cmp_['max_abs_diff_column']}); tolerance {cmp_['tolerance']}: "
         f"{'within' if cmp_['within_tolerance'] else 'NOT within'}.",
         "",
