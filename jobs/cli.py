@@ -27,6 +27,7 @@ from jobs.cli_common import (
     row_progress,
     settings_for,
 )
+from monitor.baseline.detection_limits import detection_limits
 from monitor.baseline.reference import create_baseline
 from monitor.errors import RaiwatchError, SchemaError
 from monitor.ingest.sources import iter_batches
@@ -135,6 +136,12 @@ def baseline_create(
     )
     for part, value in sorted((baseline.performance or {}).items()):
         console.print(f"  {part}: {value.get('error', 'ready')}")
+    limits = detection_limits(baseline, SignalConfig())
+    if limits["mean_shift_detectable_at_95pct_power"]:
+        shown = ", ".join(f"{v}σ at {k} rows" for k, v in limits["mean_shift_detectable_at_95pct_power"].items())
+        console.print(f"  detectable mean shift (95 % power, default budget): {shown}")
+    for warning in limits["warnings"]:
+        console.print(f"  [yellow]warning:[/] {warning}")
 
 
 def _ingest(
