@@ -76,7 +76,8 @@ DetectorName = Literal["cusum", "adwin", "ddm", "eddm", "page_hinkley", "kswin"]
 DETECTORS: tuple[str, ...] = ("cusum", "adwin", "ddm", "eddm", "page_hinkley", "kswin")
 BINARY_ONLY = frozenset({"ddm", "eddm"})  # they read a stream of 0/1 errors
 DEFAULT_ALPHA = 0.002  # a window's false-alarm rate when the signal has no budget share
-_UNIT_STEPS = 25  # CUSUM on the error rate: a correct prediction lowers it by 25 steps
+_UNIT_STEPS = 10  # CUSUM on the error rate: a correct prediction lowers it by 10 steps
+DEFAULT_SHIFT = 0.035  # error-rate increase the CUSUM is tuned to (bench/detector_study.py)
 
 
 class CUSUM(DriftDetector):
@@ -160,55 +161,66 @@ def _rate_arl(p: float, up: int, down: int, limit: int) -> float:
     return float(spsolve(sparse.identity(limit, format="csc") - q, np.ones(limit))[0])
 
 
-def _scale_arl(c0: float, c1: float, cap: float, limit: float, states: int = 400) -> float:
-    """Average run length of the scale CUSUM under the null (Brook-Evans, ``states`` cells)."""
+def _scale_arl(c0: float, c1: float, cap: float, limit: float, factor: float = 1.0, states: int = 300) -> float:
+    """Average run length of the scale CUSUM (Brook-Evans, ``states`` cells) when the squared
+    standardised errors are ``factor`` times a chi-square with 1 degree of freedom."""
     width = limit / states
     s = np.arange(states) * width
     edges = (np.arange(states + 1) - 0.5) * width  # cell j holds (edges[j], edges[j+1]]
-
-    def cdf(t: np.ndarray) -> np.ndarray:  # P(increment <= t), increment = c0 + c1 min(u, cap)
-        u = (t - c0) / c1
-        return np.where(u >= cap, 1.0, chi2.cdf(np.clip(u, 0.0, None), 1))
-
-    below = cdf(edges[None, :] - s[:, None])  # P(s + z <= edges[j])
+    # P(increment <= t), increment = c0 + c1 * min(factor * u, cap)
+    t = edges[None, :] - s[:, None]
+    u = (t - c0) / (c1 * factor)
+    below = np.where(u * factor >= cap, 1.0, chi2.cdf(np.clip(u, 0.0, None), 1))
     q = np.diff(below, axis=1)
     q[:, 0] = below[:, 1]  # everything at or below half a cell returns to 0
     return float(np.linalg.solve(np.eye(states) - q, np.ones(states))[0])
 
 
-def _smallest_limit(run_length: Any, target: float, start: float, *, integer: bool) -> float:
-    """The smallest limit whose run length reaches ``target`` (log run length ~ linear in it).
+def _smallest_limit(false_alarms: Any, alpha: float, start: float, *, integer: bool) -> float:
+    """The smallest limit whose per-window false-alarm rate is at most ``alpha``.
 
-    Secant steps on ``log(run_length)``, then a bracket refined to one step (integer
-    limits) or to 1e-4 (real limits); the run length grows with the limit.
+    ``false_alarms(limit)`` falls with the limit, its logarithm nearly linearly: secant
+    steps, then a bracket refined to one step (integer limits) or to 1e-4 (real limits).
     """
-    log_target = math.log(target)
-    a, b = start, 4 * start
-    fa, fb = math.log(run_length(a)) - log_target, math.log(run_length(b)) - log_target
-    for _ in range(8):  # secant on the nearly linear log run length
+    g = lambda h: math.log(alpha) - math.log(max(false_alarms(h), 1e-300))  # noqa: E731  (rises)
+    a, b = start, 2 * start
+    fa, fb = g(a), g(b)
+    for _ in range(8):  # secant on the nearly linear log rate
         if abs(fb - fa) < 1e-12 or abs(fb) < 0.01:
             break
-        a, b = b, min(max(b - fb * (b - a) / (fb - fa), start, b / 4), 4 * b)
+        a, b = b, min(max(b - fb * (b - a) / (fb - fa), 1.0, b / 4), 4 * b)
         if integer:
             b = float(round(b))
-        fa, fb = fb, math.log(run_length(b)) - log_target
+        fa, fb = fb, g(b)
     step = 1.0 if integer else max(b * 1e-4, 1e-6)
     lo, hi = b, b
-    while run_length(hi) < target:
+    while g(hi) < 0:
         lo, hi = hi, hi + 16 * step
-    while run_length(lo) >= target and lo > start:
-        hi, lo = lo, max(lo - 16 * step, start)
+    while g(lo) >= 0 and lo > step:
+        hi, lo = lo, max(lo - 16 * step, step)
     while hi - lo > step:
         mid = round((lo + hi) / 2) if integer else (lo + hi) / 2
-        lo, hi = (mid, hi) if run_length(mid) < target else (lo, mid)
+        lo, hi = (mid, hi) if g(mid) < 0 else (lo, mid)
     return hi
 
 
+# The reference is itself an estimate: false alarms are averaged over its sampling error
+# (normal, Gauss-Hermite nodes), so a baseline measured on few rows gets a higher limit.
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(9)
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+
+
+def _window_rate(run_lengths: list[float], rows: int) -> float:
+    return float(sum(w * -math.expm1(-rows / arl) for w, arl in zip(_WEIGHTS, run_lengths, strict=True)))
+
+
 @functools.lru_cache(maxsize=16)
-def _scale_limit(shift: float, cap: float, arl: float) -> float:
+def _scale_limit(shift: float, cap: float, alpha: float, rows: int, n_reference: int) -> float:
     ratio = 1.0 + shift
     c0, c1 = -math.log(ratio), 0.5 * (1.0 - ratio**-2)
-    return _smallest_limit(lambda h: _scale_arl(c0, c1, cap, h), arl, 1.0, integer=False)
+    factors = [max(1 + z / math.sqrt(2 * n_reference), 0.5) ** 2 for z in _NODES]
+    rate = lambda h: _window_rate([_scale_arl(c0, c1, cap, h, f) for f in factors], rows)  # noqa: E731
+    return _smallest_limit(rate, alpha, 1.0, integer=False)
 
 
 @functools.lru_cache(maxsize=64)
@@ -220,9 +232,12 @@ def calibrate_cusum(
     alpha: float,
     rows_per_window: int,
     shift: float | None = None,
-    margin: float = 1.0,
 ) -> dict[str, Any]:
     """CUSUM parameters whose false-alarm rate is ``alpha`` per window of ``rows_per_window``.
+
+    The rate is averaged over the sampling error of ``reference`` (measured on
+    ``n_reference`` rows), so that a baseline error rate estimated a little too low does
+    not page more than ``alpha`` on average.
 
     Parameters
     ----------
@@ -231,39 +246,38 @@ def calibrate_cusum(
     reference
         The baseline's error rate, or for regression its RMSE (the error scale).
     n_reference
-        Labelled rows the reference was measured on: the anchor is raised by ``margin``
-        standard errors of it, so that an estimate a little too low does not page.
+        Labelled rows the reference was measured on.
     alpha
-        Probability that a window with no change fires (the in-control average run
-        length is ``rows_per_window / alpha`` rows).
+        Probability that a window of ``rows_per_window`` labelled rows with no change fires.
     shift
-        The change to detect fastest: error-rate increase (default 0.05, 5 accuracy
-        points), or relative error-scale increase for regression (default 0.2).
+        The change the CUSUM is tuned to: error-rate increase (default 0.035: it catches a
+        5-point accuracy drop within 3 days of 1,000 rows), or relative error-scale increase
+        for regression (default 0.2).
     """
     if not 0 < alpha < 1:
         raise DataError(f"alpha must be in (0, 1); got {alpha}")
     if rows_per_window < 1 or n_reference < 1:
         raise DataError(f"rows_per_window and n_reference must be >= 1; got {rows_per_window}, {n_reference}")
-    arl = rows_per_window / alpha
     if task != "regression":
         if not 0 < reference < 1:
             raise DataError(f"the baseline error rate must be in (0, 1) for a CUSUM; got {reference}")
-        shift = 0.05 if shift is None else shift
-        p0 = min(reference + margin * math.sqrt(reference * (1 - reference) / n_reference), 0.98)
-        p1 = min(p0 + shift, 0.99)
+        p0 = reference
+        p1 = min(p0 + (DEFAULT_SHIFT if shift is None else shift), 0.99)
         unit = math.log((1 - p0) / (1 - p1)) / _UNIT_STEPS
         up = round(math.log(p1 / p0) / unit)
-        limit = _smallest_limit(lambda h: _rate_arl(p0, up, _UNIT_STEPS, int(h)), arl, float(up), integer=True)
+        se = math.sqrt(p0 * (1 - p0) / n_reference)
+        rates = [min(max(p0 + z * se, 1e-4), 0.999) for z in _NODES]
+        fa = lambda h: _window_rate([_rate_arl(p, up, _UNIT_STEPS, int(h)) for p in rates], rows_per_window)  # noqa: E731
+        limit = _smallest_limit(fa, alpha, 100.0 * _UNIT_STEPS, integer=True)  # typical: 100-300 falls
         return {"kind": "rate", "reference": p0, "shift": p1 - p0, "limit": int(limit), "up": up,
-                "down": _UNIT_STEPS, "unit": unit, "arl_rows": arl}  # fmt: skip
+                "down": _UNIT_STEPS, "unit": unit, "arl_rows": rows_per_window / alpha}  # fmt: skip
     if not reference > 0:
         raise DataError(f"the baseline RMSE must be > 0 for a CUSUM; got {reference}")
     shift = 0.2 if shift is None else shift
-    sigma0 = reference * (1 + margin / math.sqrt(2 * n_reference))
     cap = 16.0
-    limit = _scale_limit(shift, cap, arl)  # errors are standardised: the limit is the same for any scale
-    return {"kind": "scale", "reference": sigma0, "shift": shift, "limit": round(limit, 6),
-            "unit": 1.0, "cap": cap, "arl_rows": arl}  # fmt: skip
+    limit = _scale_limit(shift, cap, alpha, rows_per_window, n_reference)  # the same for any scale
+    return {"kind": "scale", "reference": reference, "shift": shift, "limit": round(limit, 6),
+            "unit": 1.0, "cap": cap, "arl_rows": rows_per_window / alpha}  # fmt: skip
 
 
 class VectorKSWIN(drift.KSWIN):
@@ -482,9 +496,8 @@ class ConceptDriftSettings(SignalSettings):
     """``signals.concept_drift``: which detectors watch the error stream, and how."""
 
     detectors: tuple[DetectorName, ...] | None = None  # None: default_detectors(task)
-    min_error_rate_increase: float = Field(0.05, gt=0, lt=1)
+    min_error_rate_increase: float = Field(DEFAULT_SHIFT, gt=0, lt=1)
     min_error_scale_increase: float = Field(0.2, gt=0)
-    reference_margin: float = Field(1.0, ge=0)  # standard errors added to the baseline's errors
     labels_per_window: int | None = Field(None, ge=1)  # None: the first window's labelled rows
     params: dict[DetectorName, dict[str, float | int | bool]] = Field(default_factory=dict)
 
@@ -542,7 +555,7 @@ def evaluate(context: SignalContext, settings: ConceptDriftSettings) -> list[Sig
             shift = settings.min_error_scale_increase if mv.task == "regression" else settings.min_error_rate_increase
             rows = settings.labels_per_window or n
             params["cusum"] = calibrate_cusum(mv.task, ref[0], ref[1], alpha=alpha, rows_per_window=rows,
-                                              shift=shift, margin=settings.reference_margin)  # fmt: skip
+                                              shift=shift)  # fmt: skip
         seed = getattr(getattr(context.baseline, "plan", None), "seed", 0)
         events, new_state = run_detectors(errors[keep], ts, state, detectors=names, seed=seed, params=params)
     except (DataError, ValueError, KeyError, TypeError) as err:
