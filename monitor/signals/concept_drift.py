@@ -102,10 +102,12 @@ class CUSUM(DriftDetector):
         unit: float = 1.0,
         cap: float = 16.0,
         arl_rows: float = 0.0,
+        n_reference: int = 0,
     ) -> None:
         super().__init__()
         self.kind, self.reference, self.shift, self.limit = kind, reference, shift, limit
         self.up, self.down, self.unit, self.cap, self.arl_rows = up, down, unit, cap, arl_rows
+        self.n_reference = n_reference
         self._reset()
 
     def _reset(self) -> None:
@@ -161,7 +163,9 @@ def _rate_arl(p: float, up: int, down: int, limit: int) -> float:
     return float(spsolve(sparse.identity(limit, format="csc") - q, np.ones(limit))[0])
 
 
-def _scale_arl(c0: float, c1: float, cap: float, limit: float, factor: float = 1.0, states: int = 300) -> float:
+def _scale_arl(
+    c0: float, c1: float, cap: float, limit: float, factor: float = 1.0, states: int = 300
+) -> float:
     """Average run length of the scale CUSUM (Brook-Evans, ``states`` cells) when the squared
     standardised errors are ``factor`` times a chi-square with 1 degree of freedom."""
     width = limit / states
@@ -182,7 +186,10 @@ def _smallest_limit(false_alarms: Any, alpha: float, start: float, *, integer: b
     ``false_alarms(limit)`` falls with the limit, its logarithm nearly linearly: secant
     steps, then a bracket refined to one step (integer limits) or to 1e-4 (real limits).
     """
-    g = lambda h: math.log(alpha) - math.log(max(false_alarms(h), 1e-300))  # noqa: E731  (rises)
+
+    def g(h: float) -> float:  # rises with the limit; the answer is where it crosses 0
+        return math.log(alpha) - math.log(max(false_alarms(h), 1e-300))
+
     a, b = start, 2 * start
     fa, fb = g(a), g(b)
     for _ in range(8):  # secant on the nearly linear log rate
@@ -210,17 +217,29 @@ _NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(9)
 _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
 
 
-def _window_rate(run_lengths: list[float], rows: int) -> float:
-    return float(sum(w * -math.expm1(-rows / arl) for w, arl in zip(_WEIGHTS, run_lengths, strict=True)))
+def _nodes(spread: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Hermite nodes and weights; one node when the reference's error is negligible."""
+    return (_NODES, _WEIGHTS) if spread > 1e-5 else (np.zeros(1), np.ones(1))
+
+
+def _window_rate(weights: np.ndarray, run_lengths: list[float], rows: int) -> float:
+    """Probability that a window of ``rows`` fires, averaged over the reference's error."""
+    return float(
+        sum(w * -math.expm1(-rows / arl) for w, arl in zip(weights, run_lengths, strict=True))
+    )
 
 
 @functools.lru_cache(maxsize=16)
 def _scale_limit(shift: float, cap: float, alpha: float, rows: int, n_reference: int) -> float:
     ratio = 1.0 + shift
     c0, c1 = -math.log(ratio), 0.5 * (1.0 - ratio**-2)
-    factors = [max(1 + z / math.sqrt(2 * n_reference), 0.5) ** 2 for z in _NODES]
-    rate = lambda h: _window_rate([_scale_arl(c0, c1, cap, h, f) for f in factors], rows)  # noqa: E731
-    return _smallest_limit(rate, alpha, 1.0, integer=False)
+    nodes, weights = _nodes(1 / math.sqrt(2 * n_reference))
+    factors = [max(1 + z / math.sqrt(2 * n_reference), 0.5) ** 2 for z in nodes]
+
+    def false_alarms(h: float) -> float:
+        return _window_rate(weights, [_scale_arl(c0, c1, cap, h, f) for f in factors], rows)
+
+    return _smallest_limit(false_alarms, alpha, 1.0, integer=False)
 
 
 @functools.lru_cache(maxsize=64)
@@ -257,27 +276,53 @@ def calibrate_cusum(
     if not 0 < alpha < 1:
         raise DataError(f"alpha must be in (0, 1); got {alpha}")
     if rows_per_window < 1 or n_reference < 1:
-        raise DataError(f"rows_per_window and n_reference must be >= 1; got {rows_per_window}, {n_reference}")
+        raise DataError(
+            f"rows_per_window and n_reference must be >= 1; got {rows_per_window}, {n_reference}"
+        )
     if task != "regression":
         if not 0 < reference < 1:
-            raise DataError(f"the baseline error rate must be in (0, 1) for a CUSUM; got {reference}")
+            raise DataError(
+                f"the baseline error rate must be in (0, 1) for a CUSUM; got {reference}"
+            )
         p0 = reference
         p1 = min(p0 + (DEFAULT_SHIFT if shift is None else shift), 0.99)
         unit = math.log((1 - p0) / (1 - p1)) / _UNIT_STEPS
         up = round(math.log(p1 / p0) / unit)
         se = math.sqrt(p0 * (1 - p0) / n_reference)
-        rates = [min(max(p0 + z * se, 1e-4), 0.999) for z in _NODES]
-        fa = lambda h: _window_rate([_rate_arl(p, up, _UNIT_STEPS, int(h)) for p in rates], rows_per_window)  # noqa: E731
-        limit = _smallest_limit(fa, alpha, 100.0 * _UNIT_STEPS, integer=True)  # typical: 100-300 falls
-        return {"kind": "rate", "reference": p0, "shift": p1 - p0, "limit": int(limit), "up": up,
-                "down": _UNIT_STEPS, "unit": unit, "arl_rows": rows_per_window / alpha}  # fmt: skip
+        nodes, weights = _nodes(se)
+        rates = [min(max(p0 + z * se, 1e-4), 0.999) for z in nodes]
+
+        def false_alarms(h: float) -> float:
+            run_lengths = [_rate_arl(p, up, _UNIT_STEPS, int(h)) for p in rates]
+            return _window_rate(weights, run_lengths, rows_per_window)
+
+        limit = _smallest_limit(false_alarms, alpha, 100.0 * _UNIT_STEPS, integer=True)
+        return {
+            "kind": "rate",
+            "reference": p0,
+            "shift": p1 - p0,
+            "limit": int(limit),
+            "up": up,
+            "down": _UNIT_STEPS,
+            "unit": unit,
+            "arl_rows": rows_per_window / alpha,
+            "n_reference": n_reference,
+        }
     if not reference > 0:
         raise DataError(f"the baseline RMSE must be > 0 for a CUSUM; got {reference}")
     shift = 0.2 if shift is None else shift
     cap = 16.0
     limit = _scale_limit(shift, cap, alpha, rows_per_window, n_reference)  # the same for any scale
-    return {"kind": "scale", "reference": reference, "shift": shift, "limit": round(limit, 6),
-            "unit": 1.0, "cap": cap, "arl_rows": rows_per_window / alpha}  # fmt: skip
+    return {
+        "kind": "scale",
+        "reference": reference,
+        "shift": shift,
+        "limit": round(limit, 6),
+        "unit": 1.0,
+        "cap": cap,
+        "arl_rows": rows_per_window / alpha,
+        "n_reference": n_reference,
+    }
 
 
 class VectorKSWIN(drift.KSWIN):
@@ -467,9 +512,13 @@ def run_detectors(
             if name == "kswin":
                 init.setdefault("seed", state["seed"])
             if name == "cusum" and "limit" not in init:
-                raise DataError("the cusum detector needs calibrated parameters: params={'cusum': calibrate_cusum(...)}")
+                raise DataError(
+                    "the cusum detector needs calibrated parameters: params={'cusum': calibrate_cusum(...)}"
+                )
         if name == "cusum" and init["kind"] == "rate" and not np.isin(x, (0.0, 1.0)).all():
-            raise DataError("this cusum was calibrated on 0/1 errors; real-valued errors need kind 'scale'")
+            raise DataError(
+                "this cusum was calibrated on 0/1 errors; real-valued errors need kind 'scale'"
+            )
         det = _FACTORIES[name](**init)
         for k, v in saved.get(name, {}).get("internals", {}).items():
             setattr(det, k, _load(v))
@@ -483,12 +532,25 @@ def run_detectors(
                     fired.append(i)
         for i in fired:
             stamp = None if ts is None else ts[i].isoformat()
-            events.append({"detector": name, "index": i, "stream_index": state["n_seen"] + i, "timestamp": stamp})
+            events.append(
+                {
+                    "detector": name,
+                    "index": i,
+                    "stream_index": state["n_seen"] + i,
+                    "timestamp": stamp,
+                }
+            )
         new[name] = {"params": init, "internals": _internals(det, init)}
     events.sort(key=lambda e: e["index"])  # time order; detectors in order within a row
     last = ts[-1].isoformat() if ts is not None and x.size else state["last_timestamp"]
-    new_state = {"version": STATE_VERSION, "river": river.__version__, "seed": state["seed"],
-                 "n_seen": state["n_seen"] + x.size, "last_timestamp": last, "detectors": new}  # fmt: skip
+    new_state = {
+        "version": STATE_VERSION,
+        "river": river.__version__,
+        "seed": state["seed"],
+        "n_seen": state["n_seen"] + x.size,
+        "last_timestamp": last,
+        "detectors": new,
+    }
     return events, new_state
 
 
@@ -519,7 +581,9 @@ def _reference(context: SignalContext) -> tuple[float, int]:
     part = (context.baseline.performance or {}).get("performance")
     if part is None or "error" in part:
         why = part["error"] if part else "the baseline has no reference performance"
-        raise DataError(f"{why}; the cusum needs it: rebuild the baseline with labels (`raiwatch baseline create`)")
+        raise DataError(
+            f"{why}; the cusum needs it: rebuild the baseline with labels (`raiwatch baseline create`)"
+        )
     metric = "rmse" if context.model_version.task == "regression" else "accuracy"
     value = (part["metrics"].get(metric) or {}).get("value")
     if value is None or not math.isfinite(value):
@@ -533,7 +597,11 @@ def evaluate(context: SignalContext, settings: ConceptDriftSettings) -> list[Sig
     names = tuple(settings.detectors or default_detectors(mv.task))
     labelled = context.labelled
     if labelled is None or labelled.empty:
-        why = "no label source was given for this run" if labelled is None else "no labels have arrived for this window yet"
+        why = (
+            "no label source was given for this run"
+            if labelled is None
+            else "no labels have arrived for this window yet"
+        )
         return [no_data(SIGNAL, name, why, n=0) for name in names]
     if mv.timestamp_column in labelled:
         labelled = labelled.sort_values(mv.timestamp_column, kind="mergesort")
@@ -541,36 +609,69 @@ def evaluate(context: SignalContext, settings: ConceptDriftSettings) -> list[Sig
     keep = np.isfinite(errors)
     n = int(keep.sum())
     if n == 0:
-        return [no_data(SIGNAL, name, "no labelled row of this window has both a label and a prediction", n=0) for name in names]
-    ts = pd.to_datetime(labelled[mv.timestamp_column], utc=True).to_numpy()[keep] if mv.timestamp_column in labelled else None
+        return [
+            no_data(
+                SIGNAL,
+                name,
+                "no labelled row of this window has both a label and a prediction",
+                n=0,
+            )
+            for name in names
+        ]
+    ts = (
+        pd.to_datetime(labelled[mv.timestamp_column], utc=True).to_numpy()[keep]
+        if mv.timestamp_column in labelled
+        else None
+    )
     budget = context.alpha(SIGNAL)
     alpha = (budget or DEFAULT_ALPHA) / len(names)  # Bonferroni over the detectors
     state = context.carry.get(SIGNAL)
     params: dict[str, dict[str, Any]] = {k: dict(v) for k, v in settings.params.items()}
     results: list[SignalResult] = []
-    ref: tuple[float, int] | None = None
     try:
         if "cusum" in names and not (state and "cusum" in state.get("detectors", {})):
             ref = _reference(context)
-            shift = settings.min_error_scale_increase if mv.task == "regression" else settings.min_error_rate_increase
+            shift = (
+                settings.min_error_scale_increase
+                if mv.task == "regression"
+                else settings.min_error_rate_increase
+            )
             rows = settings.labels_per_window or n
-            params["cusum"] = calibrate_cusum(mv.task, ref[0], ref[1], alpha=alpha, rows_per_window=rows,
-                                              shift=shift)  # fmt: skip
+            params["cusum"] = calibrate_cusum(
+                mv.task, ref[0], ref[1], alpha=alpha, rows_per_window=rows, shift=shift
+            )
         seed = getattr(getattr(context.baseline, "plan", None), "seed", 0)
-        events, new_state = run_detectors(errors[keep], ts, state, detectors=names, seed=seed, params=params)
+        events, new_state = run_detectors(
+            errors[keep], ts, state, detectors=names, seed=seed, params=params
+        )
     except (DataError, ValueError, KeyError, TypeError) as err:
         context.carry[SIGNAL] = None  # an unusable state must not poison every later window
-        return [error(SIGNAL, "detectors", f"{err}; the detectors restart from the next window on", n=n)]
+        return [
+            error(SIGNAL, "detectors", f"{err}; the detectors restart from the next window on", n=n)
+        ]
     context.carry[SIGNAL] = new_state
     for name in names:
         mine = [e for e in events if e["detector"] == name]
         det = new_state["detectors"][name]
         p = det["params"]
         status = ("alert" if budget > 0 else "warning") if mine else "ok"
-        result = {"value": float(len(mine)), "status": status, "current_size": n, "details": {"events": mine}}
+        result = {
+            "value": float(len(mine)),
+            "status": status,
+            "current_size": n,
+            "details": {"events": mine},
+        }
         if name == "cusum":
-            window_err = float(errors[keep].mean()) if p["kind"] == "rate" else float(np.sqrt(np.mean(errors[keep] ** 2)))
-            effect = window_err - p["reference"] if p["kind"] == "rate" else window_err / p["reference"] - 1.0
+            window_err = (
+                float(errors[keep].mean())
+                if p["kind"] == "rate"
+                else float(np.sqrt(np.mean(errors[keep] ** 2)))
+            )
+            effect = (
+                window_err - p["reference"]
+                if p["kind"] == "rate"
+                else window_err / p["reference"] - 1.0
+            )
             result |= {
                 "threshold": p["limit"] * p["unit"],
                 "statistic": det["internals"]["statistic"] * p["unit"],
@@ -578,13 +679,18 @@ def evaluate(context: SignalContext, settings: ConceptDriftSettings) -> list[Sig
                 "effect_size": effect,
                 "min_effect": p["shift"],
                 "correction": "bonferroni" if len(names) > 1 else "none",
-                "reference_size": ref[1] if ref else None,
-                "message": (f"cusum fired {len(mine)} time(s) in {n} errors: the error "
-                            f"{'rate' if p['kind'] == 'rate' else 'scale'} rose above the baseline's"
-                            if mine else f"no change in {n} errors"),
-            }  # fmt: skip
+                "reference_size": p.get("n_reference"),
+                "message": (
+                    f"cusum fired {len(mine)} time(s) in {n} errors: the error "
+                    f"{'rate' if p['kind'] == 'rate' else 'scale'} rose above the baseline's"
+                    if mine
+                    else f"no change in {n} errors"
+                ),
+            }
         else:
-            result["message"] = f"{name} detected {len(mine)} change(s) in {n} errors (river parameters, not budget-calibrated)"
+            result["message"] = (
+                f"{name} detected {len(mine)} change(s) in {n} errors (river parameters, not budget-calibrated)"
+            )
         results.append(SignalResult(signal=SIGNAL, metric=name, **result))
     return results
 
@@ -600,9 +706,15 @@ def concept_drift_signal_results(
             results.append(no_data(SIGNAL, name, "no labels have arrived for this window", n=0))
             continue
         results.append(
-            SignalResult(signal=SIGNAL, metric=name, value=float(len(mine)), threshold=1.0,
-                         status="alert" if mine else "ok", current_size=n,
-                         message=f"{name} detected {len(mine)} change(s) in {n} errors",
-                         details={"events": mine})  # fmt: skip
+            SignalResult(
+                signal=SIGNAL,
+                metric=name,
+                value=float(len(mine)),
+                threshold=1.0,
+                status="alert" if mine else "ok",
+                current_size=n,
+                message=f"{name} detected {len(mine)} change(s) in {n} errors",
+                details={"events": mine},
+            )
         )
     return results
