@@ -217,6 +217,8 @@ def test_invalid_inputs_raise_clear_errors() -> None:
     with pytest.raises(DataError, match=r"baseline error rate must be in \(0, 1\)"):
         calibrate_cusum("binary", 0.0, 100, alpha=0.01, rows_per_window=100)
     _, state = run_detectors([0.0, 1.0], None, None, detectors=("adwin",))
+    with pytest.raises(DataError, match=r"ADWIN's state was written by river 0.1, this is river"):
+        run_detectors([0.0], None, {**state, "river": "0.1"}, detectors=("adwin",))
     with pytest.raises(DataError, match=r"state version 1 is not 2; .* empty state"):
         run_detectors([0.0], None, {**state, "version": 1}, detectors=("adwin",))
 
@@ -234,3 +236,9 @@ def test_the_vectorised_cusum_is_the_row_by_row_one(regression: bool) -> None:
                 rows.append(i)
         assert rows and fast.fire_rows(errors) == rows
         assert (fast.statistic, fast.drift_detected) == (one.statistic, one.drift_detected)
+
+
+def test_every_public_name_imports() -> None:
+    import monitor.signals.concept_drift as module
+
+    assert all(hasattr(module, name) for name in module.__all__)
