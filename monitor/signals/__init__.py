@@ -13,7 +13,7 @@ dashboard's panels all derive from it::
 
 from __future__ import annotations
 
-from monitor.signals import data_drift, data_quality, dataset_drift, prediction_drift
+from monitor.signals import concept_drift, data_drift, data_quality, dataset_drift, prediction_drift
 from monitor.signals.base import (
     SignalContext,
     SignalEntry,
@@ -42,6 +42,12 @@ SIGNALS: dict[str, SignalEntry] = {
         name="data_quality", title="Data quality", settings=data_quality.Settings,
         evaluate=data_quality.evaluate, panel="quality",
         description="null, type-error, out-of-range and unseen-category rates",
+    ),
+    "concept_drift": SignalEntry(
+        name="concept_drift", title="Change detection", settings=concept_drift.ConceptDriftSettings,
+        evaluate=concept_drift.evaluate, applies=lambda mv: mv.prediction is not None,
+        needs="labels", panel="changes",
+        description="budget-calibrated CUSUM on the time-ordered error stream, state carried across windows",
     ),
 }  # fmt: skip
 
