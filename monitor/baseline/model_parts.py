@@ -18,6 +18,7 @@ import pandas as pd
 from monitor.baseline.model_input import to_model_input
 from monitor.errors import RaiwatchError
 from monitor.signals.estimated_performance import CBPE
+from monitor.signals.multivariate_drift import fit_multivariate_part
 from monitor.signals.performance import baseline_performance, window_performance
 from monitor.spec.model_version import ModelVersion
 
@@ -40,7 +41,7 @@ def fit_model_baselines(
     mv: ModelVersion, sample: pd.DataFrame, *, model: Any = None, seed: int = 0
 ) -> dict[str, Any]:
     """Reference performance, CBPE state and (with a model) importance, as JSON-able dicts."""
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"multivariate": _multivariate_part(mv, sample, seed)}
     target = mv.target
     if not target or target not in sample or sample[target].notna().sum() == 0:
         why = (
@@ -48,7 +49,7 @@ def fit_model_baselines(
             else f"the reference data has no values in the target column {target!r}"
         )  # fmt: skip
         reason = {"error": f"no labelled reference data: {why}; rebuild the baseline with labels"}
-        return as_json({"performance": reason, "cbpe": reason, "attribution": reason})
+        return as_json({**out, "performance": reason, "cbpe": reason, "attribution": reason})
     labelled = sample[sample[target].notna()]
     y = labelled[target].map(label_text) if mv.task != "regression" else labelled[target]
     pred = labelled[mv.prediction].map(label_text) if mv.task != "regression" else labelled[mv.prediction]
@@ -84,6 +85,12 @@ def fit_model_baselines(
         except Exception as err:  # a user's model may raise anything; store why
             out["attribution"] = {"error": f"permutation importance of the model failed: {err}"}
     return as_json(out)  # in memory exactly as stored
+
+
+def _multivariate_part(mv: ModelVersion, sample: pd.DataFrame, seed: int) -> dict[str, Any]:
+    numeric = [f.name for f in mv.monitored_features if f.type in ("numeric", "datetime") and f.name in sample]
+    categorical = [f.name for f in mv.monitored_features if f.type in ("categorical", "boolean") and f.name in sample]
+    return fit_multivariate_part(sample, numeric, categorical, seed=seed)
 
 
 def as_json(value: Any) -> Any:
