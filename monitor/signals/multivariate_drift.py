@@ -107,7 +107,7 @@ def _numeric_matrix(frame: pd.DataFrame, columns: list[str]) -> FloatArray:
 
 def _finite_rows(x: FloatArray) -> NDArray[np.bool_]:
     """Rows without ±inf (NaN is a missing value, imputed with the baseline median)."""
-    return ~np.isinf(x).any(axis=1)
+    return np.asarray(~np.isinf(x).any(axis=1), dtype=bool)
 
 
 def fit_pca_part(
@@ -153,7 +153,7 @@ def fit_pca_part(
         "components": components.tolist(),
         "variance": variance,
         "seed": seed,
-        "fit_rows": int(len(fit_rows)),
+        "fit_rows": len(fit_rows),
     }
     part["held_out_errors"] = pca_row_errors(part, x[held_rows]).tolist()
     return part
@@ -180,7 +180,9 @@ def fit_multivariate_part(
         "numeric": list(numeric),
         "categorical": list(categorical),
         "categories": {
-            c: sorted(sample[c].dropna().astype(str).value_counts().index[:250]) for c in categorical if c in sample
+            c: sorted(sample[c].dropna().astype(str).value_counts().index[:250])
+            for c in categorical
+            if c in sample
         },
         "seed": seed,
     }
@@ -190,7 +192,9 @@ def fit_multivariate_part(
 # --- judged per window ------------------------------------------------------------------
 
 
-def _status(p: float, alpha: float, effect: float, min_effect: float) -> Literal["ok", "warning", "alert"]:
+def _status(
+    p: float, alpha: float, effect: float, min_effect: float
+) -> Literal["ok", "warning", "alert"]:
     significant = alpha > 0 and p <= alpha
     if not significant:
         return "ok"
@@ -198,7 +202,12 @@ def _status(p: float, alpha: float, effect: float, min_effect: float) -> Literal
 
 
 def judge_pca(
-    part: dict[str, Any], window: pd.DataFrame, *, alpha: float, min_effect: float, correction: str = "none"
+    part: dict[str, Any],
+    window: pd.DataFrame,
+    *,
+    alpha: float,
+    min_effect: float,
+    correction: str = "none",
 ) -> SignalResult:
     """One-sided Mann–Whitney test of the window's per-row errors against the held-out ones."""
     x = _numeric_matrix(window, part["columns"])
@@ -235,7 +244,11 @@ def judge_pca(
 def _encode(frame: pd.DataFrame, part: dict[str, Any]) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for c in part["numeric"]:
-        out[c] = pd.to_numeric(frame[c], errors="coerce").astype(float).replace([np.inf, -np.inf], np.nan)
+        out[c] = (
+            pd.to_numeric(frame[c], errors="coerce")
+            .astype(float)
+            .replace([np.inf, -np.inf], np.nan)
+        )
     for c in part["categorical"]:
         out[c] = pd.Categorical(frame[c].astype("string"), categories=part["categories"].get(c, []))
     return out
@@ -259,7 +272,11 @@ def judge_domain_classifier(
     cols = part["numeric"] + part["categorical"]
     missing = [c for c in cols if c not in window.columns]
     if missing:
-        return error(SIGNAL, DC_METRIC, f"the window lacks columns {missing}; available: {list(window.columns)}")
+        return error(
+            SIGNAL,
+            DC_METRIC,
+            f"the window lacks columns {missing}; available: {list(window.columns)}",
+        )
     rng = np.random.default_rng(part["seed"])
     n = min(len(window), len(reference), sample_size)
     w = _encode(window, part).iloc[rng.choice(len(window), n, replace=False)]
@@ -311,7 +328,15 @@ def evaluate(context: SignalContext, settings: MultivariateDriftSettings) -> lis
             continue
         try:
             if m == "pca":
-                results.append(judge_pca(part, cur, alpha=alpha, min_effect=settings.min_effect, correction=correction))
+                results.append(
+                    judge_pca(
+                        part,
+                        cur,
+                        alpha=alpha,
+                        min_effect=settings.min_effect,
+                        correction=correction,
+                    )
+                )
             else:
                 ref = context.baseline.profile.reservoir.to_pandas()
                 results.append(judge_domain_classifier(

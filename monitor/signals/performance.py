@@ -12,6 +12,7 @@ without positive predictions) is ``nan`` with a reason, and becomes a ``no_data`
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -114,6 +115,27 @@ def performance_metrics(
 ) -> dict[str, float]:
     """The metrics of :func:`window_performance` (``nan`` where undefined)."""
     return window_performance(task, y_true, y_pred, scores, classes=classes).metrics
+
+
+def holm(p_values: Sequence[float], alpha: float) -> tuple[list[float], list[bool]]:
+    """Holm's step-down procedure at family-wise level ``alpha``.
+
+    Returns, for each p-value, the level it was compared with (``alpha / (k - rank)``)
+    and whether it is rejected (every smaller p-value rejected too).
+
+    >>> holm([0.004, 0.03, 0.012], 0.05)
+    ([0.016666666666666666, 0.05, 0.025], [True, True, True])
+    >>> holm([0.004, 0.03, 0.04], 0.01)[1]
+    [True, False, False]
+    """
+    k = len(p_values)
+    levels, rejected = [0.0] * k, [False] * k
+    going = alpha > 0
+    for rank, i in enumerate(np.argsort(np.asarray(p_values, dtype=float), kind="stable")):
+        levels[i] = alpha / (k - rank)
+        going = going and p_values[i] <= levels[i]
+        rejected[i] = going
+    return levels, rejected
 
 
 def _bootstrap(data: LabelledData, n_boot: int, seed: int) -> dict[str, NDArray[np.float64]]:

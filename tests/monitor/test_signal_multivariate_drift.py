@@ -38,7 +38,9 @@ MV = parse_model_version({
 })  # fmt: skip
 
 
-def _features(n: int, rng: np.random.Generator, rho: float = 0.8, shift: float = 0.0) -> pd.DataFrame:
+def _features(
+    n: int, rng: np.random.Generator, rho: float = 0.8, shift: float = 0.0
+) -> pd.DataFrame:
     """x1..x3 correlated normals (rho), x4 exponential, x5 = x1 + noise; 2 % missing in x4."""
     cov = np.full((3, 3), rho) + (1 - rho) * np.eye(3)
     x = rng.multivariate_normal([0.0, 0.0, 0.0], cov, size=n) + shift
@@ -55,7 +57,9 @@ def _rows(n: int, seed: int, **kw: float) -> pd.DataFrame:
     frame["city"] = rng.choice(["a", "b", "c"], size=n)
     frame["score"], frame["prediction"] = score, (score >= 0.5).astype(int)
     frame["request_id"] = [f"{seed}-{i}" for i in range(n)]
-    frame["timestamp"] = pd.Timestamp("2026-10-01", tz="UTC") + pd.to_timedelta(np.arange(n), unit="s")
+    frame["timestamp"] = pd.Timestamp("2026-10-01", tz="UTC") + pd.to_timedelta(
+        np.arange(n), unit="s"
+    )
     return frame
 
 
@@ -82,7 +86,9 @@ def test_row_errors_equal_sklearn_pca_reconstruction() -> None:
     mean, scale = fit.mean(axis=0), fit.std(axis=0)
     k = len(part["components"])
     pca = PCA(n_components=k, svd_solver="full").fit((fit - mean) / scale)
-    assert pca.explained_variance_ratio_[: k - 1].sum() < 0.65 <= pca.explained_variance_ratio_.sum()
+    assert (
+        pca.explained_variance_ratio_[: k - 1].sum() < 0.65 <= pca.explained_variance_ratio_.sum()
+    )
     window = _features(200, np.random.default_rng(2)).fillna({"x4": 1.0}).to_numpy()
     z = (window - mean) / scale
     expected = np.linalg.norm(z - pca.inverse_transform(pca.transform(z)), axis=1)
@@ -141,7 +147,9 @@ def test_a_correlation_flip_pages_at_every_size(n: int) -> None:
     """Marginals unchanged (x1..x3 stay standard normal), their correlation weakens."""
     part = fit_pca_part(_features(4000, np.random.default_rng(7)), COLS, seed=0)
     fired = [
-        judge_pca(part, _features(n, np.random.default_rng(s), rho=0.2), alpha=0.002, min_effect=0.1).status
+        judge_pca(
+            part, _features(n, np.random.default_rng(s), rho=0.2), alpha=0.002, min_effect=0.1
+        ).status
         for s in range(40)
     ]
     assert fired.count("alert") >= (38 if n == 1000 else 30)
@@ -173,7 +181,9 @@ def test_both_methods_split_the_alpha_bonferroni() -> None:
     pca, dc = _evaluate(_rows(600, 3), alpha=0.004, methods=("pca", "domain_classifier"))
     assert pca.alpha == dc.alpha == 0.002 and pca.correction == dc.correction == "bonferroni"
     assert dc.metric == "domain_classifier_auc" and dc.status == "ok"
-    _, dc_shift = _evaluate(_rows(600, 4, shift=1.0), alpha=0.004, methods=("pca", "domain_classifier"))
+    _, dc_shift = _evaluate(
+        _rows(600, 4, shift=1.0), alpha=0.004, methods=("pca", "domain_classifier")
+    )
     assert dc_shift.status == "alert" and dc_shift.value > 0.7
 
 
@@ -224,7 +234,14 @@ def test_a_too_small_baseline_says_the_size_needed() -> None:
 
 def test_a_baseline_without_the_part_is_no_data() -> None:
     baseline = _baseline()
-    old = Baseline(baseline.model_version, baseline.profile, baseline.plan, baseline.chunks, {}, baseline.created_at)
+    old = Baseline(
+        baseline.model_version,
+        baseline.profile,
+        baseline.plan,
+        baseline.chunks,
+        {},
+        baseline.created_at,
+    )
     profile = build_profile([_rows(200, 1)], old.window_plan(), threads=1)
     (r,) = evaluate(SignalContext(baseline=old, window=profile, alphas={"multivariate_drift": 0.01}),
                     MultivariateDriftSettings())  # fmt: skip
