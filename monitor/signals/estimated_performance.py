@@ -311,7 +311,7 @@ def _brier(prob: FloatArray, y: NDArray[np.int_]) -> float:
 # --- the signal ---------------------------------------------------------------------------
 
 SIGNAL = "estimated_performance"
-N_BOOT = 200  # bootstrap resamples of the reference estimate, at baseline creation
+N_BOOT = 500  # bootstrap resamples of the reference estimate, at baseline creation
 
 
 class EstimatedPerformanceSettings(SignalSettings):

@@ -14,12 +14,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
+from pydantic import Field, field_validator
+from scipy.stats import norm
 
-from monitor.errors import DataError
+from monitor.errors import DataError, RaiwatchError
+from monitor.ingest.log_rows import LABEL_COLUMN
 from monitor.profiles.labelled_metrics import (
     LabelledData,
     Task,
@@ -27,7 +31,11 @@ from monitor.profiles.labelled_metrics import (
     prepare_labelled,
     undefined_reasons,
 )
+from monitor.signals.base import SignalSettings, error, no_data
 from monitor.signals.results import SignalResult, Status
+
+if TYPE_CHECKING:
+    from monitor.signals.base import SignalContext
 
 __all__ = [
     "CLASSIFICATION_METRICS",
@@ -37,12 +45,14 @@ __all__ = [
     "REGRESSION_METRICS",
     "BaselinePerformance",
     "MetricBaseline",
+    "PerformanceSettings",
     "WindowPerformance",
     "baseline_performance",
     "bootstrap_intervals",
-    "check_performance",
+    "evaluate",
+    "holm",
+    "judge_metrics",
     "performance_metrics",
-    "performance_signal_results",
     "window_performance",
 ]
 
@@ -247,84 +257,204 @@ def baseline_performance(
     )
 
 
-def _judge(
-    m: str, window: WindowPerformance, baseline: BaselinePerformance | None, **how: Any
-) -> tuple[Status, str, float | None, float | None, dict[str, Any]]:
-    value = window.metrics[m] if window.n else None
-    if baseline is None:
-        why = "no labelled reference data in the baseline; rebuild it with its target column"
-        return "no_data", why, value, None, {}
-    if window.n == 0 or m in window.undefined:
-        return "no_data", window.undefined.get(m, NO_LABELS), None, None, {}
-    b, higher = baseline.metrics[m], HIGHER_IS_BETTER[m]
-    if m in baseline.undefined or math.isnan(b.low):
-        why = baseline.undefined.get(m, "its bootstrap interval is undefined")
-        return "no_data", f"cannot judge {m}: on the baseline {why}", value, None, {}
-    sign = 1.0 if higher else -1.0  # direction in which the metric gets better
-    if how["max_drop"] is not None:  # constant relative drop
-        margin, method = how["max_drop"] * abs(b.value), f"max_drop={how['max_drop']}"
-    else:  # calibrated; a smaller window has a larger sampling error
-        scale = math.sqrt(baseline.n / window.n)
-        bound = b.low if higher else b.high
-        margin = 3 * b.std * scale if how["calibration"] == "std" else abs(b.value - bound) * scale
-        method = how["calibration"]
-    limit = b.value - sign * margin
-    worse = sign * (window.metrics[m] - limit) < 0
-    msg = f"{m} {window.metrics[m]:.4g} is {'worse' if worse else 'not worse'} than {limit:.4g}"
-    details = {f"baseline_{k}": v for k, v in asdict(b).items()}
-    details.update(method=method, higher_is_better=higher)
-    return ("alert" if worse else "ok"), msg, value, limit, details
+# --- the signal ---------------------------------------------------------------------------
+
+SIGNAL = "performance"
+SCORE_METRICS = ("roc_auc", "log_loss")  # need scores; the others need labels and predictions
+RELATIVE_EFFECT = ("log_loss", "mae", "rmse")  # unbounded: min effect relative to the reference
 
 
-def performance_signal_results(
-    window: WindowPerformance,
-    baseline: BaselinePerformance | None,
-    *,
-    max_drop: float | None = None,
-    calibration: Literal["interval", "std"] = "interval",
-) -> list[SignalResult]:
-    """One ``performance`` result per metric: ``alert`` when the window is worse than a limit.
+class PerformanceSettings(SignalSettings):
+    """``signals.performance`` (realised metrics, once labels have arrived).
 
     Parameters
     ----------
-    window
-        From :func:`window_performance` (``n == 0`` when no label has arrived).
-    baseline
-        From :func:`baseline_performance`; ``None`` when the reference data had no labels.
-    max_drop
-        Constant threshold: alert when the metric is worse than the baseline by more than
-        this fraction of its value (``0.1`` = 10 %). Overrides ``calibration``.
-    calibration
-        ``interval``: the limit is the baseline's bootstrap bound; ``std``: baseline
-        ``∓ 3`` bootstrap std. Both margins are widened by ``sqrt(n_baseline / n_window)``.
+    metrics
+        Metrics judged (default: all of the task); Holm across them.
+    min_labels
+        Fewer labelled window rows than this give ``no_data`` (default 100).
+    min_effect
+        The smallest absolute drop that pages for accuracy, precision, recall, F1, ROC AUC
+        and R² (default 0.05, e.g. accuracy 0.90 → 0.85).
+    min_relative_effect
+        The smallest increase that pages for log loss, MAE and RMSE, as a share of the
+        reference value (default 0.10: 10 % worse); the result states it in the metric's units.
     """
-    names = REGRESSION_METRICS if window.task == "regression" else CLASSIFICATION_METRICS
-    results = []
-    for m in names:
-        status, msg, value, limit, details = _judge(
-            m, window, baseline, max_drop=max_drop, calibration=calibration
+
+    metrics: tuple[str, ...] | None = None
+    min_labels: int = Field(default=100, ge=10)
+    min_effect: float = Field(default=0.05, gt=0, lt=1)
+    min_relative_effect: float = Field(default=0.10, gt=0)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        known = CLASSIFICATION_METRICS + REGRESSION_METRICS
+        bad = [m for m in value or () if m not in known]
+        if bad:
+            raise ValueError(f"unknown performance metric(s) {bad}; choose from {list(known)}")
+        return value
+
+
+def _window_metrics(
+    task: Task, labelled: pd.DataFrame, mv: Any
+) -> tuple[dict[str, float], dict[str, int], dict[str, str], str]:
+    """Metrics of the labelled rows; score metrics only on rows whose scores are finite.
+
+    Returns the metrics, the rows each was computed on, why any is undefined, and a note
+    on the rows left out (no prediction, non-finite values).
+    """
+    from monitor.baseline.model_parts import (  # imports this module
+        classes_of,
+        label_text,
+        scores_matrix,
+    )
+
+    has_label = labelled[LABEL_COLUMN].notna()
+    rows = labelled[has_label & labelled[mv.prediction].notna()]
+    no_pred = int(has_label.sum()) - len(rows)
+    note = f"; {no_pred} labelled row(s) without a prediction left out" if no_pred else ""
+    text = task != "regression"
+    y = rows[LABEL_COLUMN].map(label_text) if text else rows[LABEL_COLUMN]
+    pred = rows[mv.prediction].map(label_text) if text else rows[mv.prediction]
+    if task == "regression":
+        y_num = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
+        p_num = pd.to_numeric(pred, errors="coerce").to_numpy(dtype=float)
+        finite = np.isfinite(y_num) & np.isfinite(p_num)
+        w = window_performance(task, y_num[finite], p_num[finite])
+        n = int(finite.sum())
+        if n < len(rows):
+            note += f"; {len(rows) - n} row(s) with a non-finite label or prediction left out"
+        return w.metrics, dict.fromkeys(w.metrics, n), w.undefined, note
+    base = window_performance(task, y, pred, classes=classes_of(mv))
+    metrics, sizes, undefined = (
+        dict(base.metrics),
+        dict.fromkeys(base.metrics, base.n),
+        dict(base.undefined),
+    )
+    scores = scores_matrix(mv, rows)
+    if scores is None:
+        for m in SCORE_METRICS:
+            undefined[m] = "the model version logs no score columns"
+    else:
+        finite = np.isfinite(scores) if scores.ndim == 1 else np.isfinite(scores).all(axis=1)
+        dropped = int((~finite).sum())
+        if dropped:
+            note += f"; {dropped} row(s) with a non-finite score left out of roc_auc and log_loss"
+        scored = window_performance(
+            task, y[finite], pred[finite], scores[finite], classes=classes_of(mv)
         )
-        results.append(SignalResult(
-            "performance", None, m, value, limit, status, message=msg, details=details,
-            reference_size=baseline.n if baseline else None, current_size=window.n,
-        ))  # fmt: skip
-    return results
+        for m in SCORE_METRICS:
+            metrics[m], sizes[m] = scored.metrics[m], scored.n
+            undefined.pop(m, None)
+            if m in scored.undefined:
+                undefined[m] = scored.undefined[m]
+    return metrics, sizes, undefined, note
 
 
-def check_performance(
-    task: Task,
-    y_true: ArrayLike,
-    y_pred: ArrayLike,
-    scores: ArrayLike | None,
-    baseline: BaselinePerformance | None,
+def judge_metrics(
+    window: dict[str, float],
+    sizes: dict[str, int],
+    baseline: BaselinePerformance,
     *,
-    classes: tuple[Any, ...] | list[Any] | None = None,
-    max_drop: float | None = None,
-    calibration: Literal["interval", "std"] = "interval",
+    alpha: float,
+    settings: PerformanceSettings,
+    undefined: dict[str, str] | None = None,
+    note: str = "",
 ) -> list[SignalResult]:
-    """Window metrics judged against ``baseline``; invalid data gives one ``error`` result."""
+    """One result per metric: one-sided z-test of the drop, Holm across metrics.
+
+    ``z = drop / sqrt(se_ref**2 + se_win**2)`` with ``se_ref`` the reference's bootstrap
+    standard deviation and ``se_win = se_ref * sqrt(n_ref / n_win)`` (the same metric's
+    sampling error at the window's size); ``drop`` is positive when the window is worse.
+    """
+    undefined = undefined or {}
+    names = settings.metrics or (
+        REGRESSION_METRICS if baseline.task == "regression" else CLASSIFICATION_METRICS
+    )
+    out: dict[str, SignalResult] = {}
+    judged: list[tuple[str, float, float, float, float]] = []
+    for m in names:
+        b, n = baseline.metrics.get(m), sizes.get(m, 0)
+        if m in undefined or n == 0 or not math.isfinite(window.get(m, math.nan)):
+            why = undefined.get(m, NO_LABELS)
+            out[m] = no_data(SIGNAL, m, f"{m} is undefined on this window: {why}{note}", n=n)
+            continue
+        if (
+            b is None
+            or m in baseline.undefined
+            or not (math.isfinite(b.value) and math.isfinite(b.std))
+        ):
+            why = baseline.undefined.get(m, "its bootstrap spread is undefined")
+            out[m] = no_data(SIGNAL, m, f"cannot judge {m}: on the baseline {why}", n=n)
+            continue
+        sign = 1.0 if HIGHER_IS_BETTER[m] else -1.0
+        drop = sign * (b.value - window[m])
+        se = b.std * math.sqrt(1 + baseline.n / n)
+        p = float(norm.sf(drop / se)) if se > 0 else (0.0 if drop > 0 else 1.0)
+        min_effect = (
+            settings.min_relative_effect * abs(b.value)
+            if m in RELATIVE_EFFECT
+            else settings.min_effect
+        )
+        judged.append((m, drop, se, p, min_effect))
+    levels, rejected = holm([j[3] for j in judged], alpha)
+    for (m, drop, se, p, min_effect), level, rej in zip(judged, levels, rejected, strict=True):
+        b, n = baseline.metrics[m], sizes[m]
+        status: Status = "ok" if not rej else "alert" if drop >= min_effect else "warning"
+        sign = 1.0 if HIGHER_IS_BETTER[m] else -1.0
+        out[m] = SignalResult(
+            signal=SIGNAL, metric=m, value=window[m], threshold=b.value - sign * min_effect, status=status,
+            p_value=p, statistic=drop / se if se > 0 else None, alpha=level, effect_size=drop,
+            min_effect=min_effect, correction="holm", reference_size=baseline.n, current_size=n,
+            message=(
+                f"{m} {window[m]:.4g} vs {b.value:.4g} on the reference ({'worse' if drop > 0 else 'not worse'} "
+                f"by {abs(drop):.4g}; pages from {min_effect:.4g}); one-sided z-test p={p:.3g} at alpha {level:.3g}{note}"
+            ),
+            details={
+                "baseline_value": b.value, "baseline_std": b.std, "standard_error": se,
+                "higher_is_better": HIGHER_IS_BETTER[m], "test": "one-sided z, bootstrap SE at both sizes",
+            },
+        )  # fmt: skip
+    return [out[m] for m in names]
+
+
+def evaluate(context: SignalContext, settings: PerformanceSettings) -> list[SignalResult]:
+    """Realised metrics on the window's labelled rows against the baseline's (see :func:`judge_metrics`)."""
+    mv = context.model_version
+    names = settings.metrics or (
+        REGRESSION_METRICS if mv.task == "regression" else CLASSIFICATION_METRICS
+    )
+
+    def none(why: str, n: int | None = None) -> list[SignalResult]:
+        return [no_data(SIGNAL, m, why, n=n) for m in names]
+
+    part = (context.baseline.performance or {}).get("performance")
+    if part is None:
+        return none(
+            "the baseline was built before model parts existed; rebuild it with `raiwatch baseline create`"
+        )
+    if "error" in part:
+        return none(str(part["error"]))
+    if context.labelled is None:
+        return none("no label source was given for this run")
+    labelled = context.labelled
+    n_lab = int(labelled[LABEL_COLUMN].notna().sum()) if LABEL_COLUMN in labelled else 0
+    if n_lab < settings.min_labels:
+        why = (
+            NO_LABELS
+            if n_lab == 0
+            else f"only {n_lab} labelled rows; performance needs at least {settings.min_labels}"
+        )
+        return none(why, n_lab)
     try:
-        window = window_performance(task, y_true, y_pred, scores, classes=classes)
-    except DataError as err:
-        return [SignalResult("performance", None, "all", None, None, "error", message=str(err))]
-    return performance_signal_results(window, baseline, max_drop=max_drop, calibration=calibration)
+        window, sizes, undefined, note = _window_metrics(mv.task, labelled, mv)
+    except (RaiwatchError, ValueError) as err:
+        return [
+            error(SIGNAL, m, f"the window's labelled rows cannot be scored: {err}", n=n_lab)
+            for m in names
+        ]
+    return judge_metrics(
+        window, sizes, BaselinePerformance.from_dict(part), alpha=context.alpha(SIGNAL),
+        settings=settings, undefined=undefined, note=note,
+    )  # fmt: skip
