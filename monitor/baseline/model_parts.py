@@ -92,18 +92,16 @@ def fit_model_baselines(
     if model is None:
         out["attribution"] = {"error": "the model version names no loadable model (model_uri)"}
     else:
-        from monitor.signals.attribution_drift import importance_on_window
+        from monitor.signals.attribution_drift import fit_attribution_part
 
         try:
-            out["attribution"] = {
-                "importance": importance_on_window(
-                    model,
-                    to_model_input(mv, labelled),
-                    target_for_model(labelled[target], model),
-                    mv.task,
-                    seed,
-                )
-            }
+            out["attribution"] = fit_attribution_part(
+                model,
+                to_model_input(mv, labelled),
+                target_for_model(labelled[target], model),
+                mv.task,
+                seed=seed,
+            )
         except Exception as err:  # a user's model may raise anything; store why
             out["attribution"] = {"error": f"permutation importance of the model failed: {err}"}
     return as_json(out)  # in memory exactly as stored
