@@ -52,6 +52,7 @@ __all__ = [
     "evaluate",
     "holm",
     "judge_metrics",
+    "measure_window",
     "performance_metrics",
     "window_performance",
 ]
@@ -279,12 +280,19 @@ class PerformanceSettings(SignalSettings):
     min_relative_effect
         The smallest increase that pages for log loss, MAE and RMSE, as a share of the
         reference value (default 0.10: 10 % worse); the result states it in the metric's units.
+    window_bootstrap, bootstrap_below
+        A window with fewer than ``bootstrap_below`` labelled rows (default 2000) is also
+        bootstrapped (``window_bootstrap`` resamples, default 200, seeded) and its standard
+        error is the larger of that and the reference's scaled to its size: on small
+        windows the metrics are skewed and the scaled error alone pages too often.
     """
 
     metrics: tuple[str, ...] | None = None
     min_labels: int = Field(default=100, ge=10)
     min_effect: float = Field(default=0.05, gt=0, lt=1)
     min_relative_effect: float = Field(default=0.10, gt=0)
+    window_bootstrap: int = Field(default=200, ge=0)
+    bootstrap_below: int = Field(default=2000, ge=0)
 
     @field_validator("metrics")
     @classmethod
@@ -296,9 +304,33 @@ class PerformanceSettings(SignalSettings):
         return value
 
 
+def measure_window(
+    task: Task,
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    scores: ArrayLike | None = None,
+    *,
+    classes: tuple[Any, ...] | list[Any] | None = None,
+    n_boot: int = 0,
+    seed: int = 0,
+) -> tuple[WindowPerformance, dict[str, float]]:
+    """:func:`window_performance` and, with ``n_boot``, each metric's bootstrap standard error."""
+    window = window_performance(task, y_true, y_pred, scores, classes=classes)
+    if n_boot <= 0 or window.n < 2:
+        return window, {}
+    data = prepare_labelled(task, y_true, y_pred, scores, classes=classes)
+    samples = _bootstrap(data, n_boot, seed)
+    se = {}
+    for m, v in samples.items():
+        ok = v[np.isfinite(v)]
+        if ok.size >= n_boot / 2:
+            se[m] = float(ok.std())
+    return window, se
+
+
 def _window_metrics(
-    task: Task, labelled: pd.DataFrame, mv: Any
-) -> tuple[dict[str, float], dict[str, int], dict[str, str], str]:
+    task: Task, labelled: pd.DataFrame, mv: Any, n_boot: int, seed: int
+) -> tuple[dict[str, float], dict[str, int], dict[str, str], dict[str, float], str]:
     """Metrics of the labelled rows; score metrics only on rows whose scores are finite.
 
     Returns the metrics, the rows each was computed on, why any is undefined, and a note
@@ -321,12 +353,12 @@ def _window_metrics(
         y_num = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
         p_num = pd.to_numeric(pred, errors="coerce").to_numpy(dtype=float)
         finite = np.isfinite(y_num) & np.isfinite(p_num)
-        w = window_performance(task, y_num[finite], p_num[finite])
+        w, se = measure_window(task, y_num[finite], p_num[finite], n_boot=n_boot, seed=seed)
         n = int(finite.sum())
         if n < len(rows):
             note += f"; {len(rows) - n} row(s) with a non-finite label or prediction left out"
-        return w.metrics, dict.fromkeys(w.metrics, n), w.undefined, note
-    base = window_performance(task, y, pred, classes=classes_of(mv))
+        return w.metrics, dict.fromkeys(w.metrics, n), w.undefined, se, note
+    base, se = measure_window(task, y, pred, classes=classes_of(mv), n_boot=n_boot, seed=seed)
     metrics, sizes, undefined = (
         dict(base.metrics),
         dict.fromkeys(base.metrics, base.n),
@@ -341,15 +373,24 @@ def _window_metrics(
         dropped = int((~finite).sum())
         if dropped:
             note += f"; {dropped} row(s) with a non-finite score left out of roc_auc and log_loss"
-        scored = window_performance(
-            task, y[finite], pred[finite], scores[finite], classes=classes_of(mv)
+        scored, scored_se = measure_window(
+            task,
+            y[finite],
+            pred[finite],
+            scores[finite],
+            classes=classes_of(mv),
+            n_boot=n_boot,
+            seed=seed,
         )
         for m in SCORE_METRICS:
             metrics[m], sizes[m] = scored.metrics[m], scored.n
+            se.pop(m, None)
+            if m in scored_se:
+                se[m] = scored_se[m]
             undefined.pop(m, None)
             if m in scored.undefined:
                 undefined[m] = scored.undefined[m]
-    return metrics, sizes, undefined, note
+    return metrics, sizes, undefined, se, note
 
 
 def judge_metrics(
@@ -360,15 +401,17 @@ def judge_metrics(
     alpha: float,
     settings: PerformanceSettings,
     undefined: dict[str, str] | None = None,
+    window_se: dict[str, float] | None = None,
     note: str = "",
 ) -> list[SignalResult]:
     """One result per metric: one-sided z-test of the drop, Holm across metrics.
 
     ``z = drop / sqrt(se_ref**2 + se_win**2)`` with ``se_ref`` the reference's bootstrap
-    standard deviation and ``se_win = se_ref * sqrt(n_ref / n_win)`` (the same metric's
-    sampling error at the window's size); ``drop`` is positive when the window is worse.
+    standard deviation and ``se_win`` the larger of ``se_ref * sqrt(n_ref / n_win)`` (the
+    same metric's sampling error at the window's size) and ``window_se[metric]`` (the
+    window's own bootstrap error, when given); ``drop`` is positive when the window is worse.
     """
-    undefined = undefined or {}
+    undefined, window_se = undefined or {}, window_se or {}
     names = settings.metrics or (
         REGRESSION_METRICS if baseline.task == "regression" else CLASSIFICATION_METRICS
     )
@@ -390,7 +433,7 @@ def judge_metrics(
             continue
         sign = 1.0 if HIGHER_IS_BETTER[m] else -1.0
         drop = sign * (b.value - window[m])
-        se = b.std * math.sqrt(1 + baseline.n / n)
+        se = math.hypot(b.std, max(b.std * math.sqrt(baseline.n / n), window_se.get(m, 0.0)))
         p = float(norm.sf(drop / se)) if se > 0 else (0.0 if drop > 0 else 1.0)
         min_effect = (
             settings.min_relative_effect * abs(b.value)
@@ -448,7 +491,10 @@ def evaluate(context: SignalContext, settings: PerformanceSettings) -> list[Sign
         )
         return none(why, n_lab)
     try:
-        window, sizes, undefined, note = _window_metrics(mv.task, labelled, mv)
+        n_boot = settings.window_bootstrap if n_lab < settings.bootstrap_below else 0
+        window, sizes, undefined, window_se, note = _window_metrics(
+            mv.task, labelled, mv, n_boot, context.baseline.plan.seed
+        )
     except (RaiwatchError, ValueError) as err:
         return [
             error(SIGNAL, m, f"the window's labelled rows cannot be scored: {err}", n=n_lab)
@@ -456,5 +502,5 @@ def evaluate(context: SignalContext, settings: PerformanceSettings) -> list[Sign
         ]
     return judge_metrics(
         window, sizes, BaselinePerformance.from_dict(part), alpha=context.alpha(SIGNAL),
-        settings=settings, undefined=undefined, note=note,
+        settings=settings, undefined=undefined, window_se=window_se, note=note,
     )  # fmt: skip

@@ -26,6 +26,7 @@ from monitor.signals.performance import (
     baseline_performance,
     evaluate,
     judge_metrics,
+    measure_window,
     window_performance,
 )
 from monitor.spec.model_version import parse_model_version
@@ -97,15 +98,32 @@ def test_reference_spread_of_accuracy_matches_the_binomial_closed_form() -> None
 
 def test_p_value_is_the_normal_tail_of_the_drop_with_both_standard_errors() -> None:
     base = _reference(2000, 2)
-    results = _judge(base, 300, 3, alpha=0.01, flip=0.05)
+    results = _judge(base, 3000, 3, alpha=0.01, flip=0.05)  # large: the scaled reference SE
     for r in results:
         b = base.metrics[r.metric]
         sign = 1 if r.metric != "log_loss" else -1
-        se = b.std * np.sqrt(1 + 2000 / 300)
+        se = b.std * np.sqrt(1 + 2000 / 3000)
         assert r.effect_size == pytest.approx(sign * (b.value - r.value))
         assert r.p_value == pytest.approx(stats.norm.sf(r.effect_size / se), rel=1e-9)
-        assert r.correction == "holm" and r.reference_size == 2000 and r.current_size == 300
+        assert r.correction == "holm" and r.reference_size == 2000 and r.current_size == 3000
     assert sorted(r.alpha for r in results) == pytest.approx([0.01 / k for k in range(6, 0, -1)])
+    # a small window: its own bootstrap SE when larger than the scaled one
+    y, pred, score = _world(150, np.random.default_rng(4))
+    w, own = measure_window("binary", y, pred, score, n_boot=200, seed=0)
+    boot = np.random.default_rng(0)
+    acc = [np.mean(y[i] == pred[i]) for i in (boot.integers(0, 150, 150) for _ in range(200))]
+    assert own["accuracy"] == pytest.approx(np.std(acc), rel=1e-12)
+    (small,) = judge_metrics(
+        w.metrics,
+        dict.fromkeys(w.metrics, 150),
+        base,
+        alpha=0.01,
+        settings=PerformanceSettings(metrics=("accuracy",)),
+        window_se=own,
+    )
+    b = base.metrics["accuracy"]
+    se = np.hypot(b.std, max(b.std * np.sqrt(2000 / 150), own["accuracy"]))
+    assert small.details["standard_error"] == pytest.approx(se, rel=1e-12)
     ll = next(r for r in results if r.metric == "log_loss")
     assert ll.min_effect == pytest.approx(
         0.1 * base.metrics["log_loss"].value
@@ -132,7 +150,7 @@ def test_false_alarm_rate_on_no_change_windows_is_within_alpha(n: int) -> None:
 
 @pytest.mark.parametrize("n", [300, 1000])
 def test_a_real_drop_in_accuracy_pages(n: int) -> None:
-    """15 % of labels flipped: accuracy drops by about 0.1 (power ~0.7 at 300 rows, ~1 at 1000)."""
+    """15 % of labels flipped: accuracy drops by about 0.08 (power ~0.6 at 300 rows, ~1 at 1000)."""
     base = _reference(3000, 4)
     fired = [
         {r.metric: r.status for r in _judge(base, n, s, alpha=0.002, flip=0.15)} for s in range(30)
