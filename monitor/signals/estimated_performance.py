@@ -11,10 +11,17 @@ held-out data by 5-fold cross-fitting, else the identity), then estimates on unl
 * ROC AUC: expected correctly ordered (positive, negative) pairs over expected pairs
   (one-vs-rest macro for multiclass).
 
-The band ``(low, high)`` is the range in which the realised metric falls with probability
-``1 - alpha`` if the calibration holds: labels are drawn from the calibrated probabilities
-``n_sim`` times and the metric recomputed, so it reflects the sampling error at that
-window's size. The fitted state is plain numbers (:meth:`CBPE.to_dict`), no pickle.
+:meth:`CBPE.estimate` also gives a band ``(low, high)`` in which the *realised* metric falls
+with probability ``1 - alpha`` if the calibration holds (labels drawn from the calibrated
+probabilities ``n_sim`` times). The fitted state is plain numbers (:meth:`CBPE.to_dict`).
+
+The ``estimated_performance`` signal (:func:`evaluate`) judges the *estimate*: everything is
+fitted once at baseline creation (:func:`fit_cbpe_part`: the calibration on half of the
+labelled reference rows, the reference estimate and its bootstrap spread on the other half);
+a window's estimate is compared with the reference estimate by a one-sided z-test with the
+standard error of both at their sizes, Holm across the metrics, and pages only when the
+estimated drop is also at least ``min_effect``. Windows with fewer than ``min_rows`` scored
+rows are ``no_data``; rows with a non-finite score are left out and counted.
 """
 
 from __future__ import annotations
