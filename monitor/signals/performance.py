@@ -136,7 +136,7 @@ def holm(p_values: Sequence[float], alpha: float) -> tuple[list[float], list[boo
 
     >>> holm([0.004, 0.03, 0.012], 0.05)
     ([0.016666666666666666, 0.05, 0.025], [True, True, True])
-    >>> holm([0.004, 0.03, 0.04], 0.01)[1]
+    >>> holm([0.003, 0.03, 0.04], 0.01)[1]
     [True, False, False]
     """
     k = len(p_values)
