@@ -27,7 +27,6 @@ from monitor.signals.performance import (
     evaluate,
     judge_metrics,
     measure_window,
-    window_performance,
 )
 from monitor.spec.model_version import parse_model_version
 
@@ -56,10 +55,12 @@ def _reference(m: int, seed: int) -> BaselinePerformance:
 
 
 def _judge(base: BaselinePerformance, n: int, seed: int, alpha: float, flip: float = 0.0) -> list:
-    w = window_performance("binary", *_world(n, np.random.default_rng(seed), flip))
-    return judge_metrics(
-        w.metrics, dict.fromkeys(w.metrics, w.n), base, alpha=alpha, settings=SETTINGS
-    )
+    """As :func:`evaluate` does: small windows also bootstrapped for their own SE."""
+    n_boot = SETTINGS.window_bootstrap if n < SETTINGS.bootstrap_below else 0
+    y, pred, score = _world(n, np.random.default_rng(seed), flip)
+    w, se = measure_window("binary", y, pred, score, n_boot=n_boot, seed=0)
+    sizes = dict.fromkeys(w.metrics, w.n)
+    return judge_metrics(w.metrics, sizes, base, alpha=alpha, settings=SETTINGS, window_se=se)
 
 
 def _rows(n: int, seed: int, flip: float = 0.0) -> pd.DataFrame:
@@ -133,13 +134,20 @@ def test_p_value_is_the_normal_tail_of_the_drop_with_both_standard_errors() -> N
 # --- false alarms and power --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("n", [100, 1000, 5000])
-def test_false_alarm_rate_on_no_change_windows_is_within_alpha(n: int) -> None:
-    """6 baselines x 60 windows: P(Holm rejects any metric) <= alpha + 3 MC errors."""
+@pytest.mark.parametrize(
+    ("n", "baselines", "windows"), [(100, 5, 50), (1000, 4, 25), (5000, 6, 60)]
+)
+def test_false_alarm_rate_on_no_change_windows_is_within_alpha(
+    n: int, baselines: int, windows: int
+) -> None:
+    """Baselines x windows: P(Holm rejects any metric) <= alpha + 3 MC errors.
+
+    Windows under 2000 rows are bootstrapped (as :func:`evaluate` does), so fewer of them.
+    """
     hits, sims = {0.01: 0, 0.05: 0}, 0
-    for b in range(6):
+    for b in range(baselines):
         base = _reference(2000, 100 + b)
-        for s in range(60):
+        for s in range(windows):
             p = [r.p_value for r in _judge(base, n, 1000 * n + 100 * b + s, alpha=0.05)]
             for a in hits:
                 hits[a] += min(p) <= a / len(p)  # Holm rejects something iff min p <= a/k
@@ -150,12 +158,12 @@ def test_false_alarm_rate_on_no_change_windows_is_within_alpha(n: int) -> None:
 
 @pytest.mark.parametrize("n", [300, 1000])
 def test_a_real_drop_in_accuracy_pages(n: int) -> None:
-    """15 % of labels flipped: accuracy drops by about 0.08 (power ~0.6 at 300 rows, ~1 at 1000)."""
+    """15 % of labels flipped: accuracy drops by about 0.08 (power ~0.5 at 300 rows, ~1 at 1000)."""
     base = _reference(3000, 4)
     fired = [
         {r.metric: r.status for r in _judge(base, n, s, alpha=0.002, flip=0.15)} for s in range(30)
     ]
-    assert sum(f["accuracy"] == "alert" for f in fired) >= (29 if n == 1000 else 16)
+    assert sum(f["accuracy"] == "alert" for f in fired) >= (28 if n == 1000 else 9)
 
 
 def test_a_small_significant_drop_is_a_warning() -> None:
