@@ -336,9 +336,7 @@ class EstimatedPerformanceSettings(SignalSettings):
         accuracy 0.90 → 0.85); a significant smaller drop is a ``warning``.
     """
 
-    metrics: tuple[EstimatedMetric, ...] = Field(
-        default=ESTIMATED_METRICS, min_length=1
-    )
+    metrics: tuple[EstimatedMetric, ...] = Field(default=ESTIMATED_METRICS, min_length=1)
     min_rows: int = Field(default=100, ge=20)
     min_effect: float = Field(default=0.05, gt=0, lt=1)
 
