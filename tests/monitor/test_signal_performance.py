@@ -249,3 +249,41 @@ def test_no_label_source_and_an_unlabelled_baseline_say_why() -> None:
 def test_unknown_metric_names_list_the_options() -> None:
     with pytest.raises(ValueError, match=r"unknown performance metric\(s\) \['auc'\]; choose from"):
         PerformanceSettings(metrics=("auc",))
+
+
+def _regression_rows(n: int, seed: int, noise: float = 1.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    return pd.DataFrame({
+        "x1": x, "prediction": 2 * x, "target": 2 * x + rng.normal(scale=noise, size=n),
+        "request_id": [f"{seed}-{i}" for i in range(n)],
+        "timestamp": pd.Timestamp("2026-10-01", tz="UTC") + pd.to_timedelta(np.arange(n), unit="s"),
+    })  # fmt: skip
+
+
+def test_regression_drop_in_mae_pages_and_non_finite_rows_are_counted() -> None:
+    mv = parse_model_version({
+        "name": "reg", "version": "1", "task": "regression", "features": {"x1": "numeric"},
+        "target": "target", "prediction": "prediction",
+    })  # fmt: skip
+    baseline = create_baseline(mv, _regression_rows(2000, 0), seed=0, threads=1)
+
+    def run(window: pd.DataFrame) -> dict:
+        profile = build_profile([window.drop(columns="target")], baseline.window_plan(), threads=1)
+        labelled = window.rename(columns={"target": LABEL_COLUMN})
+        context = SignalContext(
+            baseline=baseline, window=profile, labelled=labelled, alphas={"performance": 0.002}
+        )
+        return {r.metric: r for r in evaluate(context, SETTINGS)}
+
+    window = _regression_rows(500, 1)
+    window.loc[0, "prediction"] = np.inf
+    ok = run(window)
+    assert set(ok) == {"mae", "rmse", "r2"} and {r.status for r in ok.values()} == {"ok"}
+    assert (
+        ok["mae"].current_size == 499
+        and "1 row(s) with a non-finite label or prediction" in ok["mae"].message
+    )
+    assert ok["mae"].min_effect == pytest.approx(0.1 * ok["mae"].details["baseline_value"])
+    worse = run(_regression_rows(500, 2, noise=1.5))
+    assert worse["mae"].status == worse["rmse"].status == "alert" and worse["mae"].effect_size > 0.3
