@@ -262,7 +262,8 @@ def baseline_performance(
 
 SIGNAL = "performance"
 SCORE_METRICS = ("roc_auc", "log_loss")  # need scores; the others need labels and predictions
-RELATIVE_EFFECT = ("log_loss", "mae", "rmse")  # unbounded: min effect relative to the reference
+RELATIVE_EFFECT = ("log_loss", "mae", "rmse")
+SCORE_ERROR = "the window's scores cannot be used: "  # marks an undefined metric as an error  # unbounded: min effect relative to the reference
 
 
 class PerformanceSettings(SignalSettings):
@@ -367,21 +368,27 @@ def _window_metrics(
     scores = scores_matrix(mv, rows)
     if scores is None:
         for m in SCORE_METRICS:
-            undefined[m] = "the model version logs no score columns"
+            undefined[m] = f"{m} is undefined: the model version logs no score columns"
     else:
         finite = np.isfinite(scores) if scores.ndim == 1 else np.isfinite(scores).all(axis=1)
         dropped = int((~finite).sum())
         if dropped:
             note += f"; {dropped} row(s) with a non-finite score left out of roc_auc and log_loss"
-        scored, scored_se = measure_window(
-            task,
-            y[finite],
-            pred[finite],
-            scores[finite],
-            classes=classes_of(mv),
-            n_boot=n_boot,
-            seed=seed,
-        )
+        try:
+            scored, scored_se = measure_window(
+                task,
+                y[finite],
+                pred[finite],
+                scores[finite],
+                classes=classes_of(mv),
+                n_boot=n_boot,
+                seed=seed,
+            )
+        except DataError as err:  # bad scores spoil the score metrics only
+            for m in SCORE_METRICS:
+                metrics[m] = math.nan
+                undefined[m] = f"{SCORE_ERROR}{err}"
+            return metrics, sizes, undefined, se, note
         for m in SCORE_METRICS:
             metrics[m], sizes[m] = scored.metrics[m], scored.n
             se.pop(m, None)
@@ -421,7 +428,10 @@ def judge_metrics(
         b, n = baseline.metrics.get(m), sizes.get(m, 0)
         if m in undefined or n == 0 or not math.isfinite(window.get(m, math.nan)):
             why = undefined.get(m, NO_LABELS)
-            out[m] = no_data(SIGNAL, m, f"{m} is undefined on this window: {why}{note}", n=n)
+            if why.startswith(SCORE_ERROR):
+                out[m] = error(SIGNAL, m, f"{why}{note}", n=n)
+            else:
+                out[m] = no_data(SIGNAL, m, f"{why}{note}", n=n)
             continue
         if (
             b is None

@@ -218,12 +218,17 @@ def test_rows_without_a_prediction_are_counted() -> None:
     assert "3 labelled row(s) without a prediction left out" in res["accuracy"].message
 
 
-def test_scores_that_are_not_probabilities_are_an_error() -> None:
+def test_scores_that_are_not_probabilities_spoil_only_the_score_metrics() -> None:
     window = _rows(300, 12)
     window.loc[0, "score"] = 3.0
     res = _evaluate(window)
-    assert {r.status for r in res.values()} == {"error"}
-    assert "probabilities in [0, 1]" in res["accuracy"].message
+    assert {m: r.status for m, r in res.items()} == {
+        "accuracy": "ok", "precision": "ok", "recall": "ok", "f1": "ok", "roc_auc": "error", "log_loss": "error",
+    }  # fmt: skip
+    assert res["roc_auc"].message.startswith(
+        "the window's scores cannot be used: scores must be probabilities in [0, 1]"
+    )
+    assert res["roc_auc"].value is None
 
 
 def test_no_label_source_and_an_unlabelled_baseline_say_why() -> None:
