@@ -192,9 +192,9 @@ def test_domain_classifier_false_alarm_rate() -> None:
     ref = _baseline().profile.reservoir.to_pandas()
     p = [
         judge_domain_classifier(part, ref, _rows(200, 500 + s), alpha=0.05, min_effect=0.05).p_value
-        for s in range(60)
+        for s in range(40)
     ]
-    assert np.mean(np.array(p) <= 0.05) <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 60)
+    assert np.mean(np.array(p) <= 0.05) <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 40)
 
 
 # --- bad inputs ---------------------------------------------------------------------------
