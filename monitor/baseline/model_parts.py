@@ -17,7 +17,8 @@ import pandas as pd
 
 from monitor.baseline.model_input import to_model_input
 from monitor.errors import RaiwatchError
-from monitor.signals.estimated_performance import CBPE
+from monitor.signals.estimated_performance import fit_cbpe_part
+from monitor.signals.multivariate_drift import fit_multivariate_part
 from monitor.signals.performance import baseline_performance, window_performance
 from monitor.spec.model_version import ModelVersion
 
@@ -40,7 +41,7 @@ def fit_model_baselines(
     mv: ModelVersion, sample: pd.DataFrame, *, model: Any = None, seed: int = 0
 ) -> dict[str, Any]:
     """Reference performance, CBPE state and (with a model) importance, as JSON-able dicts."""
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"multivariate": _multivariate_part(mv, sample, seed)}
     target = mv.target
     if not target or target not in sample or sample[target].notna().sum() == 0:
         why = (
@@ -48,10 +49,14 @@ def fit_model_baselines(
             else f"the reference data has no values in the target column {target!r}"
         )  # fmt: skip
         reason = {"error": f"no labelled reference data: {why}; rebuild the baseline with labels"}
-        return as_json({"performance": reason, "cbpe": reason, "attribution": reason})
+        return as_json({**out, "performance": reason, "cbpe": reason, "attribution": reason})
     labelled = sample[sample[target].notna()]
     y = labelled[target].map(label_text) if mv.task != "regression" else labelled[target]
-    pred = labelled[mv.prediction].map(label_text) if mv.task != "regression" else labelled[mv.prediction]
+    pred = (
+        labelled[mv.prediction].map(label_text)
+        if mv.task != "regression"
+        else labelled[mv.prediction]
+    )
     scores = scores_matrix(mv, labelled)
     try:
         perf = baseline_performance(mv.task, y, pred, scores, classes=classes_of(mv), seed=seed)
@@ -64,26 +69,56 @@ def fit_model_baselines(
         out["cbpe"] = {"error": "the model version logs no score columns; CBPE needs scores"}
     else:
         try:
-            cbpe = CBPE(mv.task, classes=classes_of(mv), seed=seed).fit(scores, y)  # type: ignore[arg-type]
-            realised = window_performance(mv.task, y, pred, scores, classes=classes_of(mv)).metrics
+            finite = np.isfinite(scores) if scores.ndim == 1 else np.isfinite(scores).all(axis=1)
+            finite &= pred.notna().to_numpy()
+            part = fit_cbpe_part(
+                mv.task,  # type: ignore[arg-type]
+                scores[finite],
+                y[finite],
+                pred[finite],
+                classes=classes_of(mv),
+                seed=seed,
+            )
+            realised = window_performance(
+                mv.task, y[finite], pred[finite], scores[finite], classes=classes_of(mv)
+            ).metrics
             out["cbpe"] = {
-                "state": cbpe.to_dict(),
+                **part,
                 "reference": {m: _finite(realised.get(m)) for m in ESTIMATED},
+                "dropped_non_finite": int((~finite).sum()),
             }
         except (RaiwatchError, ValueError) as err:
             out["cbpe"] = {"error": f"CBPE could not be calibrated: {err}"}
     if model is None:
         out["attribution"] = {"error": "the model version names no loadable model (model_uri)"}
     else:
-        from monitor.signals.attribution_drift import importance_on_window
+        from monitor.signals.attribution_drift import fit_attribution_part
 
         try:
-            out["attribution"] = {
-                "importance": importance_on_window(model, to_model_input(mv, labelled), target_for_model(labelled[target], model), mv.task, seed)
-            }
+            out["attribution"] = fit_attribution_part(
+                model,
+                to_model_input(mv, labelled),
+                target_for_model(labelled[target], model),
+                mv.task,
+                seed=seed,
+            )
         except Exception as err:  # a user's model may raise anything; store why
             out["attribution"] = {"error": f"permutation importance of the model failed: {err}"}
     return as_json(out)  # in memory exactly as stored
+
+
+def _multivariate_part(mv: ModelVersion, sample: pd.DataFrame, seed: int) -> dict[str, Any]:
+    numeric = [
+        f.name
+        for f in mv.monitored_features
+        if f.type in ("numeric", "datetime") and f.name in sample
+    ]
+    categorical = [
+        f.name
+        for f in mv.monitored_features
+        if f.type in ("categorical", "boolean") and f.name in sample
+    ]
+    return fit_multivariate_part(sample, numeric, categorical, seed=seed)
 
 
 def as_json(value: Any) -> Any:

@@ -11,39 +11,57 @@ held-out data by 5-fold cross-fitting, else the identity), then estimates on unl
 * ROC AUC: expected correctly ordered (positive, negative) pairs over expected pairs
   (one-vs-rest macro for multiclass).
 
-The band ``(low, high)`` is the range in which the realised metric falls with probability
-``1 - alpha`` if the calibration holds: labels are drawn from the calibrated probabilities
-``n_sim`` times and the metric recomputed, so it reflects the sampling error at that
-window's size. The fitted state is plain numbers (:meth:`CBPE.to_dict`), no pickle.
+:meth:`CBPE.estimate` also gives a band ``(low, high)`` in which the *realised* metric falls
+with probability ``1 - alpha`` if the calibration holds (labels drawn from the calibrated
+probabilities ``n_sim`` times). The fitted state is plain numbers (:meth:`CBPE.to_dict`).
+
+The ``estimated_performance`` signal (:func:`evaluate`) judges the *estimate*: everything is
+fitted once at baseline creation (:func:`fit_cbpe_part`: the calibration on half of the
+labelled reference rows, the reference estimate and its bootstrap spread on the other half);
+a window's estimate is compared with the reference estimate by a one-sided z-test with the
+standard error of both at their sizes, Holm across the metrics, and pages only when the
+estimated drop is also at least ``min_effect``. Windows with fewer than ``min_rows`` scored
+rows are ``no_data``; rows with a non-finite score are left out and counted.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from pydantic import Field
+from scipy.stats import norm
 from sklearn.isotonic import IsotonicRegression
 
-from monitor.errors import DataError, NotFittedError
+from monitor.errors import DataError, NotFittedError, RaiwatchError
 from monitor.profiles.labelled_metrics import (
     check_scores,
     encode_labels,
     is_missing,
     prepare_labelled,
 )
+from monitor.signals.base import SignalSettings, error, no_data
+from monitor.signals.performance import holm
 from monitor.signals.results import SignalResult
+
+if TYPE_CHECKING:
+    from monitor.signals.base import SignalContext
 
 __all__ = [
     "CBPE",
     "ESTIMATED_METRICS",
-    "estimated_performance_signal_results",
+    "EstimatedPerformanceSettings",
+    "evaluate",
     "expected_metrics",
+    "fit_cbpe_part",
+    "judge_window",
     "simulate_realised",
 ]
 
-ESTIMATED_METRICS = ("accuracy", "roc_auc", "f1")
+EstimatedMetric = Literal["accuracy", "roc_auc", "f1"]
+ESTIMATED_METRICS: tuple[EstimatedMetric, ...] = ("accuracy", "roc_auc", "f1")
 FloatArray = NDArray[np.float64]
 
 
@@ -232,6 +250,16 @@ class CBPE:
             pred = encode_labels(labels, "predictions", self.classes_).astype(int)
         return raw, pred
 
+    def point_estimate(
+        self, window_scores: ArrayLike, window_predictions: ArrayLike | None = None
+    ) -> dict[str, float]:
+        """Expected ``{metric: value}`` for accuracy, ROC AUC and F1 (no simulated band)."""
+        raw, pred = self._window(window_scores, window_predictions)
+        if pred.size == 0:
+            return dict.fromkeys(ESTIMATED_METRICS, math.nan)
+        calibrated = _as_matrix(self._apply(self.maps_, _as_matrix(raw)))
+        return expected_metrics(calibrated, _as_matrix(raw), pred)
+
     def estimate(
         self, window_scores: ArrayLike, window_predictions: ArrayLike | None = None
     ) -> dict[str, tuple[float, float, float]]:
@@ -247,7 +275,7 @@ class CBPE:
         calibrated = _as_matrix(self._apply(self.maps_, _as_matrix(raw)))
         point = expected_metrics(calibrated, _as_matrix(raw), pred)
         sims = simulate_realised(calibrated, _as_matrix(raw), pred, self.n_sim, self.seed)
-        out = {}
+        out: dict[str, tuple[float, float, float]] = {}
         for m in ESTIMATED_METRICS:
             s = sims[m][~np.isnan(sims[m])]
             low, high = (
@@ -287,35 +315,213 @@ def _brier(prob: FloatArray, y: NDArray[np.int_]) -> float:
     return float(np.mean(np.sum((prob - np.eye(prob.shape[1])[y]) ** 2, axis=1)))
 
 
-def estimated_performance_signal_results(
-    estimates: dict[str, tuple[float, float, float]],
-    reference: dict[str, float] | None,
-    *,
-    n: int,
-    max_drop: float | None = None,
-) -> list[SignalResult]:
-    """One ``estimated_performance`` result per metric.
+# --- the signal ---------------------------------------------------------------------------
 
-    The limit is ``reference - 3 sigma`` where ``sigma`` is the band's half-width over 1.96
-    (the metric's sampling error at this window size), or ``reference * (1 - max_drop)``.
-    ``reference`` holds the realised reference metrics; ``None`` when it had no labels.
+SIGNAL = "estimated_performance"
+N_BOOT = 500  # bootstrap resamples of the reference estimate, at baseline creation
+
+
+class EstimatedPerformanceSettings(SignalSettings):
+    """``signals.estimated_performance`` (classifiers with logged scores).
+
+    Parameters
+    ----------
+    metrics
+        Estimated metrics judged (default accuracy, ROC AUC and F1); Holm across them.
+    min_rows
+        Fewer scored window rows than this give ``no_data`` (default 100): the estimate's
+        normal law is not to be trusted on a handful of rows.
+    min_effect
+        The smallest absolute drop of an estimated metric that pages (default 0.05, e.g.
+        accuracy 0.90 → 0.85); a significant smaller drop is a ``warning``.
     """
-    results = []
-    for m, (value, low, high) in estimates.items():
-        ref = math.nan if reference is None else reference.get(m, math.nan)
-        if n == 0 or math.isnan(value) or math.isnan(ref):
-            why = ("no labelled reference data to compare with" if reference is None
-                   else "the window is empty" if n == 0
-                   else f"{m} cannot be estimated or compared on this window")  # fmt: skip
-            results.append(SignalResult("estimated_performance", None, m, None, None, "no_data",
-                                        current_size=n, message=why))  # fmt: skip
+
+    metrics: tuple[EstimatedMetric, ...] = Field(default=ESTIMATED_METRICS, min_length=1)
+    min_rows: int = Field(default=100, ge=20)
+    min_effect: float = Field(default=0.05, gt=0, lt=1)
+
+
+def fit_cbpe_part(
+    task: Literal["binary", "multiclass"],
+    scores: FloatArray,
+    labels: ArrayLike,
+    predictions: ArrayLike,
+    *,
+    classes: tuple[Any, ...] | None,
+    seed: int = 0,
+    n_boot: int = N_BOOT,
+    calibration: Literal["auto", "isotonic", "identity"] = "auto",
+) -> dict[str, Any]:
+    """Fit at baseline creation: the calibration, the reference estimate and its spread.
+
+    The labelled reference rows are split in two (seeded): the calibration is learnt on one
+    half and the reference estimate is computed on the other, so that under no change the
+    reference estimate and a window's are means over i.i.d. rows of the same fixed map.
+    ``estimate_sd_unit[m]`` is the bootstrap standard deviation of the estimate of ``m`` on
+    the held-out half times ``sqrt(reference_size)``: the estimate on ``n`` rows from the
+    reference distribution has standard error ``estimate_sd_unit / sqrt(n)``.
+    """
+    scores = np.asarray(scores, dtype=float)
+    labels = np.asarray(labels, dtype=object)
+    preds = np.asarray(predictions, dtype=object)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(preds))
+    fit_rows, held = order[: len(order) // 2], order[len(order) // 2 :]
+    cbpe = CBPE(task, classes=classes, calibration=calibration, seed=seed).fit(
+        scores[fit_rows], labels[fit_rows]
+    )
+    scores, preds = scores[held], preds[held]
+    point = cbpe.point_estimate(scores, preds)
+    m = len(preds)
+    boots = [
+        cbpe.point_estimate(scores[idx], preds[idx])
+        for idx in (rng.integers(0, m, m) for _ in range(n_boot))
+    ]
+    sd_unit = {}
+    for k in ESTIMATED_METRICS:
+        values = np.array([b[k] for b in boots])
+        ok = values[np.isfinite(values)]
+        sd_unit[k] = float(ok.std(ddof=1) * math.sqrt(m)) if ok.size >= n_boot // 2 else None
+    return {
+        "state": cbpe.to_dict(),
+        "reference_estimate": {k: (v if math.isfinite(v) else None) for k, v in point.items()},
+        "estimate_sd_unit": sd_unit,
+        "reference_size": m,
+        "calibration_rows": len(fit_rows),
+        "n_boot": n_boot,
+        "seed": seed,
+    }
+
+
+def _window_scores(mv: Any, sample: Any) -> tuple[FloatArray | None, NDArray[Any], int]:
+    """The window's scores and predictions; rows with a non-finite score or no prediction dropped."""
+    from monitor.baseline.model_parts import label_text, scores_matrix  # imports this module
+
+    scores = scores_matrix(mv, sample)
+    if scores is None or mv.prediction not in sample:
+        return None, np.empty(0, dtype=object), 0
+    preds = sample[mv.prediction].map(label_text).to_numpy(dtype=object)
+    finite = np.isfinite(scores) if scores.ndim == 1 else np.isfinite(scores).all(axis=1)
+    keep = finite & ~is_missing(preds)
+    return scores[keep], preds[keep], int((~keep).sum())
+
+
+def _judge(
+    metric: str,
+    value: float,
+    part: dict[str, Any],
+    n: int,
+    *,
+    alpha: float,
+    rejected: bool,
+    p: float,
+    settings: EstimatedPerformanceSettings,
+    note: str,
+) -> SignalResult:
+    ref, m = part["reference_estimate"][metric], int(part["reference_size"])
+    drop = ref - value
+    status: Literal["ok", "warning", "alert"] = (
+        "ok" if not rejected else "alert" if drop >= settings.min_effect else "warning"
+    )
+    se = part["estimate_sd_unit"][metric] * math.sqrt(1 / n + 1 / m)
+    return SignalResult(
+        signal=SIGNAL, metric=metric, value=value, threshold=ref - settings.min_effect, status=status,
+        p_value=p, statistic=drop / se if se > 0 else None, alpha=alpha, effect_size=drop,
+        min_effect=settings.min_effect, correction="holm", reference_size=m, current_size=n,
+        message=(
+            f"estimated {metric} {value:.4g} vs {ref:.4g} estimated on the reference (drop {drop:+.4g}, "
+            f"pages from {settings.min_effect}); one-sided z-test p={p:.3g} at alpha {alpha:.3g}{note}"
+        ),
+        details={
+            "reference_estimate": ref, "reference_realised": (part.get("reference") or {}).get(metric),
+            "standard_error": se, "test": "one-sided z, SE of both estimates at their sizes",
+        },
+    )  # fmt: skip
+
+
+def evaluate(context: SignalContext, settings: EstimatedPerformanceSettings) -> list[SignalResult]:
+    """Each estimated metric on the window vs the reference estimate: a one-sided z-test.
+
+    ``z = (reference - window) / (sd_unit * sqrt(1/n + 1/m))``; ``alert`` when Holm rejects
+    at the signal's alpha and the drop is at least ``min_effect``.
+    """
+    mv = context.model_version
+    metrics = list(dict.fromkeys(settings.metrics))
+
+    def none(why: str, n: int | None = None) -> list[SignalResult]:
+        return [no_data(SIGNAL, k, why, n=n) for k in metrics]
+
+    if mv.task == "regression":
+        return none("CBPE estimates classifiers; this model is a regression")
+    part = (context.baseline.performance or {}).get("cbpe")
+    if part is None or ("error" not in part and "estimate_sd_unit" not in part):
+        return none(
+            "the baseline has no CBPE state fitted for this test; rebuild it with `raiwatch baseline create`"
+        )
+    if "error" in part:
+        return none(str(part["error"]))
+    sample = context.window.reservoir.to_pandas()
+    scores, preds, dropped = _window_scores(mv, sample)
+    if scores is None:
+        return none(
+            "the window has no score columns or no prediction column; CBPE needs both", len(sample)
+        )
+    return judge_window(
+        part, scores, preds, alpha=context.alpha(SIGNAL), settings=settings, dropped=dropped
+    )
+
+
+def judge_window(
+    part: dict[str, Any],
+    scores: ArrayLike,
+    predictions: ArrayLike,
+    *,
+    alpha: float,
+    settings: EstimatedPerformanceSettings,
+    dropped: int = 0,
+) -> list[SignalResult]:
+    """Judge a window's finite scores and predictions against the baseline's CBPE part."""
+    metrics = list(dict.fromkeys(settings.metrics))
+    preds = np.asarray(predictions, dtype=object)
+    n = len(preds)
+    note = (
+        f"; {dropped} row(s) with a non-finite score or no prediction left out" if dropped else ""
+    )
+    if n < settings.min_rows:
+        why = f"the window has {n} scored rows{note}; estimated performance needs at least {settings.min_rows}"
+        return [no_data(SIGNAL, k, why, n=n) for k in metrics]
+    try:
+        estimate = CBPE.from_dict(part["state"]).point_estimate(scores, preds)
+    except (RaiwatchError, ValueError) as err:
+        return [
+            error(SIGNAL, k, f"CBPE could not estimate this window: {err}", n=n) for k in metrics
+        ]
+    judged, p_values, out = [], [], {}
+    for k in metrics:
+        ref, sd_unit, value = (
+            part["reference_estimate"].get(k),
+            part["estimate_sd_unit"].get(k),
+            estimate[k],
+        )
+        if ref is None or sd_unit is None or not math.isfinite(value):
+            where = (
+                "on this window" if ref is not None and sd_unit is not None else "on the reference"
+            )
+            out[k] = no_data(
+                SIGNAL,
+                k,
+                f"{k} cannot be estimated {where} (e.g. a single predicted class){note}",
+                n=n,
+            )
             continue
-        sigma = (high - low) / (2 * 1.96)
-        limit = ref * (1 - max_drop) if max_drop is not None else ref - 3 * sigma
-        status = "alert" if value < limit else "ok"
-        results.append(SignalResult(
-            "estimated_performance", None, m, value, limit, status, current_size=n,
-            message=f"estimated {m} {value:.4g} (band {low:.4g}-{high:.4g}) vs limit {limit:.4g}",
-            details={"low": low, "high": high, "reference": ref},
-        ))  # fmt: skip
-    return results
+        se = sd_unit * math.sqrt(1 / n + 1 / int(part["reference_size"]))
+        drop = ref - value
+        p = float(norm.sf(drop / se)) if se > 0 else (0.0 if drop > 0 else 1.0)
+        judged.append(k)
+        p_values.append(p)
+    levels, rejected = holm(p_values, alpha)
+    for k, p, level, rej in zip(judged, p_values, levels, rejected, strict=True):
+        out[k] = _judge(
+            k, estimate[k], part, n, alpha=level, rejected=rej, p=p, settings=settings, note=note
+        )
+    return [out[k] for k in metrics]

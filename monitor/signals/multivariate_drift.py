@@ -1,281 +1,348 @@
 """Multivariate drift: changes in the joint distribution that per-feature tests miss.
 
-Two detectors, both fitted on the baseline's reservoir sample and calibrated on its own
-variability, so they catch a change in how features relate (a flipped correlation) even when
-every marginal distribution is unchanged:
+Two methods; both are judged by an exact rank test, so the false-alarm rate on a window
+with no change is at most the signal's share of the budget at every window size:
 
-* :class:`DomainClassifierDrift`: how well gradient boosting tells window rows from baseline
-  rows, as cross-validated ROC AUC (0.5: indistinguishable). The threshold comes from pairs
-  of disjoint halves of the baseline scored the same way (mean + 3 std of those AUCs).
-* :class:`PCAReconstructionDrift`: standardise, keep the principal components explaining 65 %
-  of the variance, and measure the mean Euclidean reconstruction error of a window. The
-  threshold is mean ± 3 std of the error of baseline chunks, each left out of the fit that
-  scores it.
+* ``pca`` (default): fitted ONCE at baseline creation (:func:`fit_pca_part`). The
+  baseline's reservoir sample is split in two: on one half the columns are imputed
+  (median), standardised and reduced to the principal components explaining
+  :data:`PCA_VARIANCE` of the variance; the other half is held out, and the per-row
+  reconstruction errors of its rows are stored. A window's rows are scored the same way
+  and compared with the held-out errors by a one-sided Mann–Whitney U test (window errors
+  larger). Under no change both sets of errors are i.i.d. draws of the same law (the PCA
+  never saw either), so the test is exact. The effect is the relative increase of the
+  mean error, ``mean(window) / mean(held out) - 1``.
+* ``domain_classifier`` (optional): gradient boosting learns to tell window rows from
+  baseline rows on one half of each; its scores on the other halves are compared by the
+  same one-sided Mann–Whitney test (its U statistic is the held-out ROC AUC). The effect is
+  ``AUC - 0.5``.
 
-Numeric and boolean columns are used as numbers (missing values: the baseline median);
-the domain classifier also reads categorical columns as categories.
+With both methods the signal's alpha is split between them (Bonferroni).
+
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> x = rng.multivariate_normal([0, 0], [[1, .9], [.9, 1]], size=2000)
+>>> part = fit_pca_part(pd.DataFrame(x, columns=["a", "b"]), ["a", "b"], seed=0)
+>>> flipped = rng.multivariate_normal([0, 0], [[1, -.9], [-.9, 1]], size=300)
+>>> r = judge_pca(part, pd.DataFrame(flipped, columns=["a", "b"]), alpha=0.01, min_effect=0.1)
+>>> r.status, r.p_value < 1e-10
+('alert', True)
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from pydantic import Field
+from scipy.stats import mannwhitneyu
 from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
-from monitor.errors import DataError, NotFittedError
+from monitor.errors import DataError
+from monitor.signals.base import SignalSettings, error, no_data
 from monitor.signals.results import SignalResult
 
+if TYPE_CHECKING:
+    from monitor.signals.base import SignalContext
+
 __all__ = [
-    "DomainClassifierDrift",
-    "PCAReconstructionDrift",
-    "multivariate_signal_results",
+    "PCA_VARIANCE",
+    "MultivariateDriftSettings",
+    "evaluate",
+    "fit_multivariate_part",
+    "fit_pca_part",
+    "judge_domain_classifier",
+    "judge_pca",
+    "pca_row_errors",
 ]
 
+SIGNAL = "multivariate_drift"
+PCA_METRIC = "pca_reconstruction_error"
+DC_METRIC = "domain_classifier_auc"
+PCA_VARIANCE = 0.65  # share of the (standardised) baseline variance the kept components explain
+MIN_BASELINE_ROWS = 100  # each half of the reservoir needs 50+ rows
+MAX_HELD_OUT = 5000  # held-out errors stored with the baseline
 FloatArray = NDArray[np.float64]
 
 
-def _check_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+class MultivariateDriftSettings(SignalSettings):
+    """``signals.multivariate_drift``.
+
+    Parameters
+    ----------
+    methods
+        ``pca`` (default) and/or ``domain_classifier``; with both, the signal's alpha is
+        split between them (Bonferroni).
+    min_rows
+        Fewer sampled window rows than this give ``no_data`` (default 50).
+    min_effect
+        PCA: the smallest relative increase of the mean reconstruction error that pages
+        (default 0.10, i.e. 10 % above the held-out baseline rows).
+    min_auc_effect
+        Domain classifier: the smallest ``AUC - 0.5`` that pages (default 0.05).
+    sample_size
+        Domain classifier: at most this many rows of each side (default 2000).
+    """
+
+    methods: tuple[Literal["pca", "domain_classifier"], ...] = Field(default=("pca",), min_length=1)
+    min_rows: int = Field(default=50, ge=10)
+    min_effect: float = Field(default=0.10, gt=0)
+    min_auc_effect: float = Field(default=0.05, gt=0, lt=0.5)
+    sample_size: int = Field(default=2000, ge=100)
+
+
+# --- fitted once, at baseline creation --------------------------------------------------
+
+
+def _numeric_matrix(frame: pd.DataFrame, columns: list[str]) -> FloatArray:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise DataError(f"{what} lacks columns {missing}; available: {list(frame.columns)}")
+        raise DataError(f"the rows lack columns {missing}; available: {list(frame.columns)}")
+    return frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
 
 
-class DomainClassifierDrift:
-    """Cross-validated ROC AUC of a classifier separating window rows from baseline rows.
+def _finite_rows(x: FloatArray) -> NDArray[np.bool_]:
+    """Rows without ±inf (NaN is a missing value, imputed with the baseline median)."""
+    return np.asarray(~np.isinf(x).any(axis=1), dtype=bool)
 
-    Parameters
-    ----------
-    sample_size
-        Rows drawn from each side (window and baseline) per comparison.
-    n_calibration
-        Pairs of disjoint baseline halves scored to calibrate the threshold.
-    n_splits, seed
-        Cross-validation folds; the seed of every sampling and fit.
+
+def fit_pca_part(
+    sample: pd.DataFrame, columns: list[str], *, seed: int = 0, variance: float = PCA_VARIANCE
+) -> dict[str, Any]:
+    """Fit the PCA on half of ``sample`` and store the other half's per-row errors (JSON).
+
+    Raises
+    ------
+    DataError
+        Fewer than 2 columns or fewer than :data:`MIN_BASELINE_ROWS` usable rows.
     """
+    if len(columns) < 2:
+        raise DataError(
+            f"PCA reconstruction needs 2+ numeric columns, got {columns}; joint drift of one "
+            "column is its marginal drift (data_drift)"
+        )
+    x = _numeric_matrix(sample, columns)
+    x = x[_finite_rows(x)]
+    if len(x) < MIN_BASELINE_ROWS:
+        raise DataError(
+            f"the baseline sample has {len(x)} usable rows; PCA reconstruction drift needs at "
+            f"least {MIN_BASELINE_ROWS} (half to fit, half held out); rebuild the baseline "
+            "from more reference rows"
+        )
+    order = np.random.default_rng(seed).permutation(len(x))
+    fit_rows, held_rows = order[: len(x) // 2], order[len(x) // 2 :][:MAX_HELD_OUT]
+    fit = x[fit_rows]
+    median = np.nanmedian(fit, axis=0)
+    median = np.where(np.isnan(median), 0.0, median)  # an all-missing column
+    fit = np.where(np.isnan(fit), median, fit)
+    mean, scale = fit.mean(axis=0), fit.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    z = (fit - mean) / scale
+    k = int(PCA(n_components=variance, svd_solver="full").fit(z).n_components_)
+    # keeping every component reconstructs exactly: always leave one direction out
+    components = PCA(n_components=min(k, z.shape[1] - 1), svd_solver="full").fit(z).components_
+    part: dict[str, Any] = {
+        "columns": list(columns),
+        "median": median.tolist(),
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+        "components": components.tolist(),
+        "variance": variance,
+        "seed": seed,
+        "fit_rows": len(fit_rows),
+    }
+    part["held_out_errors"] = pca_row_errors(part, x[held_rows]).tolist()
+    return part
 
-    def __init__(self, *, sample_size: int = 2000, n_calibration: int = 5, n_splits: int = 5,
-                 seed: int = 0) -> None:  # fmt: skip
-        self.sample_size, self.n_calibration = sample_size, n_calibration
-        self.n_splits, self.seed = n_splits, seed
 
-    def _encode(self, frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame[self.numeric_ + self.categorical_].copy()
-        for c in self.numeric_:
-            out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
-        for c in self.categorical_:
-            out[c] = pd.Categorical(out[c].astype("string"), categories=self.categories_[c])
-        return out
+def pca_row_errors(part: dict[str, Any], x: FloatArray) -> FloatArray:
+    """Per-row Euclidean reconstruction error in the standardised space (NaN: the median)."""
+    median, mean, scale = (np.asarray(part[k], dtype=float) for k in ("median", "mean", "scale"))
+    comp = np.asarray(part["components"], dtype=float)
+    z = (np.where(np.isnan(x), median, x) - mean) / scale
+    return np.linalg.norm(z - z @ comp.T @ comp, axis=1)
 
-    def _auc(self, a: pd.DataFrame, b: pd.DataFrame, seed: int) -> float:
-        x = pd.concat([a, b], ignore_index=True)
-        y = np.r_[np.zeros(len(a)), np.ones(len(b))]
-        model = HistGradientBoostingClassifier(max_iter=60, max_leaf_nodes=15, random_state=seed,
-                                               categorical_features="from_dtype")  # fmt: skip
-        folds = StratifiedKFold(self.n_splits, shuffle=True, random_state=seed)
-        with threadpool_limits(1):  # OpenMP threads thrash when cores are shared; small fits
-            proba = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
-        return float(roc_auc_score(y, proba))
 
-    def fit(
-        self, baseline: pd.DataFrame, *, categorical: tuple[str, ...] = ()
-    ) -> DomainClassifierDrift:
-        """Keep the baseline sample and calibrate the AUC threshold on its halves."""
-        if len(baseline) < 4 * self.n_splits:
-            raise DataError(f"the baseline sample has {len(baseline)} rows; the domain classifier "
-                            f"needs at least {4 * self.n_splits}")  # fmt: skip
-        _check_columns(baseline, list(categorical), "the baseline sample")
-        self.categorical_ = list(categorical)
-        self.numeric_ = [c for c in baseline.columns if c not in categorical]
-        self.categories_ = {
-            c: sorted(baseline[c].dropna().astype(str).value_counts().index[:250])
+def fit_multivariate_part(
+    sample: pd.DataFrame, numeric: list[str], categorical: list[str], *, seed: int = 0
+) -> dict[str, Any]:
+    """The baseline's ``multivariate`` part: the PCA state, and the domain classifier's columns."""
+    out: dict[str, Any] = {"numeric": list(numeric), "categorical": list(categorical)}
+    try:
+        out["pca"] = fit_pca_part(sample, numeric, seed=seed)
+    except DataError as err:
+        out["pca"] = {"error": str(err)}
+    out["domain_classifier"] = {
+        "numeric": list(numeric),
+        "categorical": list(categorical),
+        "categories": {
+            c: sorted(sample[c].dropna().astype(str).value_counts().index[:250])
             for c in categorical
-        }
-        self.baseline_ = self._encode(baseline).reset_index(drop=True)
-        self.size_ = min(self.sample_size, len(baseline) // 2)
-        rng = np.random.default_rng(self.seed)
-        aucs = []
-        for i in range(self.n_calibration):
-            idx = rng.permutation(len(self.baseline_))
-            a, b = idx[: self.size_], idx[self.size_ : 2 * self.size_]
-            aucs.append(self._auc(self.baseline_.iloc[a], self.baseline_.iloc[b], self.seed + i))
-        self.null_mean_, self.null_std_ = float(np.mean(aucs)), float(np.std(aucs, ddof=1))
-        return self
-
-    def check(self, window: pd.DataFrame) -> SignalResult:
-        """Score a window: ``alert`` when its AUC is above the calibrated threshold."""
-        if not hasattr(self, "baseline_"):
-            raise NotFittedError("this DomainClassifierDrift is not fitted; call fit(baseline)")
-        _check_columns(window, self.numeric_ + self.categorical_, "the window")
-        n = min(len(window), self.size_)
-        if n < 2 * self.n_splits:
-            return SignalResult("multivariate_drift", None, "domain_classifier_auc", None, None,
-                                "no_data", current_size=len(window),
-                                message=f"the window has {len(window)} rows; need {2 * self.n_splits}")  # fmt: skip
-        rng = np.random.default_rng(self.seed)
-        w = self._encode(window).iloc[rng.choice(len(window), n, replace=False)]
-        b = self.baseline_.iloc[rng.choice(len(self.baseline_), n, replace=False)]
-        auc = self._auc(b, w, self.seed)
-        # the AUC's spread under no drift grows as 1/sqrt(rows) below the calibration size
-        threshold = self.null_mean_ + 3 * self.null_std_ * math.sqrt(self.size_ / n)
-        return SignalResult(
-            "multivariate_drift", None, "domain_classifier_auc", auc, threshold,
-            "alert" if auc > threshold else "ok", reference_size=len(self.baseline_),
-            current_size=len(window), message=f"domain classifier ROC AUC {auc:.3f} "
-            f"(threshold {threshold:.3f}; 0.5 = window looks like the baseline)",
-            details={"null_mean": self.null_mean_, "null_std": self.null_std_, "rows_each": n},
-        )  # fmt: skip
-
-    def to_dict(self) -> dict[str, Any]:
-        """The calibration as JSON; the baseline sample is stored by the baseline itself."""
-        keys = ("sample_size", "n_calibration", "n_splits", "seed", "categorical_", "numeric_",
-                "categories_", "size_", "null_mean_", "null_std_")  # fmt: skip
-        return {k: getattr(self, k) for k in keys}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], baseline: pd.DataFrame) -> DomainClassifierDrift:
-        """Rebuild from :meth:`to_dict` and the baseline sample it was fitted on."""
-        obj = cls(sample_size=data["sample_size"], n_calibration=data["n_calibration"],
-                  n_splits=data["n_splits"], seed=data["seed"])  # fmt: skip
-        for k, v in data.items():
-            if k.endswith("_"):
-                setattr(obj, k, v)
-        _check_columns(baseline, obj.numeric_ + obj.categorical_, "the baseline sample")
-        obj.baseline_ = obj._encode(baseline).reset_index(drop=True)
-        return obj
+            if c in sample
+        },
+        "seed": seed,
+    }
+    return out
 
 
-class PCAReconstructionDrift:
-    """Mean reconstruction error of a window after the baseline's PCA.
+# --- judged per window ------------------------------------------------------------------
 
-    Parameters
-    ----------
-    variance
-        Share of the baseline variance the kept components explain.
-    n_chunks
-        Baseline chunks used to calibrate the threshold (leave-chunk-out).
+
+def _status(
+    p: float, alpha: float, effect: float, min_effect: float
+) -> Literal["ok", "warning", "alert"]:
+    significant = alpha > 0 and p <= alpha
+    if not significant:
+        return "ok"
+    return "alert" if effect >= min_effect else "warning"
+
+
+def judge_pca(
+    part: dict[str, Any],
+    window: pd.DataFrame,
+    *,
+    alpha: float,
+    min_effect: float,
+    correction: str = "none",
+) -> SignalResult:
+    """One-sided Mann–Whitney test of the window's per-row errors against the held-out ones."""
+    x = _numeric_matrix(window, part["columns"])
+    finite = _finite_rows(x)
+    dropped = int((~finite).sum())
+    held = np.asarray(part["held_out_errors"], dtype=float)
+    errors = pca_row_errors(part, x[finite])
+    n = int(errors.size)
+    note = f"; {dropped} row(s) with ±inf values dropped" if dropped else ""
+    if n == 0:
+        return no_data(SIGNAL, PCA_METRIC, f"no window row has finite values{note}", n=len(window))
+    test = mannwhitneyu(errors, held, alternative="greater")
+    p = float(test.pvalue)
+    ref_mean, value = float(held.mean()), float(errors.mean())
+    effect = value / ref_mean - 1 if ref_mean > 0 else float("inf")
+    status = _status(p, alpha, effect, min_effect)
+    threshold = ref_mean * (1 + min_effect)
+    return SignalResult(
+        signal=SIGNAL, metric=PCA_METRIC, value=value, threshold=threshold, status=status,
+        p_value=p, statistic=float(test.statistic), alpha=alpha, effect_size=effect, min_effect=min_effect,
+        correction=correction, reference_size=int(held.size), current_size=n,
+        message=(
+            f"mean reconstruction error {value:.4g} vs {ref_mean:.4g} on held-out baseline rows "
+            f"({effect:+.1%}; pages from {min_effect:+.0%}); one-sided Mann-Whitney p={p:.3g} "
+            f"at alpha {alpha:.3g}{note}"
+        ),
+        details={
+            "components": len(part["components"]), "held_out_mean": ref_mean,
+            "dropped_non_finite": dropped, "test": "mann-whitney-u, one-sided (greater)",
+        },
+    )  # fmt: skip
+
+
+def _encode(frame: pd.DataFrame, part: dict[str, Any]) -> pd.DataFrame:
+    out = pd.DataFrame(index=frame.index)
+    for c in part["numeric"]:
+        out[c] = (
+            pd.to_numeric(frame[c], errors="coerce")
+            .astype(float)
+            .replace([np.inf, -np.inf], np.nan)
+        )
+    for c in part["categorical"]:
+        out[c] = pd.Categorical(frame[c].astype("string"), categories=part["categories"].get(c, []))
+    return out
+
+
+def judge_domain_classifier(
+    part: dict[str, Any],
+    reference: pd.DataFrame,
+    window: pd.DataFrame,
+    *,
+    alpha: float,
+    min_effect: float,
+    sample_size: int = 2000,
+    correction: str = "none",
+) -> SignalResult:
+    """Train on half of each side, test on the other halves: one-sided Mann–Whitney of scores.
+
+    Conditional on the training halves, the test rows' scores are i.i.d. under no change,
+    so ``p`` is valid at any size; the U statistic over ``n_ref * n_window`` is the held-out AUC.
     """
-
-    def __init__(self, *, variance: float = 0.65, n_chunks: int = 10, seed: int = 0) -> None:
-        self.variance, self.n_chunks, self.seed = variance, n_chunks, seed
-
-    def _matrix(self, frame: pd.DataFrame) -> FloatArray:
-        x = frame[self.columns_].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-        return np.where(np.isnan(x), self.median_, x)
-
-    @staticmethod
-    def _fit_pca(x: FloatArray, variance: float) -> tuple[FloatArray, FloatArray, FloatArray]:
-        mean, scale = x.mean(axis=0), x.std(axis=0)
-        scale = np.where(scale > 0, scale, 1.0)
-        z = (x - mean) / scale
-        pca = PCA(n_components=variance, svd_solver="full").fit(z)
-        if pca.n_components_ >= z.shape[1]:
-            # Keeping every component reconstructs exactly: the error would be rounding
-            # noise. Always leave at least one direction out.
-            pca = PCA(n_components=z.shape[1] - 1, svd_solver="full").fit(z)
-        return mean, scale, pca.components_
-
-    @staticmethod
-    def _error(x: FloatArray, mean: FloatArray, scale: FloatArray, comp: FloatArray) -> float:
-        z = (x - mean) / scale  # the scaled baseline has mean 0, so PCA needs no centring
-        back = z @ comp.T @ comp
-        return float(np.linalg.norm(z - back, axis=1).mean())
-
-    def fit(self, baseline: pd.DataFrame) -> PCAReconstructionDrift:
-        """Fit scaler and PCA on the baseline; calibrate on leave-one-out chunks."""
-        self.columns_ = [c for c in baseline.columns
-                         if pd.api.types.is_numeric_dtype(baseline[c]) or pd.api.types.is_bool_dtype(baseline[c])]  # fmt: skip
-        if len(self.columns_) < 2 or len(baseline) < 2 * self.n_chunks:
-            raise DataError(f"PCA reconstruction needs 2+ numeric columns and {2 * self.n_chunks}+ "
-                            f"rows; got {self.columns_} and {len(baseline)} rows")  # fmt: skip
-        raw = baseline[self.columns_].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-        self.median_ = np.nanmedian(raw, axis=0)
-        x = self._matrix(baseline)
-        self.mean_, self.scale_, self.components_ = self._fit_pca(x, self.variance)
-        chunks = np.array_split(np.random.default_rng(self.seed).permutation(len(x)), self.n_chunks)
-        errors = []
-        for i, chunk in enumerate(chunks):
-            rest = np.concatenate([c for j, c in enumerate(chunks) if j != i])
-            errors.append(self._error(x[chunk], *self._fit_pca(x[rest], self.variance)))
-        self.chunk_size_ = len(chunks[0])
-        self.chunk_mean_, self.chunk_std_ = float(np.mean(errors)), float(np.std(errors, ddof=1))
-        return self
-
-    def check(self, window: pd.DataFrame) -> SignalResult:
-        """Score a window: ``alert`` when its error is outside mean ± 3 std of the chunks."""
-        if not hasattr(self, "components_"):
-            raise NotFittedError("this PCAReconstructionDrift is not fitted; call fit(baseline)")
-        _check_columns(window, self.columns_, "the window")
-        if len(window) == 0:
-            return SignalResult("multivariate_drift", None, "pca_reconstruction_error", None, None,
-                                "no_data", current_size=0, message="the window is empty")  # fmt: skip
-        value = self._error(self._matrix(window), self.mean_, self.scale_, self.components_)
-        spread = 3 * self.chunk_std_ * math.sqrt(self.chunk_size_ / len(window))
-        low, high = self.chunk_mean_ - spread, self.chunk_mean_ + spread
-        return SignalResult(
-            "multivariate_drift", None, "pca_reconstruction_error", value, high,
-            "alert" if not low <= value <= high else "ok", current_size=len(window),
-            message=f"reconstruction error {value:.4g} vs baseline range [{low:.4g}, {high:.4g}]",
-            details={"lower_threshold": low, "components": int(self.components_.shape[0])},
-        )  # fmt: skip
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fitted state as JSON-compatible numbers."""
-        keys = ("variance", "n_chunks", "seed", "columns_", "median_", "mean_", "scale_",
-                "components_", "chunk_size_", "chunk_mean_", "chunk_std_")  # fmt: skip
-        return {k: np.asarray(getattr(self, k)).tolist() if k.endswith("_") and k not in
-                ("columns_", "chunk_size_", "chunk_mean_", "chunk_std_") else getattr(self, k)
-                for k in keys}  # fmt: skip
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PCAReconstructionDrift:
-        """Rebuild a fitted detector from :meth:`to_dict`."""
-        obj = cls(variance=data["variance"], n_chunks=data["n_chunks"], seed=data["seed"])
-        for k, v in data.items():
-            if k.endswith("_"):
-                setattr(
-                    obj,
-                    k,
-                    np.asarray(v, dtype=float) if isinstance(v, list) and k != "columns_" else v,
-                )
-        return obj
+    cols = part["numeric"] + part["categorical"]
+    missing = [c for c in cols if c not in window.columns]
+    if missing:
+        return error(
+            SIGNAL,
+            DC_METRIC,
+            f"the window lacks columns {missing}; available: {list(window.columns)}",
+        )
+    rng = np.random.default_rng(part["seed"])
+    n = min(len(window), len(reference), sample_size)
+    w = _encode(window, part).iloc[rng.choice(len(window), n, replace=False)]
+    b = _encode(reference, part).iloc[rng.choice(len(reference), n, replace=False)]
+    half = n // 2
+    x_train = pd.concat([b.iloc[:half], w.iloc[:half]], ignore_index=True)
+    y_train = np.r_[np.zeros(half), np.ones(half)]
+    model = HistGradientBoostingClassifier(max_iter=60, max_leaf_nodes=15, random_state=part["seed"],
+                                           categorical_features="from_dtype")  # fmt: skip
+    with threadpool_limits(1):  # OpenMP threads thrash when cores are shared; small fits
+        model.fit(x_train, y_train)
+        s_ref = model.predict_proba(b.iloc[half:])[:, 1]
+        s_win = model.predict_proba(w.iloc[half:])[:, 1]
+    test = mannwhitneyu(s_win, s_ref, alternative="greater")
+    p = float(test.pvalue)
+    auc = float(test.statistic) / (len(s_win) * len(s_ref))
+    status = _status(p, alpha, auc - 0.5, min_effect)
+    return SignalResult(
+        signal=SIGNAL, metric=DC_METRIC, value=auc, threshold=0.5 + min_effect, status=status, p_value=p,
+        statistic=float(test.statistic), alpha=alpha, effect_size=auc - 0.5, min_effect=min_effect,
+        correction=correction, reference_size=len(s_ref), current_size=len(s_win),
+        message=(
+            f"domain classifier held-out ROC AUC {auc:.3f} (0.5 = window looks like the baseline; "
+            f"pages from {0.5 + min_effect:.2f}); one-sided Mann-Whitney p={p:.3g} at alpha {alpha:.3g}"
+        ),
+        details={"rows_each": n, "trained_on_each": half, "test": "mann-whitney-u, one-sided (greater)"},
+    )  # fmt: skip
 
 
-def multivariate_signal_results(
-    window: pd.DataFrame, detectors: list[DomainClassifierDrift | PCAReconstructionDrift]
-) -> list[SignalResult]:
-    """One ``multivariate_drift`` result per fitted detector.
-
-    A window without a column the detector was fitted on gives an ``error`` result that names
-    the missing columns; other errors propagate.
-    """
-    results = []
-    for det in detectors:
+def evaluate(context: SignalContext, settings: MultivariateDriftSettings) -> list[SignalResult]:
+    """One result per method in ``settings.methods``; see the module docstring."""
+    metrics = {"pca": PCA_METRIC, "domain_classifier": DC_METRIC}
+    methods = list(dict.fromkeys(settings.methods))
+    parts = (context.baseline.performance or {}).get("multivariate")
+    if parts is None:
+        why = "the baseline was built before multivariate drift was fitted at baseline time; rebuild it with `raiwatch baseline create`"
+        return [no_data(SIGNAL, metrics[m], why) for m in methods]
+    cur = context.window.reservoir.to_pandas()
+    if len(cur) < settings.min_rows:
+        why = f"the window has {len(cur)} sampled rows; multivariate drift needs at least {settings.min_rows}"
+        return [no_data(SIGNAL, metrics[m], why, n=len(cur)) for m in methods]
+    alpha = context.alpha(SIGNAL) / len(methods)
+    correction = "bonferroni" if len(methods) > 1 else "none"
+    results: list[SignalResult] = []
+    for m in methods:
+        part = parts.get(m, {})
+        if "error" in part:
+            results.append(no_data(SIGNAL, metrics[m], str(part["error"]), n=len(cur)))
+            continue
         try:
-            results.append(det.check(window))
-        except DataError as err:
-            metric = (
-                "domain_classifier_auc"
-                if isinstance(det, DomainClassifierDrift)
-                else "pca_reconstruction_error"
-            )
-            results.append(
-                SignalResult(
-                    "multivariate_drift",
-                    None,
-                    metric,
-                    None,
-                    None,
-                    "error",
-                    current_size=len(window),
-                    message=str(err),
+            if m == "pca":
+                results.append(
+                    judge_pca(
+                        part,
+                        cur,
+                        alpha=alpha,
+                        min_effect=settings.min_effect,
+                        correction=correction,
+                    )
                 )
-            )
+            else:
+                ref = context.baseline.profile.reservoir.to_pandas()
+                results.append(judge_domain_classifier(
+                    part, ref, cur, alpha=alpha, min_effect=settings.min_auc_effect,
+                    sample_size=settings.sample_size, correction=correction,
+                ))  # fmt: skip
+        except DataError as err:
+            results.append(error(SIGNAL, metrics[m], str(err), n=len(cur)))
     return results

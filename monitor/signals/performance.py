@@ -12,13 +12,18 @@ without positive predictions) is ``nan`` with a reason, and becomes a ``no_data`
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
+from pydantic import Field, field_validator
+from scipy.stats import norm
 
-from monitor.errors import DataError
+from monitor.errors import DataError, RaiwatchError
+from monitor.ingest.log_rows import LABEL_COLUMN
 from monitor.profiles.labelled_metrics import (
     LabelledData,
     Task,
@@ -26,7 +31,11 @@ from monitor.profiles.labelled_metrics import (
     prepare_labelled,
     undefined_reasons,
 )
+from monitor.signals.base import SignalSettings, error, no_data
 from monitor.signals.results import SignalResult, Status
+
+if TYPE_CHECKING:
+    from monitor.signals.base import SignalContext
 
 __all__ = [
     "CLASSIFICATION_METRICS",
@@ -36,12 +45,15 @@ __all__ = [
     "REGRESSION_METRICS",
     "BaselinePerformance",
     "MetricBaseline",
+    "PerformanceSettings",
     "WindowPerformance",
     "baseline_performance",
     "bootstrap_intervals",
-    "check_performance",
+    "evaluate",
+    "holm",
+    "judge_metrics",
+    "measure_window",
     "performance_metrics",
-    "performance_signal_results",
     "window_performance",
 ]
 
@@ -114,6 +126,27 @@ def performance_metrics(
 ) -> dict[str, float]:
     """The metrics of :func:`window_performance` (``nan`` where undefined)."""
     return window_performance(task, y_true, y_pred, scores, classes=classes).metrics
+
+
+def holm(p_values: Sequence[float], alpha: float) -> tuple[list[float], list[bool]]:
+    """Holm's step-down procedure at family-wise level ``alpha``.
+
+    Returns, for each p-value, the level it was compared with (``alpha / (k - rank)``)
+    and whether it is rejected (every smaller p-value rejected too).
+
+    >>> holm([0.004, 0.03, 0.012], 0.05)
+    ([0.016666666666666666, 0.05, 0.025], [True, True, True])
+    >>> holm([0.003, 0.03, 0.04], 0.01)[1]
+    [True, False, False]
+    """
+    k = len(p_values)
+    levels, rejected = [0.0] * k, [False] * k
+    going = alpha > 0
+    for rank, i in enumerate(np.argsort(np.asarray(p_values, dtype=float), kind="stable")):
+        levels[i] = alpha / (k - rank)
+        going = going and p_values[i] <= levels[i]
+        rejected[i] = going
+    return levels, rejected
 
 
 def _bootstrap(data: LabelledData, n_boot: int, seed: int) -> dict[str, NDArray[np.float64]]:
@@ -225,84 +258,259 @@ def baseline_performance(
     )
 
 
-def _judge(
-    m: str, window: WindowPerformance, baseline: BaselinePerformance | None, **how: Any
-) -> tuple[Status, str, float | None, float | None, dict[str, Any]]:
-    value = window.metrics[m] if window.n else None
-    if baseline is None:
-        why = "no labelled reference data in the baseline; rebuild it with its target column"
-        return "no_data", why, value, None, {}
-    if window.n == 0 or m in window.undefined:
-        return "no_data", window.undefined.get(m, NO_LABELS), None, None, {}
-    b, higher = baseline.metrics[m], HIGHER_IS_BETTER[m]
-    if m in baseline.undefined or math.isnan(b.low):
-        why = baseline.undefined.get(m, "its bootstrap interval is undefined")
-        return "no_data", f"cannot judge {m}: on the baseline {why}", value, None, {}
-    sign = 1.0 if higher else -1.0  # direction in which the metric gets better
-    if how["max_drop"] is not None:  # constant relative drop
-        margin, method = how["max_drop"] * abs(b.value), f"max_drop={how['max_drop']}"
-    else:  # calibrated; a smaller window has a larger sampling error
-        scale = math.sqrt(baseline.n / window.n)
-        bound = b.low if higher else b.high
-        margin = 3 * b.std * scale if how["calibration"] == "std" else abs(b.value - bound) * scale
-        method = how["calibration"]
-    limit = b.value - sign * margin
-    worse = sign * (window.metrics[m] - limit) < 0
-    msg = f"{m} {window.metrics[m]:.4g} is {'worse' if worse else 'not worse'} than {limit:.4g}"
-    details = {f"baseline_{k}": v for k, v in asdict(b).items()}
-    details.update(method=method, higher_is_better=higher)
-    return ("alert" if worse else "ok"), msg, value, limit, details
+# --- the signal ---------------------------------------------------------------------------
+
+SIGNAL = "performance"
+SCORE_METRICS = ("roc_auc", "log_loss")  # need scores; the others need labels and predictions
+RELATIVE_EFFECT = ("log_loss", "mae", "rmse")
+SCORE_ERROR = "the window's scores cannot be used: "  # marks an undefined metric as an error  # unbounded: min effect relative to the reference
 
 
-def performance_signal_results(
-    window: WindowPerformance,
-    baseline: BaselinePerformance | None,
-    *,
-    max_drop: float | None = None,
-    calibration: Literal["interval", "std"] = "interval",
-) -> list[SignalResult]:
-    """One ``performance`` result per metric: ``alert`` when the window is worse than a limit.
+class PerformanceSettings(SignalSettings):
+    """``signals.performance`` (realised metrics, once labels have arrived).
 
     Parameters
     ----------
-    window
-        From :func:`window_performance` (``n == 0`` when no label has arrived).
-    baseline
-        From :func:`baseline_performance`; ``None`` when the reference data had no labels.
-    max_drop
-        Constant threshold: alert when the metric is worse than the baseline by more than
-        this fraction of its value (``0.1`` = 10 %). Overrides ``calibration``.
-    calibration
-        ``interval``: the limit is the baseline's bootstrap bound; ``std``: baseline
-        ``∓ 3`` bootstrap std. Both margins are widened by ``sqrt(n_baseline / n_window)``.
+    metrics
+        Metrics judged (default: all of the task); Holm across them.
+    min_labels
+        Fewer labelled window rows than this give ``no_data`` (default 100).
+    min_effect
+        The smallest absolute drop that pages for accuracy, precision, recall, F1, ROC AUC
+        and R² (default 0.05, e.g. accuracy 0.90 → 0.85).
+    min_relative_effect
+        The smallest increase that pages for log loss, MAE and RMSE, as a share of the
+        reference value (default 0.10: 10 % worse); the result states it in the metric's units.
+    window_bootstrap, bootstrap_below
+        A window with fewer than ``bootstrap_below`` labelled rows (default 2000) is also
+        bootstrapped (``window_bootstrap`` resamples, default 200, seeded) and its standard
+        error is the larger of that and the reference's scaled to its size: on small
+        windows the metrics are skewed and the scaled error alone pages too often.
     """
-    names = REGRESSION_METRICS if window.task == "regression" else CLASSIFICATION_METRICS
-    results = []
-    for m in names:
-        status, msg, value, limit, details = _judge(
-            m, window, baseline, max_drop=max_drop, calibration=calibration
-        )
-        results.append(SignalResult(
-            "performance", None, m, value, limit, status, message=msg, details=details,
-            reference_size=baseline.n if baseline else None, current_size=window.n,
-        ))  # fmt: skip
-    return results
+
+    metrics: tuple[str, ...] | None = None
+    min_labels: int = Field(default=100, ge=10)
+    min_effect: float = Field(default=0.05, gt=0, lt=1)
+    min_relative_effect: float = Field(default=0.10, gt=0)
+    window_bootstrap: int = Field(default=200, ge=0)
+    bootstrap_below: int = Field(default=2000, ge=0)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        known = CLASSIFICATION_METRICS + REGRESSION_METRICS
+        bad = [m for m in value or () if m not in known]
+        if bad:
+            raise ValueError(f"unknown performance metric(s) {bad}; choose from {list(known)}")
+        return value
 
 
-def check_performance(
+def measure_window(
     task: Task,
     y_true: ArrayLike,
     y_pred: ArrayLike,
-    scores: ArrayLike | None,
-    baseline: BaselinePerformance | None,
+    scores: ArrayLike | None = None,
     *,
     classes: tuple[Any, ...] | list[Any] | None = None,
-    max_drop: float | None = None,
-    calibration: Literal["interval", "std"] = "interval",
+    n_boot: int = 0,
+    seed: int = 0,
+) -> tuple[WindowPerformance, dict[str, float]]:
+    """:func:`window_performance` and, with ``n_boot``, each metric's bootstrap standard error."""
+    window = window_performance(task, y_true, y_pred, scores, classes=classes)
+    if n_boot <= 0 or window.n < 2:
+        return window, {}
+    data = prepare_labelled(task, y_true, y_pred, scores, classes=classes)
+    samples = _bootstrap(data, n_boot, seed)
+    se = {}
+    for m, v in samples.items():
+        ok = v[np.isfinite(v)]
+        if ok.size >= n_boot / 2:
+            se[m] = float(ok.std())
+    return window, se
+
+
+def _window_metrics(
+    task: Task, labelled: pd.DataFrame, mv: Any, n_boot: int, seed: int
+) -> tuple[dict[str, float], dict[str, int], dict[str, str], dict[str, float], str]:
+    """Metrics of the labelled rows; score metrics only on rows whose scores are finite.
+
+    Returns the metrics, the rows each was computed on, why any is undefined, and a note
+    on the rows left out (no prediction, non-finite values).
+    """
+    from monitor.baseline.model_parts import (  # imports this module
+        classes_of,
+        label_text,
+        scores_matrix,
+    )
+
+    has_label = labelled[LABEL_COLUMN].notna()
+    rows = labelled[has_label & labelled[mv.prediction].notna()]
+    no_pred = int(has_label.sum()) - len(rows)
+    note = f"; {no_pred} labelled row(s) without a prediction left out" if no_pred else ""
+    text = task != "regression"
+    y = rows[LABEL_COLUMN].map(label_text) if text else rows[LABEL_COLUMN]
+    pred = rows[mv.prediction].map(label_text) if text else rows[mv.prediction]
+    if task == "regression":
+        y_num = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
+        p_num = pd.to_numeric(pred, errors="coerce").to_numpy(dtype=float)
+        finite = np.isfinite(y_num) & np.isfinite(p_num)
+        w, se = measure_window(task, y_num[finite], p_num[finite], n_boot=n_boot, seed=seed)
+        n = int(finite.sum())
+        if n < len(rows):
+            note += f"; {len(rows) - n} row(s) with a non-finite label or prediction left out"
+        return w.metrics, dict.fromkeys(w.metrics, n), w.undefined, se, note
+    base, se = measure_window(task, y, pred, classes=classes_of(mv), n_boot=n_boot, seed=seed)
+    metrics, sizes, undefined = (
+        dict(base.metrics),
+        dict.fromkeys(base.metrics, base.n),
+        dict(base.undefined),
+    )
+    scores = scores_matrix(mv, rows)
+    if scores is None:
+        for m in SCORE_METRICS:
+            undefined[m] = f"{m} is undefined: the model version logs no score columns"
+    else:
+        finite = np.isfinite(scores) if scores.ndim == 1 else np.isfinite(scores).all(axis=1)
+        dropped = int((~finite).sum())
+        if dropped:
+            note += f"; {dropped} row(s) with a non-finite score left out of roc_auc and log_loss"
+        try:
+            scored, scored_se = measure_window(
+                task,
+                y[finite],
+                pred[finite],
+                scores[finite],
+                classes=classes_of(mv),
+                n_boot=n_boot,
+                seed=seed,
+            )
+        except DataError as err:  # bad scores spoil the score metrics only
+            for m in SCORE_METRICS:
+                metrics[m] = math.nan
+                undefined[m] = f"{SCORE_ERROR}{err}"
+            return metrics, sizes, undefined, se, note
+        for m in SCORE_METRICS:
+            metrics[m], sizes[m] = scored.metrics[m], scored.n
+            se.pop(m, None)
+            if m in scored_se:
+                se[m] = scored_se[m]
+            undefined.pop(m, None)
+            if m in scored.undefined:
+                undefined[m] = scored.undefined[m]
+    return metrics, sizes, undefined, se, note
+
+
+def judge_metrics(
+    window: dict[str, float],
+    sizes: dict[str, int],
+    baseline: BaselinePerformance,
+    *,
+    alpha: float,
+    settings: PerformanceSettings,
+    undefined: dict[str, str] | None = None,
+    window_se: dict[str, float] | None = None,
+    note: str = "",
 ) -> list[SignalResult]:
-    """Window metrics judged against ``baseline``; invalid data gives one ``error`` result."""
+    """One result per metric: one-sided z-test of the drop, Holm across metrics.
+
+    ``z = drop / sqrt(se_ref**2 + se_win**2)`` with ``se_ref`` the reference's bootstrap
+    standard deviation and ``se_win`` the larger of ``se_ref * sqrt(n_ref / n_win)`` (the
+    same metric's sampling error at the window's size) and ``window_se[metric]`` (the
+    window's own bootstrap error, when given); ``drop`` is positive when the window is worse.
+    """
+    undefined, window_se = undefined or {}, window_se or {}
+    names = settings.metrics or (
+        REGRESSION_METRICS if baseline.task == "regression" else CLASSIFICATION_METRICS
+    )
+    out: dict[str, SignalResult] = {}
+    judged: list[tuple[str, float, float, float, float]] = []
+    for m in names:
+        b, n = baseline.metrics.get(m), sizes.get(m, 0)
+        if m in undefined or n == 0 or not math.isfinite(window.get(m, math.nan)):
+            why = undefined.get(m, NO_LABELS)
+            if why.startswith(SCORE_ERROR):
+                out[m] = error(SIGNAL, m, f"{why}{note}", n=n)
+            else:
+                out[m] = no_data(SIGNAL, m, f"{why}{note}", n=n)
+            continue
+        if (
+            b is None
+            or m in baseline.undefined
+            or not (math.isfinite(b.value) and math.isfinite(b.std))
+        ):
+            why = baseline.undefined.get(m, "its bootstrap spread is undefined")
+            out[m] = no_data(SIGNAL, m, f"cannot judge {m}: on the baseline {why}", n=n)
+            continue
+        sign = 1.0 if HIGHER_IS_BETTER[m] else -1.0
+        drop = sign * (b.value - window[m])
+        se = math.hypot(b.std, max(b.std * math.sqrt(baseline.n / n), window_se.get(m, 0.0)))
+        p = float(norm.sf(drop / se)) if se > 0 else (0.0 if drop > 0 else 1.0)
+        min_effect = (
+            settings.min_relative_effect * abs(b.value)
+            if m in RELATIVE_EFFECT
+            else settings.min_effect
+        )
+        judged.append((m, drop, se, p, min_effect))
+    levels, rejected = holm([j[3] for j in judged], alpha)
+    for (m, drop, se, p, min_effect), level, rej in zip(judged, levels, rejected, strict=True):
+        b, n = baseline.metrics[m], sizes[m]
+        status: Status = "ok" if not rej else "alert" if drop >= min_effect else "warning"
+        sign = 1.0 if HIGHER_IS_BETTER[m] else -1.0
+        out[m] = SignalResult(
+            signal=SIGNAL, metric=m, value=window[m], threshold=b.value - sign * min_effect, status=status,
+            p_value=p, statistic=drop / se if se > 0 else None, alpha=level, effect_size=drop,
+            min_effect=min_effect, correction="holm", reference_size=baseline.n, current_size=n,
+            message=(
+                f"{m} {window[m]:.4g} vs {b.value:.4g} on the reference ({'worse' if drop > 0 else 'not worse'} "
+                f"by {abs(drop):.4g}; pages from {min_effect:.4g}); one-sided z-test p={p:.3g} at alpha {level:.3g}{note}"
+            ),
+            details={
+                "baseline_value": b.value, "baseline_std": b.std, "standard_error": se,
+                "higher_is_better": HIGHER_IS_BETTER[m], "test": "one-sided z, bootstrap SE at both sizes",
+            },
+        )  # fmt: skip
+    return [out[m] for m in names]
+
+
+def evaluate(context: SignalContext, settings: PerformanceSettings) -> list[SignalResult]:
+    """Realised metrics on the window's labelled rows against the baseline's (see :func:`judge_metrics`)."""
+    mv = context.model_version
+    names = settings.metrics or (
+        REGRESSION_METRICS if mv.task == "regression" else CLASSIFICATION_METRICS
+    )
+
+    def none(why: str, n: int | None = None) -> list[SignalResult]:
+        return [no_data(SIGNAL, m, why, n=n) for m in names]
+
+    part = (context.baseline.performance or {}).get("performance")
+    if part is None:
+        return none(
+            "the baseline was built before model parts existed; rebuild it with `raiwatch baseline create`"
+        )
+    if "error" in part:
+        return none(str(part["error"]))
+    if context.labelled is None:
+        return none("no label source was given for this run")
+    labelled = context.labelled
+    n_lab = int(labelled[LABEL_COLUMN].notna().sum()) if LABEL_COLUMN in labelled else 0
+    if n_lab < settings.min_labels:
+        why = (
+            NO_LABELS
+            if n_lab == 0
+            else f"only {n_lab} labelled rows; performance needs at least {settings.min_labels}"
+        )
+        return none(why, n_lab)
     try:
-        window = window_performance(task, y_true, y_pred, scores, classes=classes)
-    except DataError as err:
-        return [SignalResult("performance", None, "all", None, None, "error", message=str(err))]
-    return performance_signal_results(window, baseline, max_drop=max_drop, calibration=calibration)
+        n_boot = settings.window_bootstrap if n_lab < settings.bootstrap_below else 0
+        window, sizes, undefined, window_se, note = _window_metrics(
+            mv.task, labelled, mv, n_boot, context.baseline.plan.seed
+        )
+    except (RaiwatchError, ValueError) as err:
+        return [
+            error(SIGNAL, m, f"the window's labelled rows cannot be scored: {err}", n=n_lab)
+            for m in names
+        ]
+    return judge_metrics(
+        window, sizes, BaselinePerformance.from_dict(part), alpha=context.alpha(SIGNAL),
+        settings=settings, undefined=undefined, window_se=window_se, note=note,
+    )  # fmt: skip

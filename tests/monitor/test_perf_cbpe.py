@@ -8,11 +8,7 @@ import numpy as np
 import pytest
 
 from monitor.errors import DataError, NotFittedError
-from monitor.signals.estimated_performance import (
-    CBPE,
-    estimated_performance_signal_results,
-    expected_metrics,
-)
+from monitor.signals.estimated_performance import CBPE, expected_metrics
 from monitor.signals.performance import performance_metrics
 
 
@@ -126,21 +122,3 @@ def test_errors_are_clear() -> None:
     cbpe = CBPE("binary", n_sim=10).fit(*_binary(200, 0))
     with pytest.raises(DataError, match=r"probabilities in \[0, 1\]"):
         cbpe.estimate([0.2, 3.0])
-
-
-def test_estimated_performance_signal_results() -> None:
-    ref_scores, ref_y = _binary(4000, 0)
-    cbpe = CBPE("binary", n_sim=100).fit(ref_scores, ref_y)
-    reference = performance_metrics("binary", ref_y, (ref_scores >= 0.5).astype(int), ref_scores)
-    same, _ = _binary(1000, 1)
-    res = estimated_performance_signal_results(cbpe.estimate(same), reference, n=1000)
-    assert [r.status for r in res] == ["ok", "ok", "ok"]
-    unsure = np.random.default_rng(2).uniform(0.35, 0.65, 1000)  # the model lost confidence
-    res = {
-        r.metric: r
-        for r in estimated_performance_signal_results(cbpe.estimate(unsure), reference, n=1000)
-    }
-    assert res["accuracy"].status == "alert" and res["accuracy"].value < res["accuracy"].threshold
-    res = estimated_performance_signal_results(cbpe.estimate(same), None, n=1000)
-    assert {r.status for r in res} == {"no_data"}
-    assert "no labelled reference data" in res[0].message

@@ -76,29 +76,51 @@ def test_signal_results_store_as_strict_json() -> None:
 
     import pandas as pd
 
-    from monitor.signals.attribution_drift import attribution_signal_results
+    from monitor.signals.attribution_drift import AttributionDriftSettings, judge_importances
     from monitor.signals.concept_drift import concept_drift_signal_results
-    from monitor.signals.estimated_performance import estimated_performance_signal_results
-    from monitor.signals.multivariate_drift import (
-        PCAReconstructionDrift,
-        multivariate_signal_results,
+    from monitor.signals.estimated_performance import (
+        EstimatedPerformanceSettings,
+        fit_cbpe_part,
+        judge_window,
     )
-    from monitor.signals.performance import performance_signal_results, window_performance
+    from monitor.signals.multivariate_drift import fit_pca_part, judge_pca
+    from monitor.signals.performance import PerformanceSettings, judge_metrics, window_performance
 
     y, pred, p = _binary()
     base = baseline_performance("binary", y, pred, p, n_boot=10)
     one_class = window_performance("binary", [1, 1], [1, 0], [0.9, 0.2])
-    cbpe = CBPE("binary", n_sim=20).fit(p, y)
+    part = fit_cbpe_part("binary", p, y, pred, classes=None, n_boot=20)
     events, _ = run_detectors((y != pred).astype(float), None, None, detectors=("adwin",))
     frame = pd.DataFrame({"a": p, "b": p**2, "c": y.astype(float)})
+    frame.loc[0, "a"] = np.inf
+    attribution = {
+        "importance": {"a": 1.0, "b": 0.5},
+        "standard_error": {"a": 0.0, "b": 0.1},
+        "rows": 10,
+    }
+    perf = PerformanceSettings()
+    w = window_performance("binary", y, pred, p)
     results = [
-        *performance_signal_results(window_performance("binary", y, pred, p), base),
-        *performance_signal_results(one_class, base),
-        *performance_signal_results(window_performance("binary", y, pred, p), None),
-        *estimated_performance_signal_results(cbpe.estimate(p), {"accuracy": 0.7}, n=len(p)),
+        *judge_metrics(w.metrics, dict.fromkeys(w.metrics, w.n), base, alpha=0.01, settings=perf),
+        *judge_metrics(
+            one_class.metrics,
+            dict.fromkeys(one_class.metrics, 2),
+            base,
+            alpha=0.01,
+            settings=perf,
+            undefined=one_class.undefined,
+        ),
+        *judge_window(part, p, pred, alpha=0.01, settings=EstimatedPerformanceSettings()),
+        *judge_window(part, p[:5], pred[:5], alpha=0.01, settings=EstimatedPerformanceSettings()),
         *concept_drift_signal_results(events, len(y), ("adwin",)),
-        *multivariate_signal_results(frame, [PCAReconstructionDrift(n_chunks=3).fit(frame)]),
-        *attribution_signal_results({"a": 1.0, "b": 0.5}, {"a": 0.2, "b": 0.6}),
+        judge_pca(fit_pca_part(frame, ["a", "b", "c"]), frame, alpha=0.01, min_effect=0.1),
+        judge_importances(
+            attribution,
+            {"a": (0.2, 0.1), "b": (0.6, 0.0)},
+            10,
+            alpha=0.01,
+            settings=AttributionDriftSettings(),
+        ),
     ]
     for r in results:
         stored = json.loads(json.dumps(r.to_dict(), allow_nan=False))
