@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from monitor.baseline.model_input import to_model_input
-from monitor.baseline.model_parts import target_for_model
+from monitor.baseline.model_outputs import target_for_model
 from monitor.baseline.reference import Baseline
 from monitor.ingest.log_rows import LABEL_COLUMN
 from monitor.ingest.logstore import LogStore

@@ -16,25 +16,22 @@ import numpy as np
 import pandas as pd
 
 from monitor.baseline.model_input import to_model_input
+from monitor.baseline.model_outputs import (
+    as_json,
+    classes_of,
+    label_text,
+    scores_matrix,
+    target_for_model,
+)
 from monitor.errors import RaiwatchError
 from monitor.signals.estimated_performance import fit_cbpe_part
 from monitor.signals.multivariate_drift import fit_multivariate_part
 from monitor.signals.performance import baseline_performance, window_performance
 from monitor.spec.model_version import ModelVersion
 
+__all__ = ["as_json", "classes_of", "fit_model_baselines", "label_text", "scores_matrix", "target_for_model"]
+
 ESTIMATED = ("accuracy", "roc_auc", "f1")
-
-
-def scores_matrix(mv: ModelVersion, frame: pd.DataFrame) -> np.ndarray | None:
-    """Score columns as CBPE and the performance metrics expect them."""
-    if not mv.scores or any(s not in frame for s in mv.scores):
-        return None
-    values = frame[list(mv.scores)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    return values[:, 0] if mv.task == "binary" else values
-
-
-def classes_of(mv: ModelVersion) -> tuple[str, ...] | None:
-    return tuple(mv.classes) if mv.classes else None
 
 
 def fit_model_baselines(
@@ -49,6 +46,9 @@ def fit_model_baselines(
             else f"the reference data has no values in the target column {target!r}"
         )  # fmt: skip
         reason = {"error": f"no labelled reference data: {why}; rebuild the baseline with labels"}
+        return as_json({**out, "performance": reason, "cbpe": reason, "attribution": reason})
+    if mv.prediction is None:
+        reason = {"error": "the model version logs no prediction column; only data drift and quality apply"}
         return as_json({**out, "performance": reason, "cbpe": reason, "attribution": reason})
     labelled = sample[sample[target].notna()]
     y = labelled[target].map(label_text) if mv.task != "regression" else labelled[target]
@@ -119,35 +119,6 @@ def _multivariate_part(mv: ModelVersion, sample: pd.DataFrame, seed: int) -> dic
         if f.type in ("categorical", "boolean") and f.name in sample
     ]
     return fit_multivariate_part(sample, numeric, categorical, seed=seed)
-
-
-def as_json(value: Any) -> Any:
-    """The value as stored: JSON types only (tuples become lists), NaN/inf become None."""
-    if isinstance(value, dict):
-        return {str(k): as_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [as_json(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
-def label_text(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def target_for_model(y: pd.Series, model: Any) -> np.ndarray:
-    """Labels in the type the model predicts (models trained on ints predict ints)."""
-    classes = getattr(model, "classes_", None)
-    if classes is not None and len(classes) and not isinstance(classes[0], str):
-        return pd.to_numeric(y, errors="coerce").to_numpy()
-    return y.map(label_text).to_numpy() if classes is not None else y.to_numpy()
 
 
 def _finite(v: float | None) -> float | None:

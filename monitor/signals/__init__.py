@@ -13,7 +13,17 @@ dashboard's panels all derive from it::
 
 from __future__ import annotations
 
-from monitor.signals import concept_drift, data_drift, data_quality, dataset_drift, prediction_drift
+from monitor.signals import (
+    attribution_drift,
+    concept_drift,
+    data_drift,
+    data_quality,
+    dataset_drift,
+    estimated_performance,
+    multivariate_drift,
+    performance,
+    prediction_drift,
+)
 from monitor.signals.base import (
     SignalContext,
     SignalEntry,
@@ -43,11 +53,35 @@ SIGNALS: dict[str, SignalEntry] = {
         evaluate=data_quality.evaluate, panel="quality",
         description="null, type-error, out-of-range and unseen-category rates",
     ),
+    "performance": SignalEntry(
+        name="performance", title="Performance", settings=performance.PerformanceSettings,
+        evaluate=performance.evaluate, applies=lambda mv: mv.prediction is not None,
+        needs="labels", panel="performance",
+        description="realised metrics on labelled rows: a one-sided test of the drop against the baseline",
+    ),
+    "estimated_performance": SignalEntry(
+        name="estimated_performance", title="Estimated performance (CBPE)",
+        settings=estimated_performance.EstimatedPerformanceSettings, evaluate=estimated_performance.evaluate,
+        applies=lambda mv: mv.task != "regression" and bool(mv.scores) and mv.prediction is not None,
+        needs="scores", panel="performance",
+        description="performance estimated from calibrated scores before labels arrive",
+    ),
     "concept_drift": SignalEntry(
         name="concept_drift", title="Change detection", settings=concept_drift.ConceptDriftSettings,
         evaluate=concept_drift.evaluate, applies=lambda mv: mv.prediction is not None,
         needs="labels", panel="changes",
         description="budget-calibrated CUSUM on the time-ordered error stream, state carried across windows",
+    ),
+    "multivariate_drift": SignalEntry(
+        name="multivariate_drift", title="Multivariate drift", settings=multivariate_drift.MultivariateDriftSettings,
+        evaluate=multivariate_drift.evaluate,
+        applies=lambda mv: sum(f.type in ("numeric", "datetime") for f in mv.monitored_features) >= 2,
+        description="PCA reconstruction error of the window vs held-out baseline rows (Mann-Whitney)",
+    ),
+    "attribution_drift": SignalEntry(
+        name="attribution_drift", title="Attribution drift", settings=attribution_drift.AttributionDriftSettings,
+        evaluate=attribution_drift.evaluate, applies=lambda mv: mv.model_uri is not None,
+        needs="model", description="the real model's permutation importance, window vs baseline",
     ),
 }  # fmt: skip
 

@@ -243,7 +243,7 @@ def judge_importances(
 def evaluate(context: SignalContext, settings: AttributionDriftSettings) -> list[SignalResult]:
     """Permutation importance of the real model on the window's labelled rows vs the baseline's."""
     from monitor.baseline.model_input import to_model_input
-    from monitor.baseline.model_parts import target_for_model  # imports this module
+    from monitor.baseline.model_outputs import target_for_model  # imports this module
     from monitor.ingest.log_rows import LABEL_COLUMN
 
     mv = context.model_version

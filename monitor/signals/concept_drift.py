@@ -54,7 +54,7 @@ from scipy.sparse.linalg import spsolve
 from scipy.special import kolmogorov
 from scipy.stats import chi2
 
-from monitor.baseline.model_parts import label_text
+from monitor.baseline.model_outputs import label_text
 from monitor.errors import DataError
 from monitor.ingest.log_rows import LABEL_COLUMN
 from monitor.signals.base import SignalContext, SignalSettings, error, no_data

@@ -395,7 +395,7 @@ def fit_cbpe_part(
 
 def _window_scores(mv: Any, sample: Any) -> tuple[FloatArray | None, NDArray[Any], int]:
     """The window's scores and predictions; rows with a non-finite score or no prediction dropped."""
-    from monitor.baseline.model_parts import label_text, scores_matrix  # imports this module
+    from monitor.baseline.model_outputs import label_text, scores_matrix  # imports this module
 
     scores = scores_matrix(mv, sample)
     if scores is None or mv.prediction not in sample:

@@ -337,7 +337,7 @@ def _window_metrics(
     Returns the metrics, the rows each was computed on, why any is undefined, and a note
     on the rows left out (no prediction, non-finite values).
     """
-    from monitor.baseline.model_parts import (  # imports this module
+    from monitor.baseline.model_outputs import (  # imports this module
         classes_of,
         label_text,
         scores_matrix,
