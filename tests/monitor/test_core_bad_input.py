@@ -20,6 +20,7 @@ from monitor.ingest.logstore import LogStore
 from monitor.ingest.sources import iter_batches
 from monitor.profiles.column import CategoricalProfile, NumericProfile
 from monitor.profiles.dataset import ColumnPlan, ProfilePlan, build_profile
+from monitor.signals import SIGNALS
 from monitor.signals.evaluate import evaluate_window
 from monitor.signals.results import SignalResult
 from monitor.spec.model_version import FeatureSpec, parse_model_version
@@ -32,6 +33,9 @@ MV = parse_model_version(
         "features": {"a": "numeric", "c": "categorical"},
     }
 )
+
+
+DATA_SIGNALS = ("data_drift", "dataset_drift", "prediction_drift", "data_quality")
 
 
 def frame(n: int, seed: int = 0, a_shift: float = 0.0) -> pd.DataFrame:
@@ -192,10 +196,13 @@ def test_empty_window_gives_no_data_for_every_signal(baseline: Baseline, tmp_pat
     for batches in ([], [frame(0)], iter_batches(path)):
         report = evaluate_window(baseline, batches, threads=1)
         assert report.row_count == 0 and report.status == "no_data"
-        assert [(r.signal, r.status) for r in report.results] == [
-            ("data_drift", "no_data"), ("dataset_drift", "no_data"),
-            ("prediction_drift", "no_data"), ("data_quality", "no_data"),
-        ]  # fmt: skip
+        data = [(r.signal, r.status) for r in report.results if r.signal in DATA_SIGNALS]
+        assert data == [(name, "no_data") for name in DATA_SIGNALS]
+        # one result per registered signal that applies to the model version, all no_data
+        assert [r.signal for r in report.results] == [
+            name for name, entry in SIGNALS.items() if entry.applies(MV)
+        ]
+        assert {r.status for r in report.results} == {"no_data"}
         assert {r.message for r in report.results} == {"the window has no rows"}
 
 
@@ -211,15 +218,21 @@ def test_constant_baseline_column() -> None:
     moved = evaluate_window(
         b, [pd.DataFrame({"k": np.full(100, 0.2), "prediction": 0.5})], threads=1
     )
-    r_same = by_key(same.results)[("data_drift", "k", "jensenshannon")]
-    r_moved = by_key(moved.results)[("data_drift", "k", "jensenshannon")]
+    r_same = by_key(same.results)[("data_drift", "k", "wasserstein")]
+    r_moved = by_key(moved.results)[("data_drift", "k", "wasserstein")]
     assert (
         r_same.message
         == r_moved.message
-        == "the baseline column is constant; any change counts as drift"
+        == "the baseline column is constant; the effect is the raw Wasserstein distance"
     )
-    assert (r_same.value, r_same.status) == (0.0, "ok")
-    assert r_moved.value == pytest.approx(math.sqrt(math.log(2))) and r_moved.status == "alert"
+    # no spread to scale by: the effect is the raw distance, 0 and then 0.2 - 0.1
+    assert r_same.value == pytest.approx(0.0, abs=1e-12) and r_same.status == "ok"
+    assert r_same.p_value == 1.0
+    assert r_moved.value == pytest.approx(0.1, rel=1e-9) and r_moved.status == "alert"
+    assert r_moved.p_value == 0.0  # two different constants: any change is certain
+    # every moved value is outside the baseline's one-value range
+    oor = by_key(moved.results)[("data_quality", "k", "out_of_range_rate")]
+    assert (oor.value, oor.status) == (1.0, "alert")
 
 
 def test_all_null_window_column(baseline: Baseline) -> None:
@@ -228,11 +241,13 @@ def test_all_null_window_column(baseline: Baseline) -> None:
     got = by_key(evaluate_window(baseline, [cur], threads=1).results)
     drift = got[("data_drift", "a", "wasserstein")]
     assert drift.status == "no_data"
-    assert drift.message == "the window has no values for 'a'; wasserstein needs at least 30"
+    assert drift.message == "the window has no values for 'a'; drift needs at least 30"
     null_rate = got[("data_quality", "a", "null_rate")]
     assert (null_rate.value, null_rate.status) == (1.0, "alert")
     assert null_rate.message == "every value of 'a' is null in this window"
-    assert got[("data_drift", "c", "jensenshannon")].status == "ok"  # other columns still judged
+    assert got[("data_drift", "c", "l_infinity")].status == "ok"  # other columns still judged
+    # an all-null column is a sure increase: one-sided Fisher of 100 of 100 against 0 of 1500
+    assert null_rate.p_value == pytest.approx(1 / math.comb(1600, 100), rel=1e-6)
 
 
 def test_unseen_categories(baseline: Baseline) -> None:
@@ -240,9 +255,13 @@ def test_unseen_categories(baseline: Baseline) -> None:
     cur.loc[:59, "c"] = "brand-new"
     got = by_key(evaluate_window(baseline, [cur], threads=1).results)
     unseen = got[("data_quality", "c", "unseen_category_rate")]
-    assert (unseen.value, unseen.threshold, unseen.status) == (0.2, 0.05, "alert")
-    js = got[("data_drift", "c", "jensenshannon")]
-    assert js.status == "alert"  # the new category is part of the distribution compared
+    # the baseline has no category seen once: its unseen rate is 0, the threshold 0 + 0.02
+    assert (unseen.value, unseen.threshold, unseen.status) == (0.2, 0.02, "alert")
+    assert unseen.details["baseline_rate"] == 0.0
+    assert unseen.message == "new categories: brand-new"
+    share = got[("data_drift", "c", "l_infinity")]
+    assert share.status == "alert"  # the new category is part of the distribution compared
+    assert share.value == pytest.approx(0.2, abs=0.03)  # its share went from 0 to 20 %
 
 
 # --- a column with a million distinct values ---------------------------------------------------
