@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import ks_2samp
+from scipy.stats import ks_2samp, wasserstein_distance
 from typer.testing import CliRunner, Result
 
 from jobs.cli import app
 from monitor.errors import DataError, NotFoundError, SchemaError
+from monitor.signals import SIGNALS
 
 MODEL_YAML = """\
 name: credit
@@ -149,8 +150,19 @@ def test_monitor_run_on_drifted_data_fails_with_exit_code_1(
     got = {(r["signal"], r["feature"]): r for r in report["results"]}
     income = got[("data_drift", "income")]
     ref, cur = pd.read_csv(data["ref"]), pd.read_csv(data["drift"])
-    assert income["metric"] == "ks" and income["status"] == "alert"
-    assert income["value"] == pytest.approx(ks_2samp(ref["income"], cur["income"]).pvalue, rel=1e-9)
+    assert income["metric"] == "wasserstein" and income["status"] == "alert"
+    # the effect: W1 in reference standard deviations (binned on the baseline's quantile bins)
+    expected = wasserstein_distance(ref["income"], cur["income"]) / np.std(ref["income"])
+    assert income["value"] == pytest.approx(expected, abs=0.03) and expected > 1.0
+    # the p-value: every row fits the samples, so KS is scipy's exact ks_2samp, with Welch
+    assert income["details"]["computed_from"] == "exact"
+    assert income["details"]["p_ks"] == pytest.approx(
+        ks_2samp(ref["income"], cur["income"]).pvalue, rel=1e-9
+    )
+    assert income["p_value"] == pytest.approx(
+        min(1.0, 2 * min(income["details"]["p_mean"], income["details"]["p_ks"])), rel=1e-12
+    )
+    assert income["p_value"] < income["alpha"] and income["correction"] == "holm"
     assert got[("data_drift", "purpose")]["status"] == "ok"
     assert got[("dataset_drift", None)]["value"] == 0.5
     assert "alert" in result.output
@@ -173,14 +185,27 @@ def test_file_mode_equals_the_log_store_window(
 
 def test_signal_config_file(home: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "signals.yaml"
-    cfg.write_text("signals:\n  data_drift:\n    methods: {income: wasserstein}\n  data_quality: {enabled: false}\n"
-                   "  prediction_drift: {enabled: false}\n  performance: {enabled: false}\n"
-                   "  concept_drift: {enabled: false}\n  estimated_performance: {enabled: false}\n")  # fmt: skip
+    off = "".join(
+        f"  {name}: {{enabled: false}}\n"
+        for name in SIGNALS
+        if name not in ("data_drift", "dataset_drift")
+    )
+    cfg.write_text(
+        "signals:\n  alpha: 0.02\n  correction: benjamini-hochberg\n"
+        "  data_drift:\n    methods: {income: psi}\n    min_effect: {purpose: 0.5}\n" + off
+    )
     out = tmp_path / "w.json"
     assert run_day(home, "2026-02-02", "--config", str(cfg), "--json", str(out)).exit_code == 0
-    results = json.loads(out.read_text())["results"]
+    report = json.loads(out.read_text())
+    results = report["results"]
     assert {r["signal"] for r in results} == {"data_drift", "dataset_drift"}
-    assert next(r for r in results if r["feature"] == "income")["metric"] == "wasserstein"
+    income = next(r for r in results if r["feature"] == "income")
+    purpose = next(r for r in results if r["feature"] == "purpose")
+    assert (income["metric"], income["correction"]) == ("psi", "benjamini-hochberg")
+    assert purpose["min_effect"] == 0.5
+    # data drift is the only signal that can page: it has the whole budget
+    assert report["details"]["alpha"] == 0.02
+    assert max(r["alpha"] for r in results if r["signal"] == "data_drift") <= 0.02
 
 
 def test_usage_errors_raise_schema_errors(home: Path, tmp_path: Path) -> None:
@@ -210,6 +235,12 @@ def test_usage_errors_raise_schema_errors(home: Path, tmp_path: Path) -> None:
     result = run_day(home, "2026-02-01", "--config", str(bad_cfg))
     assert isinstance(result.exception, SchemaError)
     assert "method 'kolmogorov' for 'income' is unknown; available: ks" in str(result.exception)
+    old_cfg = tmp_path / "old.yaml"
+    old_cfg.write_text("signals:\n  data_drift:\n    thresholds: {wasserstein: {type: std, k: 3}}\n")
+    result = run_day(home, "2026-02-01", "--config", str(old_cfg))
+    assert isinstance(result.exception, SchemaError)
+    assert "signals.data_drift.thresholds is no longer supported" in str(result.exception)
+    assert "set `alpha`" in str(result.exception)
     result = invoke("monitor", "run", "-m", "credit", "-v", "9", "--file", "x.csv", home=home)
     assert isinstance(result.exception, NotFoundError)
     assert "model version credit:9 is not registered" in str(result.exception)
