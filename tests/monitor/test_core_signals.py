@@ -391,6 +391,24 @@ def test_unknown_metric_for_a_column_is_an_error_result(baseline: Baseline, drif
         DriftSettings(min_effect={"a": -1.0})
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG: column_drift._numeric_p asserts ks.binned is not None; a sample-only test "
+    "(anderson) on a binned window raises AssertionError out of evaluate_profile",
+)
+def test_a_sample_only_test_on_a_binned_window_is_an_error_result(
+    baseline: Baseline, drifted: Any
+) -> None:
+    # The reservoirs hold 400 of 3000 and 2000 rows: Anderson-Darling has no binned form.
+    results = evaluate_profile(
+        baseline, drifted[1], config(data_drift={"methods": {"a": "anderson"}})
+    )
+    got = by_feature(results)
+    assert got["a"].status == "error" and "anderson" in (got["a"].message or "")
+    assert got["c"].status == "alert"  # the other columns are still judged
+
+
 # --- the threshold model --------------------------------------------------------------------
 
 
