@@ -137,6 +137,16 @@ class Reservoir:
                 out._absorb(other.table)
         return out
 
+    def column_values(self, name: str) -> np.ndarray:
+        """One sampled column as float64 (non-numeric values as NaN), without a DataFrame."""
+        if self.table is None or name not in self.table.column_names:
+            return np.array([], dtype=np.float64)
+        column = self.table.column(name)
+        if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+            return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        values = pd.to_numeric(column.to_pandas(), errors="coerce")
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+
     def to_pandas(self) -> pd.DataFrame:
         if self.table is None:
             return pd.DataFrame()

@@ -27,12 +27,11 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, field_validator
 
 from monitor.errors import RaiwatchError
-from monitor.metrics import METRICS, MetricInfo
-from monitor.metrics._two_sample import chisquare_pooled, welch_test
+from monitor.metrics import METRICS, MetricInfo, MetricResult
+from monitor.metrics._two_sample import chisquare_pooled, ks_two_sample, welch_test
 from monitor.profiles.column import CategoricalProfile, ColumnProfile, NumericProfile
 from monitor.signals.base import SignalContext, SignalSettings, no_data
 from monitor.signals.results import SignalResult
@@ -109,10 +108,7 @@ def category_counts(prof: ColumnProfile) -> dict[str, int]:
 
 
 def _sample(profile: DatasetProfile, column: str) -> np.ndarray:
-    frame: pd.DataFrame = profile.reservoir.to_pandas()
-    if column not in frame:
-        return np.array([], dtype=np.float64)
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+    values = profile.reservoir.column_values(column)
     return values[np.isfinite(values)]
 
 
@@ -139,7 +135,10 @@ def _numeric_p(
 ) -> tuple[float, dict[str, Any]]:
     p_mean = welch_test(ref.n, ref.mean, ref.variance, cur.n, cur.mean, cur.variance)
     ks = METRICS["ks"] if test is None else test
-    if samples is not None and ks.sample is not None:
+    if samples is not None and test is None:
+        d, p_ks = ks_two_sample(*samples)
+        res, how = MetricResult(metric="ks", statistic=d, p_value=p_ks), "exact"
+    elif samples is not None and ks.sample is not None:
         res, how = ks.sample(*samples), "exact"
     else:
         rh, ch = ref.histogram(), cur.histogram()
