@@ -140,9 +140,14 @@ def _numeric_p(
         res, how = MetricResult(metric="ks", statistic=d, p_value=p_ks), "exact"
     elif samples is not None and ks.sample is not None:
         res, how = ks.sample(*samples), "exact"
+    elif ks.binned is None:
+        raise RaiwatchError(
+            f"{ks.name} needs the raw values of both sides, and the window or baseline is sampled; "
+            "set `exact: true` for this signal (tests on the reservoir samples) or choose ks"
+        )
     else:
         rh, ch = ref.histogram(), cur.histogram()
-        assert rh is not None and ch is not None and ks.binned is not None
+        assert rh is not None and ch is not None
         res, how = ks.binned(rh, ch), "binned"
     p_shape = float(res.p_value) if res.p_value is not None else 1.0
     if test is not None:  # a user-chosen test stands alone
