@@ -593,9 +593,7 @@ def _reference(context: SignalContext) -> tuple[float, int]:
     part = (context.baseline.performance or {}).get("performance")
     if part is None or "error" in part:
         why = part["error"] if part else "the baseline has no reference performance"
-        raise DataError(
-            f"{why}; the cusum needs it: rebuild the baseline with labels (`raiwatch baseline create`)"
-        )
+        raise DataError(f"{why} (the cusum is anchored to the baseline's error rate)")
     metric = "rmse" if context.model_version.task == "regression" else "accuracy"
     value = (part["metrics"].get(metric) or {}).get("value")
     if value is None or not math.isfinite(value):
@@ -640,9 +638,20 @@ def evaluate(context: SignalContext, settings: ConceptDriftSettings) -> list[Sig
     state = context.carry.get(SIGNAL)
     params: dict[str, dict[str, Any]] = {k: dict(v) for k, v in settings.params.items()}
     results: list[SignalResult] = []
-    try:
-        if "cusum" in names and not (state and "cusum" in state.get("detectors", {})):
+    ref: tuple[float, int] | None = None
+    if "cusum" in names and not (state and "cusum" in state.get("detectors", {})):
+        try:
             ref = _reference(context)
+        except DataError as err:  # nothing to anchor the CUSUM to: not judged, and says why
+            unjudged = no_data(SIGNAL, "cusum", str(err), n=n)
+            rest = tuple(d for d in names if d != "cusum")
+            if not rest:
+                return [unjudged]
+            others = evaluate(context, settings.model_copy(update={"detectors": rest}))
+            at = names.index("cusum")
+            return [*others[:at], unjudged, *others[at:]]
+    try:
+        if ref is not None:
             shift = (
                 settings.min_error_scale_increase
                 if mv.task == "regression"

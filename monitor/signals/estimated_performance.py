@@ -36,6 +36,7 @@ from scipy.stats import norm
 from sklearn.isotonic import IsotonicRegression
 
 from monitor.errors import DataError, NotFittedError, RaiwatchError
+from monitor.ingest.log_rows import LABEL_COLUMN
 from monitor.profiles.labelled_metrics import (
     check_scores,
     encode_labels,
@@ -43,7 +44,7 @@ from monitor.profiles.labelled_metrics import (
     prepare_labelled,
 )
 from monitor.signals.base import SignalSettings, error, no_data
-from monitor.signals.performance import holm
+from monitor.signals.performance import PerformanceSettings, _window_metrics, holm
 from monitor.signals.results import SignalResult
 
 if TYPE_CHECKING:
@@ -334,11 +335,19 @@ class EstimatedPerformanceSettings(SignalSettings):
     min_effect
         The smallest absolute drop of an estimated metric that pages (default 0.05, e.g.
         accuracy 0.90 → 0.85); a significant smaller drop is a ``warning``.
+    realised_min_labels
+        Once the window has at least this many labelled rows (default 100, performance's
+        ``min_labels``), each result also carries the realised value of its metric on them
+        in ``details["realised"]`` (and their count in ``details["realised_rows"]``), so the
+        estimate and the truth can be shown together.
     """
 
     metrics: tuple[EstimatedMetric, ...] = Field(default=ESTIMATED_METRICS, min_length=1)
     min_rows: int = Field(default=100, ge=20)
     min_effect: float = Field(default=0.05, gt=0, lt=1)
+    realised_min_labels: int = Field(
+        default=PerformanceSettings.model_fields["min_labels"].default, ge=10
+    )
 
 
 def fit_cbpe_part(
@@ -443,8 +452,37 @@ def evaluate(context: SignalContext, settings: EstimatedPerformanceSettings) -> 
     """Each estimated metric on the window vs the reference estimate: a one-sided z-test.
 
     ``z = (reference - window) / (sd_unit * sqrt(1/n + 1/m))``; ``alert`` when Holm rejects
-    at the signal's alpha and the drop is at least ``min_effect``.
+    at the signal's alpha and the drop is at least ``min_effect``. When labels have arrived
+    for at least ``realised_min_labels`` rows, each result carries the realised metric.
     """
+    return _with_realised(context, settings, _estimate(context, settings))
+
+
+def _with_realised(
+    context: SignalContext, settings: EstimatedPerformanceSettings, results: list[SignalResult]
+) -> list[SignalResult]:
+    """``details["realised"]``: the metric on the window's labelled rows, as performance computes it."""
+    labelled, mv = context.labelled, context.model_version
+    if labelled is None or LABEL_COLUMN not in labelled or mv.task == "regression":
+        return results
+    if int(labelled[LABEL_COLUMN].notna().sum()) < settings.realised_min_labels:
+        return results
+    try:
+        realised, sizes, undefined, _, _ = _window_metrics(
+            mv.task, labelled, mv, 0, getattr(getattr(context.baseline, "plan", None), "seed", 0)
+        )
+    except (RaiwatchError, ValueError):
+        return results  # performance reports why the labelled rows cannot be scored
+    out = []
+    for r in results:
+        value = realised.get(r.metric, math.nan)
+        shown = None if r.metric in undefined or not math.isfinite(value) else float(value)
+        details = {**r.details, "realised": shown, "realised_rows": sizes.get(r.metric)}
+        out.append(r.replace(details=details))
+    return out
+
+
+def _estimate(context: SignalContext, settings: EstimatedPerformanceSettings) -> list[SignalResult]:
     mv = context.model_version
     metrics = list(dict.fromkeys(settings.metrics))
 

@@ -63,7 +63,8 @@ LOWER_IS_BETTER = ("log_loss", "mae", "rmse")
 HIGHER_IS_BETTER = {
     m: m not in LOWER_IS_BETTER for m in CLASSIFICATION_METRICS + REGRESSION_METRICS
 }
-NO_LABELS = "no labels have arrived for this window"
+NO_LABELS = "no labels have arrived for this window yet"
+NO_SOURCE = "no label source was given for this run"
 
 
 @dataclass(frozen=True)
@@ -472,6 +473,10 @@ def judge_metrics(
     return [out[m] for m in names]
 
 
+def _finite_or_none(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
 def evaluate(context: SignalContext, settings: PerformanceSettings) -> list[SignalResult]:
     """Realised metrics on the window's labelled rows against the baseline's (see :func:`judge_metrics`)."""
     mv = context.model_version
@@ -483,14 +488,15 @@ def evaluate(context: SignalContext, settings: PerformanceSettings) -> list[Sign
         return [no_data(SIGNAL, m, why, n=n) for m in names]
 
     part = (context.baseline.performance or {}).get("performance")
-    if part is None:
-        return none(
-            "the baseline was built before model parts existed; rebuild it with `raiwatch baseline create`"
-        )
-    if "error" in part:
-        return none(str(part["error"]))
+    unjudged = (  # nothing to judge against: every result says so, labels or not
+        "the baseline was built before model parts existed; rebuild it with `raiwatch baseline create`"
+        if part is None
+        else str(part["error"])
+        if "error" in part
+        else None
+    )
     if context.labelled is None:
-        return none("no label source was given for this run")
+        return none(unjudged or NO_SOURCE)
     labelled = context.labelled
     n_lab = int(labelled[LABEL_COLUMN].notna().sum()) if LABEL_COLUMN in labelled else 0
     if n_lab < settings.min_labels:
@@ -499,15 +505,27 @@ def evaluate(context: SignalContext, settings: PerformanceSettings) -> list[Sign
             if n_lab == 0
             else f"only {n_lab} labelled rows; performance needs at least {settings.min_labels}"
         )
-        return none(why, n_lab)
+        return none(unjudged or why, n_lab)
     try:
-        n_boot = settings.window_bootstrap if n_lab < settings.bootstrap_below else 0
+        n_boot = (
+            settings.window_bootstrap
+            if unjudged is None and n_lab < settings.bootstrap_below
+            else 0
+        )
         window, sizes, undefined, window_se, note = _window_metrics(
             mv.task, labelled, mv, n_boot, context.baseline.plan.seed
         )
     except (RaiwatchError, ValueError) as err:
         return [
             error(SIGNAL, m, f"the window's labelled rows cannot be scored: {err}", n=n_lab)
+            for m in names
+        ]
+    if part is None or unjudged is not None:  # the window's own metrics shown next to the reason
+        unjudged = unjudged or "the baseline has no reference performance"
+        return [
+            no_data(SIGNAL, m, unjudged, n=sizes.get(m, n_lab)).replace(
+                value=None if m in undefined else _finite_or_none(window.get(m))
+            )
             for m in names
         ]
     return judge_metrics(

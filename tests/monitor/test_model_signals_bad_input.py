@@ -78,8 +78,10 @@ def test_regression_labels_of_the_wrong_type_are_quarantined_and_the_rest_are_us
     assert perf["r2"].value == pytest.approx(r2_score(rest["y"], rest["pred"]), abs=1e-9)
     # Estimated performance (CBPE) is for classifiers: a regression run has none.
     assert _by(result, "estimated_performance") == {}
-    # Real-valued errors: only the detectors that read them.
-    assert list(_by(result, "concept_drift")) == ["adwin", "page_hinkley", "kswin"]
+    # Real-valued errors: the CUSUM watches the absolute errors' scale, on the 290 labels.
+    (drift,) = _by(result, "concept_drift").values()
+    assert (drift.metric, drift.status, drift.current_size) == ("cusum", "ok", 290)
+    assert result.detector_state["detectors"]["cusum"]["params"]["kind"] == "scale"
 
 
 # --- classification ------------------------------------------------------------------------

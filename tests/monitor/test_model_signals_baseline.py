@@ -47,7 +47,14 @@ def test_baseline_with_target_holds_a_cbpe_calibration_and_its_realised_referenc
     baseline = credit_baseline()
     sample = baseline.profile.reservoir.to_pandas()
     cbpe = baseline.performance["cbpe"]
-    assert set(cbpe) == {"state", "reference"}
+    assert set(cbpe) == {
+        "state", "reference", "reference_estimate", "estimate_sd_unit", "reference_size",
+        "calibration_rows", "n_boot", "seed", "dropped_non_finite",
+    }  # fmt: skip
+    # Calibration learnt on one half of the labelled reference, the estimate made on the other.
+    assert (cbpe["calibration_rows"], cbpe["reference_size"], cbpe["seed"]) == (1500, 1500, SEED)
+    assert cbpe["dropped_non_finite"] == 0
+    assert cbpe["state"]["calibration_"] in ("isotonic", "identity")
     ref = cbpe["reference"]
     y, pred = (
         sample["default"].astype(int),
@@ -56,6 +63,11 @@ def test_baseline_with_target_holds_a_cbpe_calibration_and_its_realised_referenc
     assert ref["accuracy"] == pytest.approx(accuracy_score(y, pred), abs=1e-12)
     assert ref["roc_auc"] == pytest.approx(roc_auc_score(y, sample["score"]), abs=1e-12)
     assert ref["f1"] == pytest.approx(f1_score(y, pred), abs=1e-12)
+    # The model is calibrated: the held-out estimate is close to the realised reference, and
+    # each estimate's spread is positive (the z-test divides by it).
+    for metric in ("accuracy", "roc_auc", "f1"):
+        assert cbpe["reference_estimate"][metric] == pytest.approx(ref[metric], abs=0.03), metric
+        assert cbpe["estimate_sd_unit"][metric] > 0
     # No model was given: attribution says why instead of being missing.
     assert baseline.performance["attribution"] == {
         "error": "the model version names no loadable model (model_uri)"
@@ -91,8 +103,12 @@ def test_without_labelled_reference_every_part_is_an_error_and_windows_say_why(
     baseline = create_baseline(
         mv, reference.drop(columns="default") if drop_target else reference, threads=1
     )
-    assert set(baseline.performance) == {"performance", "cbpe", "attribution"}
-    for part in baseline.performance.values():
+    assert set(baseline.performance) == {"performance", "cbpe", "attribution", "multivariate"}
+    # Multivariate drift reads inputs only: it needs no labels and is fitted anyway.
+    assert "error" not in baseline.performance["multivariate"]
+    for name, part in baseline.performance.items():
+        if name == "multivariate":
+            continue
         assert set(part) == {"error"}
         assert part["error"].startswith(f"{NO_REFERENCE}: {why}")
     stored = _round_trip(baseline)
@@ -111,8 +127,16 @@ def test_without_labelled_reference_every_part_is_an_error_and_windows_say_why(
         "log_loss",
     ]
     assert [r.metric for r in estimated] == ["accuracy", "roc_auc", "f1"]
-    for r in perf + estimated:
+    drift = [r for r in report.results if r.signal == "concept_drift"]
+    assert [r.metric for r in drift] == ["cusum"]
+    for r in perf + estimated + drift:
         assert r.status == "no_data" and r.message.startswith(NO_REFERENCE), r
+    assert report.status != "error"  # a baseline without labels is not a failed run
+    # Without labels in the window either, the baseline's reason is still what is said.
+    bare = evaluate_window(stored, [logged(window)], threads=1)
+    for r in bare.results:
+        if r.signal in ("performance", "estimated_performance"):
+            assert r.status == "no_data" and r.message.startswith(NO_REFERENCE), r
     # The window's own accuracy is still shown next to the missing reference.
     accuracy = next(r for r in perf if r.metric == "accuracy")
     assert accuracy.value == pytest.approx(

@@ -132,12 +132,25 @@ def test_an_unusable_state_is_an_error_and_the_stream_restarts(baseline: Baselin
     assert res.status == "ok" and carry["concept_drift"]["n_seen"] == 800
 
 
-def test_a_baseline_without_reference_performance_is_an_error(baseline: Baseline) -> None:
+def test_a_baseline_without_reference_performance_is_no_data_saying_why(
+    baseline: Baseline,
+) -> None:
+    # Not a failed run: the CUSUM has no error rate to be anchored to until the baseline has one.
     bare = copy.copy(baseline)
     bare.performance = {"performance": {"error": "no labels in the reference"}}
     carry: dict = {}
     (res,) = evaluate(_context(bare, _labelled(0), carry), SETTINGS)
-    assert res.status == "error" and "no labels in the reference; the cusum needs it" in res.message
+    assert (res.status, res.metric, res.current_size) == ("no_data", "cusum", 800)
+    assert res.message == (
+        "no labels in the reference (the cusum is anchored to the baseline's error rate)"
+    )
+    assert carry == {}  # nothing fed
+    # A river detector needs no reference: it still runs, on the whole budget.
+    both = evaluate(
+        _context(bare, _labelled(0), carry), ConceptDriftSettings(detectors=("cusum", "adwin"))
+    )
+    assert [(r.metric, r.status) for r in both] == [("cusum", "no_data"), ("adwin", "ok")]
+    assert set(carry["concept_drift"]["detectors"]) == {"adwin"}
 
 
 def test_several_detectors_split_the_budget(baseline: Baseline) -> None:

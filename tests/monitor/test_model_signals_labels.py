@@ -56,9 +56,27 @@ def test_performance_equals_sklearn_on_exactly_the_labelled_rows() -> None:
         assert perf[metric].current_size == 700
     # The error stream the detectors saw is the labelled rows only (stray ids ignored).
     assert {r.current_size for r in _signal(report, "concept_drift").values()} == {700}
-    # CBPE's estimate keeps the realised value next to it once labels have arrived.
-    estimated = _signal(report, "estimated_performance")["accuracy"]
-    assert estimated.details["realised"] == pytest.approx(expected["accuracy"], abs=1e-9)
+    # CBPE's estimates keep the realised value next to them once labels have arrived.
+    estimated = _signal(report, "estimated_performance")
+    assert list(estimated) == ["accuracy", "roc_auc", "f1"]
+    for metric, r in estimated.items():
+        assert r.status == "ok", r
+        assert r.details["realised"] == pytest.approx(expected[metric], abs=1e-9), metric
+        assert r.details["realised_rows"] == 700
+        assert r.to_dict()["details"]["realised"] == r.details["realised"]  # stored as is
+
+
+def test_cbpe_shows_no_realised_value_below_the_minimum_of_labels() -> None:
+    window = scored(300, 36, prefix="w")
+    few = _run(window, labels_of(window.iloc[:99]))
+    assert {r.status for r in _signal(few, "estimated_performance").values()} == {"ok"}
+    assert all("realised" not in r.details for r in _signal(few, "estimated_performance").values())
+    enough = _signal(_run(window, labels_of(window.iloc[:100])), "estimated_performance")
+    rows = window.iloc[:100]
+    assert enough["f1"].details["realised"] == pytest.approx(
+        f1_score(rows["default"], rows["prediction"]), abs=1e-9
+    )
+    assert enough["f1"].details["realised_rows"] == 100
 
 
 def test_the_last_label_of_a_request_id_wins() -> None:
@@ -82,8 +100,10 @@ def test_missing_label_values_are_not_labels() -> None:
     assert perf["accuracy"].value == pytest.approx(
         accuracy_score(rest["default"], rest["prediction"])
     )
-    drift = _signal(report, "concept_drift")["adwin"]
+    (drift,) = _signal(report, "concept_drift").values()
+    assert drift.metric == "cusum"
     assert drift.current_size == 400  # a missing label is not a misclassification
+    assert report.detector_state["n_seen"] == 400
 
 
 @pytest.mark.parametrize(
@@ -101,11 +121,12 @@ def test_without_labels_model_signals_are_no_data_with_the_reason(
         if labels is None
         else "no labels have arrived for this window yet"
     )
+    # One no_data result per metric, each with the reason.
     perf = _signal(report, "performance")
-    assert list(perf) == ["labelled_rows"]
-    assert perf["labelled_rows"].status == "no_data" and perf["labelled_rows"].message == why
+    assert list(perf) == ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
+    assert {(r.status, r.value, r.message) for r in perf.values()} == {("no_data", None, why)}
     drift = _signal(report, "concept_drift")
-    assert list(drift) == ["adwin", "ddm", "eddm", "page_hinkley", "kswin"]
+    assert list(drift) == ["cusum"]
     assert {(r.status, r.message) for r in drift.values()} == {("no_data", why)}
     assert report.detector_state is None  # nothing fed, nothing to carry over
     # Label-free signals still run.
@@ -118,9 +139,11 @@ def test_fewer_labels_than_min_labels_is_no_data_naming_the_minimum() -> None:
     window = scored(300, 35, prefix="w")
     config = SignalConfig(performance={"min_labels": 50})
     report = _run(window, labels_of(window.iloc[:49]), config=config)
-    perf = _signal(report, "performance")["labelled_rows"]
-    assert perf.status == "no_data" and perf.current_size == 49
-    assert perf.message == "only 49 labelled rows; performance needs at least 50"
+    perf = _signal(report, "performance")
+    assert list(perf) == ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
+    assert {(r.status, r.value, r.current_size, r.message) for r in perf.values()} == {
+        ("no_data", None, 49, "only 49 labelled rows; performance needs at least 50")
+    }
     # The detectors need no minimum: every error continues the stream.
     assert {r.current_size for r in _signal(report, "concept_drift").values()} == {49}
     enough = _signal(_run(window, labels_of(window.iloc[:50]), config=config), "performance")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from monitor.signals.attribution_drift import ndcg
-from monitor.signals.concept_drift import run_detectors
+from monitor.signals.concept_drift import calibrate_cusum, run_detectors
 from monitor.signals.estimated_performance import CBPE
 from monitor.signals.performance import baseline_performance, performance_metrics
 
@@ -48,7 +48,15 @@ CALLS = {
     "baseline_performance": lambda y, pred, p: baseline_performance(
         "binary", y, pred, p, n_boot=10
     ).to_dict(),
-    "run_detectors": lambda y, pred, p: run_detectors((y != pred).astype(float), None, None),
+    "run_detectors": lambda y, pred, p: run_detectors(
+        (y != pred).astype(float),
+        None,
+        None,
+        params={"cusum": calibrate_cusum("binary", 0.25, 1000, alpha=0.01, rows_per_window=300)},
+    ),
+    "run_river_detectors": lambda y, pred, p: run_detectors(
+        (y != pred).astype(float), None, None, detectors=("adwin", "kswin")
+    ),
     "cbpe": lambda y, pred, p: CBPE("binary", n_sim=20).fit(p, y).estimate(p, pred),
     "ndcg": lambda y, pred, p: ndcg({"a": float(p[0]), "b": float(p[1])}, {"a": 1.0, "b": 2.0}),
 }
