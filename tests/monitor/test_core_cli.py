@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import ks_2samp, wasserstein_distance
+from scipy.stats import ks_2samp, mannwhitneyu, wasserstein_distance
 from typer.testing import CliRunner, Result
 
 from jobs.cli import app
@@ -136,7 +136,9 @@ def test_monitor_run_on_clean_data_passes(home: Path, tmp_path: Path) -> None:
     data_signals = {"data_drift", "dataset_drift", "prediction_drift", "data_quality"}
     assert {r["status"] for r in report["results"] if r["signal"] in data_signals} == {"ok"}
     # No target is declared: the label-based signals say why they cannot run.
-    assert {r["status"] for r in report["results"] if r["signal"] not in data_signals} <= {"no_data"}
+    assert {r["status"] for r in report["results"] if r["signal"] not in data_signals} <= {
+        "no_data"
+    }
 
 
 def test_monitor_run_on_drifted_data_fails_with_exit_code_1(
@@ -154,13 +156,21 @@ def test_monitor_run_on_drifted_data_fails_with_exit_code_1(
     # the effect: W1 in reference standard deviations (binned on the baseline's quantile bins)
     expected = wasserstein_distance(ref["income"], cur["income"]) / np.std(ref["income"])
     assert income["value"] == pytest.approx(expected, abs=0.03) and expected > 1.0
-    # the p-value: every row fits the samples, so KS is scipy's exact ks_2samp, with Welch
-    assert income["details"]["computed_from"] == "exact"
-    assert income["details"]["p_ks"] == pytest.approx(
-        ks_2samp(ref["income"], cur["income"]).pvalue, rel=1e-9
+    # the p-value: every row fits the samples, so KS is scipy's exact ks_2samp (300 x 120
+    # pairs), with the rank-sum test on the values, Bonferroni over the two
+    details = income["details"]
+    assert details["computed_from"] == "exact"
+    assert details["p_ks"] == pytest.approx(
+        ks_2samp(ref["income"], cur["income"], method="exact").pvalue, rel=1e-9
+    )
+    assert details["p_location"] == pytest.approx(
+        mannwhitneyu(
+            ref["income"], cur["income"], method="asymptotic", use_continuity=False
+        ).pvalue,
+        rel=1e-9,
     )
     assert income["p_value"] == pytest.approx(
-        min(1.0, 2 * min(income["details"]["p_mean"], income["details"]["p_ks"])), rel=1e-12
+        min(1.0, 2 * min(details["p_location"], details["p_ks"])), rel=1e-12
     )
     assert income["p_value"] < income["alpha"] and income["correction"] == "holm"
     assert got[("data_drift", "purpose")]["status"] == "ok"
@@ -236,7 +246,9 @@ def test_usage_errors_raise_schema_errors(home: Path, tmp_path: Path) -> None:
     assert isinstance(result.exception, SchemaError)
     assert "method 'kolmogorov' for 'income' is unknown; available: ks" in str(result.exception)
     old_cfg = tmp_path / "old.yaml"
-    old_cfg.write_text("signals:\n  data_drift:\n    thresholds: {wasserstein: {type: std, k: 3}}\n")
+    old_cfg.write_text(
+        "signals:\n  data_drift:\n    thresholds: {wasserstein: {type: std, k: 3}}\n"
+    )
     result = run_day(home, "2026-02-01", "--config", str(old_cfg))
     assert isinstance(result.exception, SchemaError)
     assert "signals.data_drift.thresholds is no longer supported" in str(result.exception)

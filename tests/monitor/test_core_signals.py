@@ -76,10 +76,20 @@ def by_feature(
     return {r.feature: r for r in results if r.signal == signal}
 
 
-def welch_p(x: np.ndarray, y: np.ndarray) -> float:
-    """Two-sided normal p-value of Welch's statistic, written out."""
-    z = (y.mean() - x.mean()) / math.sqrt(x.var(ddof=1) / len(x) + y.var(ddof=1) / len(y))
-    return math.erfc(abs(z) / math.sqrt(2))
+def rank_sum_p(x: Any, y: Any) -> float:
+    """scipy's Mann-Whitney p-value (normal law, tie-corrected, no continuity correction)."""
+    return float(stats.mannwhitneyu(x, y, method="asymptotic", use_continuity=False).pvalue)
+
+
+def ks_p(x: Any, y: Any) -> Any:
+    """scipy's KS: its exact law up to 100,000 pairs of values, the asymptotic one beyond."""
+    return ks_2samp(x, y, method="exact" if len(x) * len(y) <= 100_000 else "asymp")
+
+
+def bin_groups(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Each value's bin on the baseline's edges: 0 below, len(edges) above, last bin closed."""
+    idx = np.searchsorted(edges, values, side="right")
+    return np.where(values == edges[-1], len(edges) - 1, idx)
 
 
 def l_infinity(ref: pd.Series, cur: pd.Series) -> float:
@@ -130,7 +140,7 @@ def test_drift_is_found_in_the_shifted_features_only(
         "a": "wasserstein", "b": "wasserstein", "c": "l_infinity", "d": "l_infinity",
     }  # fmt: skip
     assert {f: r.details["test"] for f, r in got.items()} == {
-        "a": "welch+ks (bonferroni)", "b": "welch+ks (bonferroni)",
+        "a": "mann-whitney+ks (bonferroni)", "b": "mann-whitney+ks (bonferroni)",
         "c": "chi2 (pooled)", "d": "fisher_exact",
     }  # fmt: skip
     assert all(r.details["computed_from"] in ("binned", "counts") for r in got.values())
@@ -175,27 +185,30 @@ def test_categorical_effect_is_the_largest_share_change(
     )
 
 
-def test_p_values_are_welch_and_binned_ks_and_chi_square(
+def test_p_values_are_rank_sum_and_binned_ks_and_chi_square(
     baseline: Baseline, ref: pd.DataFrame, drifted: Any, clean: Any
 ) -> None:
     for cur, window in (drifted, clean):
         got = by_feature(evaluate_profile(baseline, window, config()))
         for col in ("a", "b"):
             d = got[col].details
-            assert d["p_mean"] == pytest.approx(
-                welch_p(ref[col].to_numpy(), cur[col].to_numpy()), rel=1e-6, abs=1e-300
-            )
+            edges = next(c.edges for c in baseline.plan.columns if c.spec.name == col)
+            assert edges is not None
+            # binned rank-sum: the values of one bin are ties
+            x, y = ref[col].to_numpy(), cur[col].to_numpy()
+            expected = rank_sum_p(bin_groups(x, edges), bin_groups(y, edges))
+            assert d["p_location"] == pytest.approx(expected, rel=1e-9, abs=1e-300)
             # binned KS: never above the exact statistic, so its p-value is never below scipy's
-            exact = ks_2samp(ref[col], cur[col], method="asymp")
+            exact = ks_2samp(x, y, method="asymp")
             assert d["ks_statistic"] <= exact.statistic + 1e-12
-            assert (
-                d["ks_statistic"] >= exact.statistic - 0.01
-            )  # 1000 bins: within a few bins' share
+            assert d["ks_statistic"] >= exact.statistic - 0.01  # 1000 bins: a few bins' share
             assert d["p_ks"] >= exact.pvalue * (1 - 1e-9)
-            # the two tests are combined by Bonferroni
+            # the two tests are combined by Bonferroni; Welch's p-value is shown, not used
             assert got[col].p_value == pytest.approx(
-                min(1.0, 2 * min(d["p_mean"], d["p_ks"])), rel=1e-12
+                min(1.0, 2 * min(d["p_location"], d["p_ks"])), rel=1e-12
             )
+            welch = stats.ttest_ind(x, y, equal_var=False).pvalue
+            assert d["p_welch"] == pytest.approx(welch, rel=1e-6, abs=1e-300)
         table = pd.crosstab(
             pd.concat([ref["c"], cur["c"]]), np.repeat([0, 1], [len(ref), len(cur)])
         )
@@ -217,10 +230,11 @@ def test_exact_mode_uses_the_reservoir_samples(baseline: Baseline, drifted: Any)
     assert len(ref_sample) == len(cur_sample) == 400
     assert got["a"].details["computed_from"] == "exact"
     assert got["a"].details["p_ks"] == pytest.approx(
-        ks_2samp(ref_sample, cur_sample).pvalue, rel=1e-9, abs=1e-300
+        ks_p(ref_sample, cur_sample).pvalue, rel=1e-9, abs=1e-300
     )
-    assert got["a"].details["ks_statistic"] == pytest.approx(
-        ks_2samp(ref_sample, cur_sample).statistic
+    assert got["a"].details["ks_statistic"] == pytest.approx(ks_p(ref_sample, cur_sample).statistic)
+    assert got["a"].details["p_location"] == pytest.approx(
+        rank_sum_p(ref_sample, cur_sample), rel=1e-9, abs=1e-300
     )
     assert got["a"].status == "alert"
 
@@ -324,7 +338,7 @@ def test_results_do_not_depend_on_batch_boundaries(baseline: Baseline, drifted: 
         for v1, v2 in zip(got1, got2, strict=True):
             assert (v1 is None and v2 is None) or v1 == pytest.approx(v2, rel=1e-9, abs=1e-300)
         assert det1.keys() == det2.keys()
-        for key, x in det1.items():  # e.g. p_mean and p_ks: moments summed in another order
+        for key, x in det1.items():  # e.g. p_welch: moments summed in another order
             y = det2[key]
             assert y == (pytest.approx(x, rel=1e-9, abs=1e-300) if isinstance(x, float) else x), key
     assert whole.details["alpha"] == 0.01
@@ -391,12 +405,6 @@ def test_unknown_metric_for_a_column_is_an_error_result(baseline: Baseline, drif
         DriftSettings(min_effect={"a": -1.0})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: column_drift._numeric_p asserts ks.binned is not None; a sample-only test "
-    "(anderson) on a binned window raises AssertionError out of evaluate_profile",
-)
 def test_a_sample_only_test_on_a_binned_window_is_an_error_result(
     baseline: Baseline, drifted: Any
 ) -> None:
@@ -405,7 +413,15 @@ def test_a_sample_only_test_on_a_binned_window_is_an_error_result(
         baseline, drifted[1], config(data_drift={"methods": {"a": "anderson"}})
     )
     got = by_feature(results)
-    assert got["a"].status == "error" and "anderson" in (got["a"].message or "")
+    assert got["a"].status == "error"
+    assert "anderson needs the raw values of both sides" in (got["a"].message or "")
+    assert "set `exact: true`" in (got["a"].message or "")
+    exact = by_feature(
+        evaluate_profile(
+            baseline, drifted[1], config(data_drift={"methods": {"a": "anderson"}, "exact": True})
+        )
+    )
+    assert exact["a"].status == "alert" and exact["a"].details["test"] == "anderson"
     assert got["c"].status == "alert"  # the other columns are still judged
 
 
@@ -530,22 +546,22 @@ def small() -> tuple[Baseline, pd.DataFrame]:
     return create_baseline(MV, ref, bins=100, reservoir_size=10_000, threads=1), ref
 
 
-def test_ks_on_a_small_reference_is_scipy_exact_ks_2samp(small: Any) -> None:
+def test_tests_on_a_small_reference_are_scipy_on_the_values(small: Any) -> None:
     baseline, ref = small
     cur = make_frame(300, seed=8, shift=True)
     window = build_profile([cur], baseline.window_plan(), threads=1)
     got = by_feature(evaluate_profile(baseline, window, config()))
     for col in ("a", "b"):
-        expected = ks_2samp(ref[col], cur[col])
+        expected = ks_p(ref[col], cur[col])  # 600 x 300 pairs: the asymptotic law
         d = got[col].details
         assert d["computed_from"] == "exact"
         assert d["p_ks"] == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
         assert d["ks_statistic"] == pytest.approx(expected.statistic, rel=1e-12)
-        assert d["p_mean"] == pytest.approx(
-            welch_p(ref[col].to_numpy(), cur[col].to_numpy()), rel=1e-6, abs=1e-300
+        assert d["p_location"] == pytest.approx(
+            rank_sum_p(ref[col], cur[col]), rel=1e-9, abs=1e-300
         )
         assert got[col].p_value == pytest.approx(
-            min(1.0, 2 * min(d["p_mean"], d["p_ks"])), rel=1e-12
+            min(1.0, 2 * min(d["p_location"], d["p_ks"])), rel=1e-12
         )
     assert (got["a"].status, got["b"].status) == ("alert", "ok")
     table = pd.crosstab(pd.concat([ref["c"], cur["c"]]), np.repeat([0, 1], [600, 300])).to_numpy()
@@ -565,13 +581,13 @@ def test_discrete_numeric_column_is_tested_on_its_values() -> None:
     b = create_baseline(mv, ref, bins=50, threads=1)
     got = by_feature(evaluate_profile(b, build_profile([cur], b.window_plan()), config()))["k"]
     x, y = ref["k"].to_numpy(float), cur["k"].to_numpy(float)
-    expected = min(1.0, 2 * min(welch_p(x, y), ks_2samp(x, y).pvalue))
+    expected = min(1.0, 2 * min(rank_sum_p(x, y), ks_p(x, y).pvalue))
     assert (got.metric, got.status, got.details["computed_from"]) == (
         "wasserstein",
         "alert",
         "exact",
     )
-    assert got.p_value == pytest.approx(expected, rel=1e-6)
+    assert got.p_value == pytest.approx(expected, rel=1e-9, abs=1e-300)
     assert got.value == pytest.approx(wasserstein_distance(x, y) / np.std(x), abs=1e-9)
 
 

@@ -20,10 +20,14 @@ from monitor.metrics._two_sample import (
     chisquare_pooled,
     exceedance_test,
     holm_levels,
+    ks_two_sample,
+    mann_whitney_counts,
+    mann_whitney_sample,
     rate_increase_test,
     total_variation,
     welch_test,
 )
+from tests.monitor.histograms import build_histogram
 
 
 def at_most(share: float, draws: int, tail: float = 1e-3) -> float:
@@ -36,7 +40,7 @@ def at_least(share: float, draws: int, tail: float = 1e-3) -> float:
     return float(stats.binom.ppf(tail, draws, share)) / draws
 
 
-# --- Welch z from moments -------------------------------------------------------------------
+# --- location: Welch's t (reported) and Mann-Whitney (pages) ----------------------------------
 
 
 def moments(x: np.ndarray) -> tuple[int, float, float]:
@@ -44,32 +48,19 @@ def moments(x: np.ndarray) -> tuple[int, float, float]:
     return len(x), float(np.mean(x)), float(np.var(x))
 
 
-def test_welch_equals_its_closed_form() -> None:
+def test_welch_equals_its_closed_form_and_scipy() -> None:
     rng = np.random.default_rng(1)
     for n1, n2, shift, scale in ((30, 30, 0.3, 1.0), (500, 40, 0.2, 3.0), (2000, 5000, 0.01, 0.5)):
         x, y = rng.normal(0, 1, n1), rng.normal(shift, scale, n2)
-        # z = (ȳ - x̄) / sqrt(s1²/n1 + s2²/n2) with unbiased variances; two-sided normal tail
-        z = (y.mean() - x.mean()) / math.sqrt(x.var(ddof=1) / n1 + y.var(ddof=1) / n2)
-        expected = math.erfc(abs(z) / math.sqrt(2))
+        # t = (ȳ - x̄) / sqrt(s1²/n1 + s2²/n2), unbiased variances, Welch-Satterthwaite df
+        a, b = x.var(ddof=1) / n1, y.var(ddof=1) / n2
+        t = (y.mean() - x.mean()) / math.sqrt(a + b)
+        df = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1))
+        expected = 2 * stats.t.sf(abs(t), df)
         assert welch_test(*moments(x), *moments(y)) == pytest.approx(expected, rel=1e-9)
-        # symmetric in the two samples
         assert welch_test(*moments(y), *moments(x)) == pytest.approx(expected, rel=1e-9)
-    assert round(welch_test(1000, 0.0, 1.0, 1000, 0.1, 1.0), 4) == 0.0254
-
-
-def test_welch_agrees_with_scipy_ttest_on_large_samples() -> None:
-    """Same statistic as Welch's t; with thousands of rows the t law is the normal law."""
-    rng = np.random.default_rng(2)
-    for shift in (0.0, 0.03, 0.06, 0.1):
-        x, y = rng.normal(5, 2, 6000), rng.normal(5 + shift, 1, 4000)
-        ref = stats.ttest_ind(x, y, equal_var=False)
-        p = welch_test(*moments(x), *moments(y))
-        # the statistic behind p is |t| exactly ...
-        assert stats.norm.isf(p / 2) == pytest.approx(abs(ref.statistic), rel=1e-9)
-        # ... and the p-values differ only by t vs normal tails at ~8000 degrees of freedom
-        # (relative gap ~ z**4 / (4 df): 2e-2 at p ~ 1e-5)
-        assert p == pytest.approx(ref.pvalue, rel=2e-2)
-        assert abs(p - ref.pvalue) < 1e-3
+        scipy_p = stats.ttest_ind(x, y, equal_var=False).pvalue
+        assert welch_test(*moments(x), *moments(y)) == pytest.approx(scipy_p, rel=1e-9)
 
 
 def test_welch_edge_cases() -> None:
@@ -79,60 +70,116 @@ def test_welch_edge_cases() -> None:
     assert math.isnan(welch_test(100, math.inf, 1.0, 100, 0.0, 1.0))
 
 
-def _welch_null_ps(
-    rng: np.random.Generator, draw, n1: int, n2: int, draws: int, scale2: float = 1.0
-) -> np.ndarray:
-    """p-values of ``draws`` pairs of samples of one law (the second scaled by ``scale2``)."""
-    x, y = draw(rng, (draws, n1)), scale2 * draw(rng, (draws, n2))
-    return np.array(
-        [
-            welch_test(n1, a.mean(), a.var(), n2, b.mean(), b.var())
-            for a, b in zip(x, y, strict=True)
-        ]
-    )
+def _null_ps(rng: np.random.Generator, draw, test, n1: int, n2: int, draws: int) -> np.ndarray:
+    """p-values of ``test`` on ``draws`` pairs of samples of one law."""
+    x, y = draw(rng, (draws, n1)), draw(rng, (draws, n2))
+    return np.array([test(a, b) for a, b in zip(x, y, strict=True)])
+
+
+def _welch(a: np.ndarray, b: np.ndarray) -> float:
+    return welch_test(*moments(a), *moments(b))
 
 
 def test_welch_is_valid_under_no_change_on_normal_data() -> None:
     rng = np.random.default_rng(3)
     draws = 2500
-    for n1, n2, sd2 in ((300, 300, 1.0), (2000, 300, 3.0), (300, 2000, 0.3)):
-        ps = _welch_null_ps(rng, lambda g, size: g.normal(0, 1, size), n1, n2, draws, sd2)
-        low = (ps < 0.01).mean()
-        assert low <= at_most(0.01, draws), (n1, n2, low)
+    normal = lambda g, size: g.normal(0, 1, size)  # noqa: E731
+    for n1, n2 in ((300, 300), (1000, 30), (30, 1000)):
+        ps = _null_ps(rng, normal, _welch, n1, n2, draws)
+        assert (ps < 0.01).mean() <= at_most(0.01, draws), (n1, n2)
         # roughly uniform: P(p < 0.2) is near 0.2 (a two-sided check on 3 cases: tails of 1e-5)
-        assert at_least(0.2, draws, 1e-5) <= (ps < 0.2).mean() <= at_most(0.2, draws, 1e-5), (
-            n1,
-            n2,
-        )
+        assert at_least(0.2, draws, 1e-5) <= (ps < 0.2).mean() <= at_most(0.2, draws, 1e-5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: welch_test uses the normal law; at windows of 30 rows the statistic is t with "
-    "~29 degrees of freedom, so P(p < 0.01) ~ 0.015 and P(p < 0.000625) ~ 3 x 0.000625",
-)
-def test_welch_is_valid_under_no_change_at_the_smallest_windows() -> None:
-    """Normal data, a large reference and a window of 30 rows (``min_rows``)."""
-    draws = 10_000
-    ps = _welch_null_ps(
-        np.random.default_rng(4), lambda g, size: g.normal(0, 1, size), 1000, 30, draws
+def test_mann_whitney_on_values_is_scipy_mannwhitneyu() -> None:
+    rng = np.random.default_rng(12)
+    cases = [
+        (rng.lognormal(size=300), rng.lognormal(0.2, size=80)),
+        (rng.normal(size=50), rng.normal(size=40)),
+        (rng.poisson(3, 500).astype(float), rng.poisson(3.4, 120).astype(float)),  # many ties
+    ]
+    for a, b in cases:
+        expected = stats.mannwhitneyu(a, b, method="asymptotic", use_continuity=False).pvalue
+        assert mann_whitney_sample(a, b) == pytest.approx(expected, rel=1e-9)
+    assert mann_whitney_sample(np.full(40, 2.0), np.full(30, 2.0)) == 1.0  # all tied: no evidence
+
+
+def test_mann_whitney_on_bins_is_the_test_on_bin_indices() -> None:
+    """Binned: each bin (and the under/overflow) is one group of tied values."""
+    rng = np.random.default_rng(13)
+    ref = rng.lognormal(size=2000)
+    edges = np.quantile(ref, np.linspace(0, 1, 51))
+    tails = 0
+    for cur in (rng.lognormal(0.1, size=300), rng.lognormal(0.0, 2.0, size=300)):
+        hists = [build_histogram(v, edges) for v in (ref, cur)]
+
+        def group(v: np.ndarray) -> np.ndarray:
+            idx = np.searchsorted(edges, v, side="right")  # 0 below, len(edges) above
+            return np.where(v == edges[-1], len(edges) - 1, idx)  # the last bin is closed
+
+        expected = stats.mannwhitneyu(
+            group(ref), group(cur), method="asymptotic", use_continuity=False
+        ).pvalue
+        assert mann_whitney_counts(*hists) == pytest.approx(expected, rel=1e-9)
+        tails += hists[1].under_count + hists[1].over_count
+    assert tails > 0  # the under- and overflow took part
+    # one distinct value per bin: the binned test is the test on the values
+    a, b = rng.integers(0, 6, 400).astype(float), rng.integers(1, 7, 100).astype(float)
+    edges = np.arange(-0.5, 6.0)
+    assert mann_whitney_counts(build_histogram(a, edges), build_histogram(b, edges)) == (
+        pytest.approx(mann_whitney_sample(a, b), rel=1e-12)
     )
+
+
+@pytest.mark.parametrize(
+    "law",
+    [
+        pytest.param(lambda g, size: g.lognormal(0, 1, size), id="lognormal"),
+        pytest.param(lambda g, size: g.standard_t(2, size), id="t2"),
+        pytest.param(lambda g, size: g.poisson(1.5, size).astype(float), id="poisson-ties"),
+    ],
+)
+def test_mann_whitney_is_valid_under_no_change_at_small_windows(law) -> None:
+    """Skewed, heavy-tailed and tied data; a large reference and a 30-row window."""
+    draws = 3000
+    ps = _null_ps(np.random.default_rng(14), law, mann_whitney_sample, 1000, 30, draws)
     assert (ps < 0.01).mean() <= at_most(0.01, draws)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the normal law of the Welch z is not valid for skewed data at windows of "
-    "30-100 rows against a large reference (lognormal: P(p < 0.001) ~ 3 %)",
-)
-def test_welch_is_valid_under_no_change_on_skewed_data() -> None:
-    """Income-like (lognormal) features, a large reference and a window of 100 rows."""
-    draws = 4000
-    ps = _welch_null_ps(
-        np.random.default_rng(5), lambda g, size: g.lognormal(0, 1, size), 1000, 100, draws
-    )
     assert (ps < 0.001).mean() <= at_most(0.001, draws)
-    assert (ps < 0.01).mean() <= at_most(0.01, draws)
+    assert (ps < 0.2).mean() >= at_least(0.2, draws, 1e-5)  # not conservative to uselessness
+
+
+# --- Kolmogorov-Smirnov on samples ------------------------------------------------------------
+
+
+def test_ks_two_sample_is_scipy_exact_or_asymptotic_by_size() -> None:
+    rng = np.random.default_rng(15)
+    for n, m in ((200, 100), (300, 300), (2000, 1500)):
+        a, b = rng.normal(size=n), rng.normal(0.15, 1.2, size=m)
+        method = "exact" if n * m <= 100_000 else "asymp"
+        expected = stats.ks_2samp(a, b, method=method)
+        d, p = ks_two_sample(a, b)
+        assert d == pytest.approx(expected.statistic, rel=1e-12)
+        assert p == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300), (n, m)
+    # ties: the statistic is the largest CDF gap at the observed values
+    a, b = rng.integers(0, 5, 500).astype(float), rng.integers(0, 5, 400).astype(float)
+    assert ks_two_sample(a, b)[0] == pytest.approx(stats.ks_2samp(a, b).statistic, rel=1e-12)
+    assert all(math.isnan(v) for v in ks_two_sample(np.array([]), b))
+
+
+def test_ks_two_sample_is_valid_under_no_change() -> None:
+    rng = np.random.default_rng(16)
+    draws = 1000
+    for n, m in ((400, 300), (60, 40)):  # the asymptotic law, and the exact one
+        ps = _null_ps(
+            rng,
+            lambda g, size: g.normal(0, 1, size),
+            lambda a, b: ks_two_sample(a, b)[1],
+            n,
+            m,
+            draws,
+        )
+        assert (ps < 0.01).mean() <= at_most(0.01, draws), (n, m)
+        assert (ps < 0.2).mean() >= at_least(0.2, draws, 1e-5) * 0.8
 
 
 # --- pooled chi-square / Fisher ---------------------------------------------------------------
