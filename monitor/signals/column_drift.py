@@ -218,4 +218,20 @@ def column_results(signal: str, specs: list[FeatureSpec], context: SignalContext
         if isinstance(ref, NumericProfile) and ref.std == 0:
             message = "the baseline column is constant; the effect is the raw Wasserstein distance"
         pending.append(SignalResult(value=effect, status="ok", p_value=p, effect_size=effect, message=message, details=details, **base))
-    return judge(pending, context.alpha(signal), context.correction)
+    return [_floored(r) for r in judge(pending, context.alpha(signal), context.correction)]
+
+
+# Tests whose p-value comes from a table that stops short of small levels.
+P_VALUE_FLOOR = {"anderson": 0.001}
+
+
+def _floored(r: SignalResult) -> SignalResult:
+    """A chosen test whose p-value table stops above the level it is judged at cannot page."""
+    floor = P_VALUE_FLOOR.get(str(r.details.get("test")))
+    if floor is None or r.alpha is None or r.alpha >= floor or r.p_value is None or r.p_value > floor:
+        return r
+    return r.replace(
+        status="warning",
+        message=f"{r.details['test']} reports p <= {floor} (the end of its table), but this column is judged at "
+        f"{r.alpha:.2g}: the change is reported, not paged; choose ks (or the default test) to page on it",
+    )

@@ -118,6 +118,9 @@ def evaluate_profile(
             out = entry.evaluate(context, settings[name])
         except (RaiwatchError, ValueError) as err:  # bad settings or data: an explicit error result
             out = [error(name, "evaluate", f"{name} failed: {err}")]
+        except (KeyError, TypeError) as err:  # stored state this code cannot read
+            out = [error(name, "evaluate", f"{name} could not read the baseline's stored state "
+                         f"({type(err).__name__}: {err}); rebuild the baseline with `raiwatch baseline create`")]  # fmt: skip
         context.earlier[name] = out
         results += out
     return results

@@ -711,14 +711,17 @@ def test_quality_threshold_starts_from_the_baseline_rate() -> None:
     assert r.status == "ok" and r.p_value is not None and r.p_value > 0.9
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: anderson_darling_sample floors its p-value at 0.001 (scipy's table); when the "
-    "signal's Holm level is below 0.001 a column judged by `anderson` can never alert",
-)
-def test_a_chosen_test_can_reach_any_level(baseline: Baseline, drifted: Any) -> None:
-    # alpha 0.001: data drift's share is 0.0005, the first Holm level 0.000125
+def test_a_chosen_test_whose_table_stops_above_the_level_warns_instead_of_paging(
+    baseline: Baseline, drifted: Any
+) -> None:
+    # alpha 0.001: data drift's share is 0.0005, the first Holm level 0.000125, below the
+    # 0.001 where scipy's Anderson-Darling table stops: the change is reported, not paged.
     cfg = config(alpha=0.001, data_drift={"methods": {"a": "anderson"}, "exact": True})
     got = by_feature(evaluate_profile(baseline, drifted[1], cfg))
     assert got["a"].effect_size is not None and got["a"].effect_size > 0.5  # a 1-sigma shift
-    assert got["a"].status == "alert", (got["a"].p_value, got["a"].alpha)
+    assert got["a"].p_value == pytest.approx(0.001) and got["a"].alpha is not None and got["a"].alpha < 0.001
+    assert got["a"].status == "warning"
+    assert "choose ks" in (got["a"].message or "")
+    # the default test on the same column pages
+    default = by_feature(evaluate_profile(baseline, drifted[1], config(alpha=0.001)))
+    assert default["a"].status == "alert"
