@@ -21,7 +21,9 @@ delay: 15m
 cooldown: 6h
 retrain_on: [data_drift]
 signals:
-  data_drift: {bh_correction: true}
+  alpha: 0.02
+  correction: benjamini-hochberg
+  data_drift: {min_effect: {wasserstein: 0.1}}
 webhooks:
   - url: http://127.0.0.1:9000/hook
     secret_env: HOOK_SECRET
@@ -36,7 +38,8 @@ def test_yaml_loads_and_round_trips_without_secrets(tmp_path: Path) -> None:
     spec = load_monitor_spec(path)
     assert spec.version == "1" and spec.window == timedelta(days=1)
     assert spec.delay == timedelta(minutes=15) and spec.cooldown == timedelta(hours=6)
-    assert spec.signals.data_drift.bh_correction is True
+    assert spec.signals.correction == "benjamini-hochberg" and spec.signals.alpha == 0.02
+    assert spec.signals.data_drift.min_effect == {"wasserstein": 0.1}
     assert spec.webhooks[0].resolve_secret({"HOOK_SECRET": "abc"}) == "abc"
     stored = spec.stored_dict()
     assert stored["window"] == 86400.0 and stored["webhooks"][0]["timeout"] == 5.0
