@@ -77,10 +77,12 @@ class CounterfactualSettings:
 
 @dataclass(frozen=True)
 class FairnessSettings:
-    """Minimum group size to judge, bootstrap resamples and intersections."""
+    """Minimum group size to judge, bootstrap resamples (intervals), permutations (the
+    test of no disparity) and intersections."""
 
     min_group_size: int = 30
-    bootstrap: int = 200
+    bootstrap: int = 500
+    permutations: int = 500
     intersections: bool = True
 
 
@@ -170,6 +172,8 @@ class RaiConfig:
                 )
         positive_ints = {
             "fairness.min_group_size": self.fairness.min_group_size,
+            "fairness.bootstrap": self.fairness.bootstrap,
+            "fairness.permutations": self.fairness.permutations,
             "counterfactual.total_cfs": self.counterfactual.total_cfs,
             "counterfactual.n_jobs": self.counterfactual.n_jobs,
             "counterfactual.sample_size": self.counterfactual.sample_size,
