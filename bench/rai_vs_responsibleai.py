@@ -129,7 +129,7 @@ def run_raiwatch() -> dict[str, Any]:
         "treatment_features": TREATMENTS,
         "components": ["performance", "explanation", "error_analysis", "causal", "counterfactual"],
         "explanation": {"local_rows": N_TEST, "permutation_repeats": 5},
-        "causal": {"refutation_simulations": 3, "estimator": "dml", "n_jobs": 2},
+        "causal": {"estimator": "dml", "n_jobs": 2},
         "counterfactual": {
             "rows": list(range(N_TEST)),
             "total_cfs": N_CFS,

@@ -47,13 +47,20 @@ class ErrorAnalysisSettings:
 
 @dataclass(frozen=True)
 class CausalSettings:
-    """Estimator choice, user graph, refutation budget, individual effects and the number
-    of processes (treatments are analysed in parallel when ``n_jobs > 1``)."""
+    """Estimator, estimand, rows used, adjustment (graph or common causes), overlap
+    trimming, refutation budget, negative-control outcomes, individual effects and the
+    number of processes (treatments are analysed in parallel when ``n_jobs > 1``)."""
 
     estimator: Literal["auto", "dml", "linear"] = "auto"
+    estimand: Literal["ate", "att", "atc"] = "ate"
+    data: Literal["train", "test", "both"] = "both"
     graph: str | None = None
     common_causes: tuple[str, ...] = ()
-    refutation_simulations: int = 5
+    negative_control_outcomes: tuple[str, ...] = ()
+    refutation_simulations: int = 100
+    subset_refits: int = 5
+    trim: float = 0.0
+    max_share_outside: float = 0.1
     individual_effects: bool = False
     max_rows: int = 5000
     n_jobs: int = 1
@@ -164,6 +171,25 @@ class RaiConfig:
                 "Field 'causal.estimator' must be 'auto', 'dml' or 'linear', "
                 f"got {self.causal.estimator!r}."
             )
+        choices: dict[str, tuple[str, tuple[str, ...]]] = {
+            "causal.estimand": (self.causal.estimand, ("ate", "att", "atc")),
+            "causal.data": (self.causal.data, ("train", "test", "both")),
+        }
+        for field_name, (value, valid) in choices.items():
+            if value not in valid:
+                raise RaiConfigError(
+                    f"Field {field_name!r} must be one of {list(valid)}, got {value!r}."
+                )
+        if not 0.0 <= self.causal.trim < 0.5:
+            raise RaiConfigError(
+                f"Field 'causal.trim' must be in [0, 0.5), got {self.causal.trim!r}; 0.05 keeps "
+                "rows with a propensity in [0.05, 0.95]."
+            )
+        if self.causal.refutation_simulations < 50:
+            raise RaiConfigError(
+                "Field 'causal.refutation_simulations' must be at least 50 (placebo treatments "
+                f"are cheap: they reuse the fitted nuisances), got {self.causal.refutation_simulations}."
+            )
         for name, (low, high) in self.counterfactual.permitted_range.items():
             if not low <= high:
                 raise RaiConfigError(
@@ -178,12 +204,13 @@ class RaiConfig:
             "counterfactual.n_jobs": self.counterfactual.n_jobs,
             "counterfactual.sample_size": self.counterfactual.sample_size,
             "causal.n_jobs": self.causal.n_jobs,
+            "causal.subset_refits": self.causal.subset_refits,
             "explanation.permutation_repeats": self.explanation.permutation_repeats,
             "error_analysis.max_depth": self.error_analysis.max_depth,
         }
-        for name, value in positive_ints.items():
-            if value < 1:
-                raise RaiConfigError(f"Field {name!r} must be at least 1, got {value}.")
+        for name, number in positive_ints.items():
+            if number < 1:
+                raise RaiConfigError(f"Field {name!r} must be at least 1, got {number}.")
         for gate in self.gates:
             gate.check_against(self.task, self.sensitive_features)
 

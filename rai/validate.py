@@ -178,6 +178,27 @@ def _check_treatments(frame: pd.DataFrame, config: RaiConfig, categorical: tuple
                 f"Treatment feature {name!r} is categorical with {values.nunique()} levels; "
                 "treatments must be numeric or binary. Encode one level against the rest."
             )
+        two_valued = values.nunique() == 2 and (
+            name in categorical or set(pd.unique(values.astype(float))) == {0.0, 1.0}
+        )
+        if config.causal.estimand != "ate" and not two_valued:
+            raise RaiConfigError(
+                f"Field 'causal.estimand' is {config.causal.estimand!r}, which needs a 0/1 "
+                f"treatment, but treatment feature {name!r} has {values.nunique()} values. Use "
+                "estimand 'ate' or encode the treatment as 0/1."
+            )
+    for name in config.causal.negative_control_outcomes:
+        if name not in frame.columns:
+            raise RaiConfigError(
+                f"Field 'causal.negative_control_outcomes' names {name!r}, which is not a "
+                f"feature; features are {list(frame.columns)}."
+            )
+        if name in config.treatment_features or not pd.api.types.is_numeric_dtype(frame[name]):
+            raise RaiConfigError(
+                f"Field 'causal.negative_control_outcomes' names {name!r}; a negative control "
+                "must be a numeric feature that is not a treatment (e.g. an outcome measured "
+                "before treatment)."
+            )
 
 
 def _check_counterfactual(
