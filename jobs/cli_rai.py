@@ -1,6 +1,8 @@
 """``raiwatch rai``: build an insights bundle and judge its release gates.
 
-Exit codes: 0 success / all gates pass, 1 a gate fails, 2 bad input.
+Exit codes: 0 success / all gates pass, 1 a gate fails, 2 bad input, 3 a component of
+``rai build`` failed (unless ``allow_failed: true`` in rai.yaml or ``--allow-failed``).
+``rai gate`` with no gates configured says so and exits 0 without claiming a pass.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ def build_command(
     config: Path = typer.Option(..., "-f", "--file", help="Path to rai.yaml."),
     out: Path | None = typer.Option(None, "--out", help="Bundle directory (overrides 'out')."),
     seed: int | None = typer.Option(None, "--seed", help="Seed (overrides 'seed')."),
+    allow_failed: bool = typer.Option(
+        False, "--allow-failed", help="Exit 0 even if a component failed (as 'allow_failed')."
+    ),
 ) -> None:
-    """Build the insights bundle and scorecard described by rai.yaml."""
+    """Build the insights bundle and scorecard described by rai.yaml; exit 3 if a component
+    failed (unless allowed)."""
     from rai.pipeline import build
 
     try:
@@ -48,6 +54,15 @@ def build_command(
         f"bundle written to {bundle.path}; judge it with `raiwatch rai gate {bundle.path}`",
         soft_wrap=True,
     )
+    failed = [name for name, result in bundle.components.items() if result.status == "failed"]
+    if failed and not (allow_failed or bundle.config.allow_failed):
+        console.print(
+            f"[red]{len(failed)} component(s) failed: {', '.join(failed)}[/red]; fix the error "
+            "above, drop the component from 'components', or set 'allow_failed: true' "
+            "(--allow-failed) to accept a partial bundle.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(3)
 
 
 @app.command("gate")
@@ -74,7 +89,11 @@ def gate_command(
             line += f" - {escape(verdict.reason)}"
         console.print(line, soft_wrap=True)
     if not verdicts:
-        console.print("no gates configured")
+        console.print(
+            "no gates configured: nothing was judged (this is not a pass); add 'gates' to "
+            "rai.yaml"
+        )
+        return
     failed = [v for v in verdicts if not v.passed]
     if failed:
         console.print(f"[red]{len(failed)} of {len(verdicts)} gate(s) failed[/red]")
@@ -123,6 +142,8 @@ def review_command(
     for gate in result["gates"]:
         value = "-" if gate["value"] is None else f"{gate['value']:.4g}"
         console.print(f"{'PASS' if gate['passed'] else 'FAIL'} {gate['metric']}: value {value}")
+    if not result["gates"]:
+        console.print("no gates configured: nothing was judged (this is not a pass)")
     console.print(f"bundle written to {result['bundle']} ({result['labelled_rows']} labelled rows)")
-    if not result["gates_passed"]:
+    if result["gates_passed"] is False:
         raise typer.Exit(1)

@@ -111,6 +111,8 @@ class RaiConfig:
         Components to run, from ``ALL_COMPONENTS``.
     gates : tuple of GateSpec
         Release gates checked by ``raiwatch rai gate``.
+    allow_failed : bool
+        When False (default) ``raiwatch rai build`` exits non-zero if a component failed.
     seed : int
         Seed of every random step; stored in the manifest.
     """
@@ -125,6 +127,7 @@ class RaiConfig:
     max_categorical_levels: int = 200
     seed: int = 0
     gates: tuple[GateSpec, ...] = ()
+    allow_failed: bool = False
     explanation: ExplanationSettings = ExplanationSettings()
     error_analysis: ErrorAnalysisSettings = ErrorAnalysisSettings()
     causal: CausalSettings = CausalSettings()

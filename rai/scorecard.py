@@ -148,7 +148,9 @@ def render_html(bundle: InsightsBundle, sections: list[tuple[str, pd.DataFrame]]
     """A self-contained HTML page (no scripts) of the scorecard sections."""
     manifest = bundle.manifest
     verdicts = bundle.gate_verdicts()
-    overall = "PASS" if all(v.passed for v in verdicts) else "FAIL"
+    overall = (
+        "NO GATES CONFIGURED" if not verdicts else "PASS" if all(v.passed for v in verdicts) else "FAIL"
+    )
     head = (
         f"<h1>raiwatch RAI scorecard — {overall}</h1><p>model {html.escape(manifest['model']['type'])}"
         f" (sha256 {manifest['model']['sha256'][:12]}), train {manifest['data']['train']['rows']} rows,"

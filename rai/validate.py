@@ -207,6 +207,18 @@ def _check_counterfactual(
     if "counterfactual" not in config.components:
         return
     settings = config.counterfactual
+    unsupported = {
+        str(c): str(t)
+        for c, t in x_test.dtypes.items()
+        if pd.api.types.is_bool_dtype(t) or pd.api.types.is_datetime64_any_dtype(t)
+    }
+    if unsupported:
+        raise RaiDataError(
+            f"Feature column(s) {unsupported} have a type DiCE cannot search over "
+            "(counterfactuals). Cast boolean columns to int (df[col] = df[col].astype(int)) "
+            "and datetimes to numbers in train and test data (and train the model on that "
+            "encoding), or drop 'counterfactual' from 'components'."
+        )
     bad_rows = [r for r in settings.rows if not 0 <= r < len(x_test)]
     if bad_rows:
         raise RaiConfigError(

@@ -72,7 +72,17 @@ def run_counterfactual(inputs: RaiInputs) -> ComponentResult:
         if len(rows)
         else [],
         "found": len(counterfactuals),
-        "validity": float(counterfactuals["valid"].mean()) if len(counterfactuals) else None,
+        # valid = the real model gives the desired outcome AND every constraint holds
+        "validity": float((counterfactuals["valid"] & counterfactuals["respects_constraints"]).mean())
+        if len(counterfactuals)
+        else None,
+        "validity_prediction_only": float(counterfactuals["valid"].mean())
+        if len(counterfactuals)
+        else None,
+        "validity_rule": (
+            "share of counterfactuals whose re-prediction by the real model is the desired "
+            "outcome and that respect every constraint (features_to_vary, permitted_range)"
+        ),
         "usable": len(usable),
         "respect_constraints": float(counterfactuals["respects_constraints"].mean())
         if len(counterfactuals)

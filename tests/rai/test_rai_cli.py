@@ -86,3 +86,39 @@ def test_bad_input_exits_two_with_the_reason(project: Path) -> None:
     result = runner.invoke(app, ["build", "-f", str(mlflow)])
     assert result.exit_code == 2 and "pip install mlflow" in result.output
     assert runner.invoke(app, ["gate", str(project)]).exit_code == 2
+
+
+def test_failed_component_makes_build_exit_three_unless_allowed(project: Path, monkeypatch) -> None:
+    from rai import components
+
+    def broken(inputs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(components.COMPONENTS, "fairness", broken)
+    config = _write_config(project, "broken.yaml")
+    result = runner.invoke(app, ["build", "-f", str(config), "--out", str(project / "broken")])
+    assert result.exit_code == 3, result.output
+    assert "1 component(s) failed: fairness" in result.output
+    assert "allow_failed: true" in result.output
+    allowed = runner.invoke(
+        app, ["build", "-f", str(config), "--out", str(project / "b2"), "--allow-failed"]
+    )
+    assert allowed.exit_code == 0, allowed.output
+    in_file = _write_config(project, "allowed.yaml", allow_failed=True)
+    assert (
+        runner.invoke(app, ["build", "-f", str(in_file), "--out", str(project / "b3")]).exit_code
+        == 0
+    )
+    # the gate on the failed component fails with the component's error
+    gate = runner.invoke(app, ["gate", str(project / "b2")])
+    assert gate.exit_code == 1 and "component 'fairness' failed: RuntimeError: boom" in gate.output
+
+
+def test_no_gates_is_not_reported_as_passed(project: Path) -> None:
+    config = _write_config(project, "nogates.yaml", gates=[])
+    out = project / "nogates"
+    assert runner.invoke(app, ["build", "-f", str(config), "--out", str(out)]).exit_code == 0
+    gate = runner.invoke(app, ["gate", str(out)])
+    assert "no gates configured: nothing was judged (this is not a pass)" in gate.output
+    assert "passed" not in gate.output.replace("not a pass", "")
+    assert "NO GATES CONFIGURED" in (out / "scorecard.html").read_text()
