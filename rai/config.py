@@ -32,6 +32,7 @@ class ExplanationSettings:
     permutation_repeats: int = 5
     local_rows: int = 100
     background_rows: int = 30
+    tree_background_rows: int = 100
     max_evals: int = 200
 
 

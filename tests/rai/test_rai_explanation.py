@@ -98,3 +98,95 @@ def test_regression_ranking(rows: int) -> None:
     assert result.summary["permutation"]["scoring"] == "r2"
     assert result.summary["shap"]["additivity_max_error"] < 1e-6
     assert len(result.tables["local_attributions"]) == rows * 5
+
+
+def _brute_force_interventional_shap(
+    predict, row: np.ndarray, background: np.ndarray
+) -> np.ndarray:
+    """Shapley values of v(S) = mean_b f(x_S, b_rest), by enumerating every coalition."""
+    from itertools import combinations
+    from math import factorial
+
+    n = len(row)
+    values = np.zeros(n)
+
+    def v(subset: tuple[int, ...]) -> float:
+        mixed = background.copy()
+        mixed[:, list(subset)] = row[list(subset)]
+        return float(predict(mixed).mean())
+
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        for size in range(n):
+            weight = factorial(size) * factorial(n - size - 1) / factorial(n)
+            for subset in combinations(others, size):
+                values[i] += weight * (v((*subset, i)) - v(subset))
+    return values
+
+
+@pytest.mark.parametrize("kind", ["forest", "boosted"])
+def test_tree_shap_in_probability_space_and_unused_feature_is_zero(kind: str) -> None:
+    """Interventional tree SHAP against a brute-force enumeration of every coalition.
+
+    A random forest's raw output is the probability, so its values equal the exact
+    Shapley values of v(S) = mean_b P(x_S, b_rest). Boosted trees output log-odds: shap
+    explains them in probability space by rescaling exact log-odds values per background
+    row, which is additive against predict_proba but only close to the enumeration.
+    """
+    import pandas as pd
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    n = 500
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+            "c": rng.normal(size=n),
+            "unused": np.zeros(n),  # constant in training: no tree can split on it
+        }
+    )
+    frame["label"] = (frame["a"] + 0.5 * frame["b"] * frame["c"] + rng.normal(size=n) > 0).astype(
+        int
+    )
+    model = (
+        GradientBoostingClassifier(n_estimators=30, max_depth=3, random_state=0)
+        if kind == "boosted"
+        else RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0)
+    )
+    model.fit(frame.drop(columns="label"), frame["label"])
+    test = frame.iloc[:40].copy()
+    test["unused"] = rng.normal(size=40)  # varies where it is explained
+    config = base_config(
+        categorical_features=[],
+        sensitive_features=[],
+        treatment_features=[],
+        components=["explanation"],
+        gates=[],
+        explanation={"local_rows": 5, "tree_background_rows": 25, "permutation_repeats": 2},
+    )
+    result = run_explanation(validate_inputs(model, frame, test, RaiConfig.from_dict(config)))
+    info = result.summary["shap"]
+    assert info["method"].startswith("shap.TreeExplainer (exact, interventional, probability")
+    assert info["output_space"] == "probability"
+    assert info["additivity_max_error"] < 1e-6
+    local = result.tables["local_attributions"].pivot(
+        index="row", columns="feature", values="shap_value"
+    )
+    assert (local["unused"] == 0).all()
+    features = ["a", "b", "c", "unused"]
+    background = frame[features].sample(n=25, random_state=0).to_numpy()  # the same sample
+
+    def predict(matrix: np.ndarray) -> np.ndarray:
+        return model.predict_proba(pd.DataFrame(matrix, columns=features))[:, 1]
+
+    tolerance = 1e-8 if kind == "forest" else 0.01
+    for row in range(5):
+        expected = _brute_force_interventional_shap(
+            predict, test[features].to_numpy()[row], background
+        )
+        np.testing.assert_allclose(local.loc[row, features].to_numpy(), expected, atol=tolerance)
+    per_row = local[features].sum(axis=1).to_numpy() + info["base_values"][0]
+    np.testing.assert_allclose(
+        per_row, model.predict_proba(test[features].iloc[:5])[:, 1], atol=1e-6
+    )
