@@ -35,21 +35,29 @@ def build_command(
     allow_failed: bool = typer.Option(
         False, "--allow-failed", help="Exit 0 even if a component failed (as 'allow_failed')."
     ),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Recompute every component (ignore .rai_cache next to rai.yaml)."
+    ),
 ) -> None:
     """Build the insights bundle and scorecard described by rai.yaml; exit 3 if a component
     failed (unless allowed)."""
     from rai.pipeline import build
 
     try:
-        bundle = build(config, out_dir=out, seed=seed, progress=True)
+        bundle = build(config, out_dir=out, seed=seed, progress=True, use_cache=not no_cache)
     except (RaiwatchError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from exc
     for name, result in bundle.components.items():
         status = (
-            "[green]ok[/green]" if result.ok else f"[red]failed[/red] {escape(str(result.error))}"
+            "[green]ok[/green]"
+            if result.status == "ok"
+            else "[yellow]warning[/yellow] " + escape("; ".join(result.summary.get("warnings", [])))
+            if result.ok
+            else f"[red]failed[/red] {escape(str(result.error))}"
         )
-        console.print(f"{name:<15} {status} ({result.seconds:.1f}s)", soft_wrap=True)
+        step = bundle.manifest.get("steps", {}).get(name, "computed")
+        console.print(f"{name:<15} {status} ({step}, {result.seconds:.1f}s)", soft_wrap=True)
     console.print(
         f"bundle written to {bundle.path}; judge it with `raiwatch rai gate {bundle.path}`",
         soft_wrap=True,
@@ -90,8 +98,7 @@ def gate_command(
         console.print(line, soft_wrap=True)
     if not verdicts:
         console.print(
-            "no gates configured: nothing was judged (this is not a pass); add 'gates' to "
-            "rai.yaml"
+            "no gates configured: nothing was judged (this is not a pass); add 'gates' to rai.yaml"
         )
         return
     failed = [v for v in verdicts if not v.passed]
@@ -107,8 +114,12 @@ def review_command(
     version: str = typer.Option(..., "--version", "-v", help="model version"),
     start: str = typer.Option(..., help="window start (ISO), inclusive"),
     end: str = typer.Option(..., help="window end (ISO), exclusive"),
-    file: Path | None = typer.Option(None, "--file", "-f", help="rai.yaml settings (components, gates...)"),
-    out: Path | None = typer.Option(None, help="bundle directory (default <home>/bundles/adhoc/<end>)"),
+    file: Path | None = typer.Option(
+        None, "--file", "-f", help="rai.yaml settings (components, gates...)"
+    ),
+    out: Path | None = typer.Option(
+        None, help="bundle directory (default <home>/bundles/adhoc/<end>)"
+    ),
     min_labels: int = typer.Option(200, help="labelled rows the window needs"),
     home: Path | None = typer.Option(None, help="data directory"),
 ) -> None:
@@ -130,9 +141,13 @@ def review_command(
         t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
         extra = yaml.safe_load(file.read_text()) if file is not None else {}
         review = RaiReviewSpec(settings=extra or {}, min_labels=min_labels)
-        target = out or settings.bundle_dir / "adhoc" / f"{mv.name}-{mv.version}-{t1:%Y%m%dT%H%M%SZ}"
+        target = (
+            out or settings.bundle_dir / "adhoc" / f"{mv.name}-{mv.version}-{t1:%Y%m%dT%H%M%SZ}"
+        )
         loaded = load_model(mv.model_uri) if mv.model_uri else None
-        result = review_window(mv, baseline, LogStore(settings.home), t0, t1, review, loaded, target)
+        result = review_window(
+            mv, baseline, LogStore(settings.home), t0, t1, review, loaded, target
+        )
     except (RaiwatchError, FileNotFoundError, ValueError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from exc

@@ -123,7 +123,7 @@ def robustness_value(t_statistic: float, dof: int, alpha: float = 0.05) -> float
     """Cinelli & Hazlett robustness value for the (1 - alpha) interval to reach 0.
 
     >>> round(robustness_value(10.0, 100), 4)
-    0.5568
+    0.5419
     """
     f = abs(t_statistic) / np.sqrt(dof) - stats.t.ppf(1 - alpha / 2, dof - 1) / np.sqrt(dof - 1)
     if f <= 0:

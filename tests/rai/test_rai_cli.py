@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import joblib
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -96,12 +97,15 @@ def test_failed_component_makes_build_exit_three_unless_allowed(project: Path, m
 
     monkeypatch.setitem(components.COMPONENTS, "fairness", broken)
     config = _write_config(project, "broken.yaml")
-    result = runner.invoke(app, ["build", "-f", str(config), "--out", str(project / "broken")])
+    result = runner.invoke(
+        app, ["build", "-f", str(config), "--out", str(project / "broken"), "--no-cache"]
+    )
     assert result.exit_code == 3, result.output
     assert "1 component(s) failed: fairness" in result.output
     assert "allow_failed: true" in result.output
     allowed = runner.invoke(
-        app, ["build", "-f", str(config), "--out", str(project / "b2"), "--allow-failed"]
+        app,
+        ["build", "-f", str(config), "--out", str(project / "b2"), "--allow-failed", "--no-cache"],
     )
     assert allowed.exit_code == 0, allowed.output
     in_file = _write_config(project, "allowed.yaml", allow_failed=True)
@@ -122,3 +126,35 @@ def test_no_gates_is_not_reported_as_passed(project: Path) -> None:
     assert "no gates configured: nothing was judged (this is not a pass)" in gate.output
     assert "passed" not in gate.output.replace("not a pass", "")
     assert "NO GATES CONFIGURED" in (out / "scorecard.html").read_text()
+
+
+def test_step_cache_reuses_unchanged_components_and_no_cache_forces_all(tmp_path, binary_data):
+    train, test, model = binary_data
+    joblib.dump(model, tmp_path / "model.joblib")
+    train.to_csv(tmp_path / "train.csv", index=False)
+    test.to_parquet(tmp_path / "test.parquet", index=False)
+
+    def build(name: str, *extra: str, **overrides: object) -> InsightsBundle:
+        config = _write_config(tmp_path, f"{name}.yaml", **overrides)
+        out = tmp_path / name
+        result = runner.invoke(app, ["build", "-f", str(config), "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+        return InsightsBundle.load(out)
+
+    first = build("first")
+    assert first.manifest["steps"] == {"performance": "computed", "fairness": "computed"}
+    again = build("again")
+    assert again.manifest["steps"] == {"performance": "reused", "fairness": "reused"}
+    assert again.components["fairness"].summary == first.components["fairness"].summary
+    pd.testing.assert_frame_equal(
+        again.components["fairness"].tables["group_metrics"],
+        first.components["fairness"].tables["group_metrics"],
+    )
+    gates_only = build("gates", gates=[{"metric": "accuracy", "min": 0.99}])
+    assert set(gates_only.manifest["steps"].values()) == {"reused"}
+    assert not gates_only.gate_verdicts()[0].passed  # the new gate is judged
+    fairness_changed = build("fair", fairness={"bootstrap": 21})
+    assert fairness_changed.manifest["steps"] == {"performance": "reused", "fairness": "computed"}
+    forced = build("forced", "--no-cache")
+    assert set(forced.manifest["steps"].values()) == {"computed"}
+    assert not (tmp_path / "forced").joinpath(".rai_cache").exists()
