@@ -8,6 +8,7 @@ Exit codes: 0 success / all gates pass, 1 a gate fails, 2 bad input, 3 a compone
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -108,6 +109,24 @@ def gate_command(
     console.print(f"all {len(verdicts)} gate(s) passed")
 
 
+def review_settings(file: Path | None, missing: str | None) -> dict[str, Any]:
+    """The settings of a ``rai.yaml`` for a review: the file keys of ``rai build`` (model,
+    train, test, out) are dropped; ``missing`` overrides the file's policy."""
+    from rai.config import load_yaml
+    from rai.errors import RaiConfigError
+    from rai.pipeline import FILE_KEYS
+
+    settings = load_yaml(file) if file is not None else {}
+    settings = {k: v for k, v in settings.items() if k not in (*FILE_KEYS, "out")}
+    if missing is not None:
+        if missing not in ("refuse", "drop", "impute"):
+            raise RaiConfigError(
+                f"--missing must be 'refuse', 'drop' or 'impute', got {missing!r}."
+            )
+        settings["missing"] = missing
+    return settings
+
+
 @app.command("review")
 def review_command(
     model: str = typer.Option(..., "--model", "-m", help="registered model name"),
@@ -115,7 +134,16 @@ def review_command(
     start: str = typer.Option(..., help="window start (ISO), inclusive"),
     end: str = typer.Option(..., help="window end (ISO), exclusive"),
     file: Path | None = typer.Option(
-        None, "--file", "-f", help="rai.yaml settings (components, gates...)"
+        None,
+        "--file",
+        "-f",
+        help="the rai.yaml of `rai build` (its model/train/test/out are ignored: the window "
+        "and the model version supply them)",
+    ),
+    missing: str | None = typer.Option(
+        None,
+        "--missing",
+        help="rows with missing values: refuse (default), drop or impute (overrides rai.yaml)",
     ),
     out: Path | None = typer.Option(
         None, help="bundle directory (default <home>/bundles/adhoc/<end>)"
@@ -125,8 +153,6 @@ def review_command(
 ) -> None:
     """Build a bundle from a window's labelled production rows (the model version's model_uri
     is loaded with joblib/pickle: a trusted choice); prints the gate verdicts."""
-    import yaml
-
     from jobs.cli_common import load_baseline, open_store, parse_time, settings_for
     from jobs.rai_job import review_window
     from monitor.logstore import LogStore
@@ -139,8 +165,8 @@ def review_command(
         baseline = load_baseline(store, model, version)
         mv = baseline.model_version
         t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
-        extra = yaml.safe_load(file.read_text()) if file is not None else {}
-        review = RaiReviewSpec(settings=extra or {}, min_labels=min_labels)
+        extra = review_settings(file, missing)
+        review = RaiReviewSpec(settings=extra, min_labels=min_labels)
         target = (
             out or settings.bundle_dir / "adhoc" / f"{mv.name}-{mv.version}-{t1:%Y%m%dT%H%M%SZ}"
         )

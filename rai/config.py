@@ -114,6 +114,9 @@ class RaiConfig:
         Release gates checked by ``raiwatch rai gate``.
     allow_failed : bool
         When False (default) ``raiwatch rai build`` exits non-zero if a component failed.
+    missing : {"refuse", "drop", "impute"}
+        Rows with missing values: refuse (default, the error names the columns), drop
+        them, or impute features (train median / mode; rows without a label are dropped).
     seed : int
         Seed of every random step; stored in the manifest.
     """
@@ -129,6 +132,7 @@ class RaiConfig:
     seed: int = 0
     gates: tuple[GateSpec, ...] = ()
     allow_failed: bool = False
+    missing: Literal["refuse", "drop", "impute"] = "refuse"
     explanation: ExplanationSettings = ExplanationSettings()
     error_analysis: ErrorAnalysisSettings = ErrorAnalysisSettings()
     causal: CausalSettings = CausalSettings()
@@ -176,6 +180,7 @@ class RaiConfig:
                 f"got {self.causal.estimator!r}."
             )
         choices: dict[str, tuple[str, tuple[str, ...]]] = {
+            "missing": (self.missing, ("refuse", "drop", "impute")),
             "causal.estimand": (self.causal.estimand, ("ate", "att", "atc")),
             "causal.data": (self.causal.data, ("train", "test", "both")),
         }

@@ -171,6 +171,7 @@ def build_from_frames(
             "test": {"rows": len(test_frame), "sha256": data_sha["test"]},
         },
         "steps": steps,
+        "missing": inputs.missing_report,
         "features": {"all": list(inputs.features), "categorical": list(inputs.categorical)},
         "libraries": library_versions(),
         "timings": timings,

@@ -33,6 +33,7 @@ CONTRACT_FIELDS = (
     "treatment_features",
     "positive_label",
     "max_categorical_levels",
+    "missing",
     "seed",
 )
 SECTIONS = {
