@@ -72,8 +72,9 @@ def run_fairness(inputs: RaiInputs) -> ComponentResult:
         t_codes, p_codes = y_true, y_pred
     elif config.task == "multiclass":
         lookup = {str(c): i for i, c in enumerate(classes)}
-        t_codes = np.array([lookup[str(v)] for v in y_true])
-        p_codes = np.array([lookup[str(v)] for v in y_pred])
+        # a label the model does not know gets its own code: it never counts as correct
+        t_codes = np.array([lookup.get(str(v), len(classes)) for v in y_true])
+        p_codes = np.array([lookup.get(str(v), len(classes)) for v in y_pred])
     else:
         t_codes, p_codes = y_true.astype(float), y_pred.astype(float)
     functions = group_metric_functions(config.task, classes)
@@ -107,9 +108,15 @@ def run_fairness(inputs: RaiInputs) -> ComponentResult:
         point, point_counts = fi.group_statistics_with_counts(
             config.task, t_codes, p_codes, codes, len(names), n_classes
         )
-        index = fi.stratified_bootstrap(codes, settings.bootstrap, rng)
-        boots, boot_counts = fi.group_statistics_with_counts(
-            config.task, t_codes[index], p_codes[index], codes, len(names), n_classes
+        boots, boot_counts = fi.bootstrap_statistics(
+            config.task,
+            t_codes,
+            p_codes,
+            codes,
+            len(names),
+            n_classes,
+            resamples=settings.bootstrap,
+            rng=rng,
         )
         intervals = {}
         for name in aggregates:

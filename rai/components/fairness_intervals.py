@@ -143,6 +143,40 @@ def stratified_bootstrap(codes: np.ndarray, resamples: int, rng: np.random.Gener
     return index
 
 
+def bootstrap_statistics(
+    task: str,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+    n_classes: int,
+    *,
+    resamples: int,
+    rng: np.random.Generator,
+    chunk: int = 2_000_000,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Group statistics and proportion denominators of ``resamples`` stratified bootstrap
+    resamples, ``(resamples, n_groups)`` each, computed in chunks of about ``chunk`` cells
+    so memory stays bounded on large test sets."""
+    step = max(1, chunk // max(1, len(codes)))
+    stats: list[dict[str, np.ndarray]] = []
+    counts: list[dict[str, np.ndarray]] = []
+    done = 0
+    while done < resamples:
+        size = min(step, resamples - done)
+        index = stratified_bootstrap(codes, size, rng)
+        part, part_counts = group_statistics_with_counts(
+            task, y_true[index], y_pred[index], codes, n_groups, n_classes
+        )
+        stats.append(part)
+        counts.append(part_counts)
+        done += size
+    return (
+        {k: np.concatenate([s[k] for s in stats]) for k in stats[0]},
+        {k: np.concatenate([c[k] for c in counts]) for k in counts[0]},
+    )
+
+
 def permuted_codes(codes: np.ndarray, permutations: int, rng: np.random.Generator) -> np.ndarray:
     """Group codes shuffled independently ``permutations`` times, shape ``(permutations, n)``."""
     return rng.permuted(np.broadcast_to(codes, (permutations, len(codes))).copy(), axis=1)
@@ -347,6 +381,7 @@ def ratio_kind(name: str) -> tuple[tuple[str, ...], str] | None:
 
 __all__: list[Any] = [
     "aggregate_interval",
+    "bootstrap_statistics",
     "contrast_band",
     "group_statistics",
     "group_statistics_with_counts",
