@@ -33,6 +33,7 @@ class ExplanationSettings:
     local_rows: int = 100
     background_rows: int = 30
     tree_background_rows: int = 100
+    tree_perturbation: Literal["auto", "interventional"] = "auto"
     max_evals: int = 200
 
 
@@ -181,6 +182,10 @@ class RaiConfig:
             )
         choices: dict[str, tuple[str, tuple[str, ...]]] = {
             "missing": (self.missing, ("refuse", "drop", "impute")),
+            "explanation.tree_perturbation": (
+                self.explanation.tree_perturbation,
+                ("auto", "interventional"),
+            ),
             "causal.estimand": (self.causal.estimand, ("ate", "att", "atc")),
             "causal.data": (self.causal.data, ("train", "test", "both")),
         }
