@@ -100,7 +100,7 @@ def estimate_effect(
 
 
 def _forest(binary: bool, seed: int) -> Any:
-    settings = {"n_estimators": 50, "max_depth": 6, "min_samples_leaf": 10, "random_state": seed}
+    settings = {"n_estimators": 30, "max_depth": 6, "min_samples_leaf": 10, "random_state": seed}
     return RandomForestClassifier(**settings) if binary else RandomForestRegressor(**settings)
 
 
