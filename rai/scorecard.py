@@ -368,7 +368,11 @@ def _counterfactual_blocks(bundle: InsightsBundle) -> list[Block]:
         columns: dict[str, list[str]] = {
             "feature": [*features, "prediction", "valid", "respects constraints"]
         }
-        columns[f"row {row} (original)"] = [_fmt(original[f]) for f in features] + ["", "", ""]
+        columns[f"row {row} (original)"] = [_fmt(original[f]) for f in features] + [
+            _fmt(original["predicted"]) if "predicted" in original else "",
+            "",
+            "",
+        ]
         for k, (_, cf) in enumerate(mine.iterrows()):
             cells = [
                 _fmt(cf[f]) + (" *" if str(cf[f]) != str(original[f]) else "") for f in features

@@ -48,6 +48,7 @@ def test_validity_is_rechecked_with_the_real_model(binary_data) -> None:
     # the original rows travel with the bundle, so changed features can be highlighted
     queries = result.tables["queries"]
     assert list(queries["row"]) == [0, 1, 2]
+    np.testing.assert_array_equal(queries["predicted"], original[[0, 1, 2]])
     pd.testing.assert_frame_equal(
         queries[FEATURES].reset_index(drop=True),
         test.iloc[[0, 1, 2]][FEATURES].reset_index(drop=True),
