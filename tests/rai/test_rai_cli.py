@@ -76,7 +76,9 @@ def test_gate_exits_one_when_a_gate_fails(project: Path) -> None:
     assert "is not >= 0.999" in gate.output and "1 of 1 gate(s) failed" in gate.output
 
 
-def test_bad_input_exits_two_with_the_reason(project: Path) -> None:
+def test_bad_input_exits_two_with_the_reason(project: Path, monkeypatch) -> None:
+    # if mlflow is installed, its tracking store goes to the temporary project, not the cwd
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
     config = _write_config(project, "bad.yaml", target="approved")
     result = runner.invoke(app, ["build", "-f", str(config), "--out", str(project / "bad")])
     assert result.exit_code == 2
