@@ -81,6 +81,6 @@ def review_window(
         "status": "built",
         "bundle": str(out_dir),
         "labelled_rows": len(labelled),
-        "gates_passed": all(v.passed for v in verdicts),
+        "gates_passed": all(v.passed for v in verdicts) if verdicts else None,  # None: no gates
         "gates": [{"metric": v.gate.metric, "value": v.value, "passed": v.passed} for v in verdicts],
     }

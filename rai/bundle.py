@@ -28,7 +28,7 @@ from rai.errors import BundleError
 from rai.gates import GateVerdict, evaluate_gates
 from rai.results import ComponentResult, to_jsonable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: causal estimand/overlap/refutation rules, fairness p-values, status "warning"
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "shap", "dowhy", "dice-ml", "fairlearn", "econml")
 
 

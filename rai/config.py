@@ -32,6 +32,8 @@ class ExplanationSettings:
     permutation_repeats: int = 5
     local_rows: int = 100
     background_rows: int = 30
+    tree_background_rows: int = 100
+    tree_perturbation: Literal["auto", "interventional"] = "auto"
     max_evals: int = 200
 
 
@@ -47,13 +49,20 @@ class ErrorAnalysisSettings:
 
 @dataclass(frozen=True)
 class CausalSettings:
-    """Estimator choice, user graph, refutation budget, individual effects and the number
-    of processes (treatments are analysed in parallel when ``n_jobs > 1``)."""
+    """Estimator, estimand, rows used, adjustment (graph or common causes), overlap
+    trimming, refutation budget, negative-control outcomes, individual effects and the
+    number of processes (treatments are analysed in parallel when ``n_jobs > 1``)."""
 
     estimator: Literal["auto", "dml", "linear"] = "auto"
+    estimand: Literal["ate", "att", "atc"] = "ate"
+    data: Literal["train", "test", "both"] = "both"
     graph: str | None = None
     common_causes: tuple[str, ...] = ()
-    refutation_simulations: int = 5
+    negative_control_outcomes: tuple[str, ...] = ()
+    refutation_simulations: int = 100
+    subset_refits: int = 5
+    trim: float = 0.0
+    max_share_outside: float = 0.1
     individual_effects: bool = False
     max_rows: int = 5000
     n_jobs: int = 1
@@ -77,10 +86,12 @@ class CounterfactualSettings:
 
 @dataclass(frozen=True)
 class FairnessSettings:
-    """Minimum group size to judge, bootstrap resamples and intersections."""
+    """Minimum group size to judge, bootstrap resamples (intervals), permutations (the
+    test of no disparity) and intersections."""
 
     min_group_size: int = 30
-    bootstrap: int = 200
+    bootstrap: int = 500
+    permutations: int = 500
     intersections: bool = True
 
 
@@ -102,6 +113,11 @@ class RaiConfig:
         Components to run, from ``ALL_COMPONENTS``.
     gates : tuple of GateSpec
         Release gates checked by ``raiwatch rai gate``.
+    allow_failed : bool
+        When False (default) ``raiwatch rai build`` exits non-zero if a component failed.
+    missing : {"refuse", "drop", "impute"}
+        Rows with missing values: refuse (default, the error names the columns), drop
+        them, or impute features (train median / mode; rows without a label are dropped).
     seed : int
         Seed of every random step; stored in the manifest.
     """
@@ -116,6 +132,8 @@ class RaiConfig:
     max_categorical_levels: int = 200
     seed: int = 0
     gates: tuple[GateSpec, ...] = ()
+    allow_failed: bool = False
+    missing: Literal["refuse", "drop", "impute"] = "refuse"
     explanation: ExplanationSettings = ExplanationSettings()
     error_analysis: ErrorAnalysisSettings = ErrorAnalysisSettings()
     causal: CausalSettings = CausalSettings()
@@ -162,6 +180,30 @@ class RaiConfig:
                 "Field 'causal.estimator' must be 'auto', 'dml' or 'linear', "
                 f"got {self.causal.estimator!r}."
             )
+        choices: dict[str, tuple[str, tuple[str, ...]]] = {
+            "missing": (self.missing, ("refuse", "drop", "impute")),
+            "explanation.tree_perturbation": (
+                self.explanation.tree_perturbation,
+                ("auto", "interventional"),
+            ),
+            "causal.estimand": (self.causal.estimand, ("ate", "att", "atc")),
+            "causal.data": (self.causal.data, ("train", "test", "both")),
+        }
+        for field_name, (value, valid) in choices.items():
+            if value not in valid:
+                raise RaiConfigError(
+                    f"Field {field_name!r} must be one of {list(valid)}, got {value!r}."
+                )
+        if not 0.0 <= self.causal.trim < 0.5:
+            raise RaiConfigError(
+                f"Field 'causal.trim' must be in [0, 0.5), got {self.causal.trim!r}; 0.05 keeps "
+                "rows with a propensity in [0.05, 0.95]."
+            )
+        if self.causal.refutation_simulations < 50:
+            raise RaiConfigError(
+                "Field 'causal.refutation_simulations' must be at least 50 (placebo treatments "
+                f"are cheap: they reuse the fitted nuisances), got {self.causal.refutation_simulations}."
+            )
         for name, (low, high) in self.counterfactual.permitted_range.items():
             if not low <= high:
                 raise RaiConfigError(
@@ -170,16 +212,19 @@ class RaiConfig:
                 )
         positive_ints = {
             "fairness.min_group_size": self.fairness.min_group_size,
+            "fairness.bootstrap": self.fairness.bootstrap,
+            "fairness.permutations": self.fairness.permutations,
             "counterfactual.total_cfs": self.counterfactual.total_cfs,
             "counterfactual.n_jobs": self.counterfactual.n_jobs,
             "counterfactual.sample_size": self.counterfactual.sample_size,
             "causal.n_jobs": self.causal.n_jobs,
+            "causal.subset_refits": self.causal.subset_refits,
             "explanation.permutation_repeats": self.explanation.permutation_repeats,
             "error_analysis.max_depth": self.error_analysis.max_depth,
         }
-        for name, value in positive_ints.items():
-            if value < 1:
-                raise RaiConfigError(f"Field {name!r} must be at least 1, got {value}.")
+        for name, number in positive_ints.items():
+            if number < 1:
+                raise RaiConfigError(f"Field {name!r} must be at least 1, got {number}.")
         for gate in self.gates:
             gate.check_against(self.task, self.sensitive_features)
 

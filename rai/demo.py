@@ -82,7 +82,7 @@ DEMO_CONFIG = {
     "treatment_features": ["debt_ratio"],
     "explanation": {"permutation_repeats": 5, "local_rows": 200},
     "error_analysis": {"max_depth": 3, "min_samples_leaf": 25},
-    "causal": {"refutation_simulations": 3, "max_rows": 1500},
+    "causal": {"max_rows": 1500},
     "counterfactual": {
         "rows": [0, 1, 2, 3, 4, 5],
         "total_cfs": 4,

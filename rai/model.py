@@ -64,7 +64,13 @@ def _load_mlflow(uri: str) -> Any:
     try:
         return mlflow.sklearn.load_model(uri)
     except Exception:
-        return mlflow.pyfunc.load_model(uri)
+        try:
+            return mlflow.pyfunc.load_model(uri)
+        except Exception as exc:
+            raise RaiModelError(
+                f"Model {uri!r} could not be loaded from MLflow ({type(exc).__name__}: {exc}); "
+                "check the run id or model name and the tracking URI (MLFLOW_TRACKING_URI)."
+            ) from exc
 
 
 def model_fingerprint(model: Any, reference: str | Path | None = None) -> str:

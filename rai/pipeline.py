@@ -32,6 +32,7 @@ from rai.errors import RaiConfigError
 from rai.model import load_model, model_fingerprint
 from rai.results import ComponentResult, to_jsonable
 from rai.scorecard import write_scorecard
+from rai.step_cache import StepCache, component_fingerprint, source_fingerprint
 from rai.validate import validate_inputs
 
 FILE_KEYS = ("model", "train", "test")
@@ -43,8 +44,12 @@ def build(
     out_dir: str | Path | None = None,
     seed: int | None = None,
     progress: bool = True,
+    use_cache: bool = True,
 ) -> InsightsBundle:
     """Build the bundle described by a YAML file.
+
+    Component results are cached under ``.rai_cache`` next to the YAML (see
+    :mod:`rai.step_cache`); ``use_cache=False`` recomputes every component.
 
     The YAML holds ``model`` (a joblib/pickle file — loading it runs its code, so use
     only files you trust — or an MLflow URI), ``train`` and ``test`` (CSV/Parquet paths,
@@ -72,7 +77,14 @@ def build(
     train = load_frame(paths["train"], name="train")
     test = load_frame(paths["test"], name="test")
     return build_from_frames(
-        model, train, test, config=config, out_dir=out, model_reference=model_ref, progress=progress
+        model,
+        train,
+        test,
+        config=config,
+        out_dir=out,
+        model_reference=model_ref,
+        progress=progress,
+        cache_dir=base / ".rai_cache" if use_cache else None,
     )
 
 
@@ -85,6 +97,7 @@ def build_from_frames(
     out_dir: str | Path | None = None,
     model_reference: str | None = None,
     progress: bool = False,
+    cache_dir: str | Path | None = None,
 ) -> InsightsBundle:
     """Validate inputs, run every configured component and (optionally) save the bundle.
 
@@ -102,6 +115,10 @@ def build_from_frames(
         Model file or URI, recorded in the manifest and used for the fingerprint.
     progress : bool
         Show a rich progress bar.
+    cache_dir : path or None
+        Reuse component results whose fingerprint (model, data, the config fields the
+        component reads, library versions, rai source) is unchanged; ``None`` computes all.
+        The manifest's ``steps`` says which components were computed and which reused.
 
     Returns
     -------
@@ -114,12 +131,30 @@ def build_from_frames(
     train_frame, test_frame = load_frame(train, name="train"), load_frame(test, name="test")
     inputs = validate_inputs(model, train_frame, test_frame, config)
     validated = time.perf_counter()
+    model_sha = model_fingerprint(model, model_reference)
+    data_sha = {"train": frame_fingerprint(train_frame), "test": frame_fingerprint(test_frame)}
+    cache = StepCache(cache_dir) if cache_dir is not None else None
+    context = {
+        "model": model_sha,
+        "data": data_sha,
+        "libraries": library_versions(),
+        "rai_source": source_fingerprint() if cache is not None else None,
+    }
+    plain_config = config.to_dict()
     results: dict[str, ComponentResult] = {}
+    steps: dict[str, str] = {}
     with Progress(disable=not progress, transient=False) as bar:
         task = bar.add_task("RAI build", total=len(config.components))
         for name in [c for c in COMPONENTS if c in config.components]:
             bar.update(task, description=f"RAI: {name}")
-            results[name] = _run_component(name, inputs)
+            key = component_fingerprint(name, plain_config, context)
+            cached = cache.get(name, key) if cache is not None else None
+            if cached is not None:
+                results[name], steps[name] = cached, "reused"
+            else:
+                results[name], steps[name] = _run_component(name, inputs), "computed"
+                if cache is not None:
+                    cache.put(name, key, results[name])
             bar.advance(task)
     timings: dict[str, Any] = {"validate": round(validated - started, 4)}
     manifest: dict[str, Any] = {
@@ -129,12 +164,14 @@ def build_from_frames(
         "model": {
             "reference": model_reference,
             "type": type(model).__qualname__,
-            "sha256": model_fingerprint(model, model_reference),
+            "sha256": model_sha,
         },
         "data": {
-            "train": {"rows": len(train_frame), "sha256": frame_fingerprint(train_frame)},
-            "test": {"rows": len(test_frame), "sha256": frame_fingerprint(test_frame)},
+            "train": {"rows": len(train_frame), "sha256": data_sha["train"]},
+            "test": {"rows": len(test_frame), "sha256": data_sha["test"]},
         },
+        "steps": steps,
+        "missing": inputs.missing_report,
         "features": {"all": list(inputs.features), "categorical": list(inputs.categorical)},
         "libraries": library_versions(),
         "timings": timings,

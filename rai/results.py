@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-Status = Literal["ok", "failed", "skipped"]
+Status = Literal["ok", "warning", "failed", "skipped"]
 
 
 @dataclass
@@ -24,8 +24,9 @@ class ComponentResult:
     ----------
     name : str
         Component name (``"fairness"``, ...).
-    status : {"ok", "failed", "skipped"}
-        ``failed`` keeps ``error``; the other components still run.
+    status : {"ok", "warning", "failed", "skipped"}
+        ``failed`` keeps ``error``; the other components still run. ``warning`` means the
+        figures were computed but ``summary["warnings"]`` says why to read them with care.
     summary : dict
         JSON-ready figures.
     tables : dict of str to DataFrame
@@ -45,8 +46,8 @@ class ComponentResult:
 
     @property
     def ok(self) -> bool:
-        """Whether the component finished without error."""
-        return self.status == "ok"
+        """Whether the component finished without error (warnings included)."""
+        return self.status in ("ok", "warning")
 
 
 def to_jsonable(value: Any) -> Any:

@@ -30,6 +30,7 @@ class RaiInputs:
     y_test: pd.Series
     features: tuple[str, ...]
     categorical: tuple[str, ...]
+    missing_report: dict[str, Any] | None = None
 
     @property
     def numeric(self) -> tuple[str, ...]:
@@ -59,6 +60,7 @@ def validate_inputs(
     if missing:
         raise RaiDataError(f"Test data lacks feature column(s) {missing} present in train data.")
     _check_roles(config, features)
+    train, test, report = handle_missing(train, test, config, list(features))
     x_train, x_test = train[list(features)], test[list(features)]
     _check_missing_values(x_train, "train")
     _check_missing_values(x_test, "test")
@@ -67,7 +69,7 @@ def validate_inputs(
         if y.isna().any():
             raise RaiDataError(
                 f"Target column {target!r} has {int(y.isna().sum())} missing value(s) in {name} "
-                "data; drop those rows."
+                "data; drop those rows or set 'missing: drop'."
             )
     _check_target(config, y_train)
     categorical = tuple(
@@ -83,7 +85,57 @@ def validate_inputs(
         model, config.task, classes=classes, positive_label=config.positive_label
     )
     _check_model(adapter, x_test, y_train)
-    return RaiInputs(config, adapter, x_train, y_train, x_test, y_test, features, categorical)
+    return RaiInputs(
+        config, adapter, x_train, y_train, x_test, y_test, features, categorical, report
+    )
+
+
+def handle_missing(
+    train: pd.DataFrame, test: pd.DataFrame, config: RaiConfig, features: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Apply ``config.missing`` to rows with missing values.
+
+    ``refuse`` changes nothing (validation then names the columns); ``drop`` removes
+    rows with a missing feature or target from train and test; ``impute`` fills
+    numeric features with the train median and other features with the train mode
+    (rows with a missing target are dropped: labels are never imputed). Returns the
+    frames and what was done, stored in the manifest.
+    """
+    report: dict[str, Any] = {"policy": config.missing}
+    if config.missing == "refuse":
+        return train, test, report
+    columns = [*features, config.target]
+    if config.missing == "drop":
+        kept = []
+        for name, frame in (("train", train), ("test", test)):
+            complete = frame.dropna(subset=columns).reset_index(drop=True)
+            report[f"{name}_rows_dropped"] = len(frame) - len(complete)
+            kept.append(complete)
+        return kept[0], kept[1], report
+    fills: dict[str, Any] = {}
+    for column in features:
+        values = train[column].dropna()
+        if values.empty:
+            raise RaiDataError(
+                f"Feature column {column!r} has no values in train data, so 'missing: impute' "
+                "cannot fill it; drop the column."
+            )
+        if pd.api.types.is_numeric_dtype(train[column]) and not pd.api.types.is_bool_dtype(
+            train[column]
+        ):
+            fills[column] = _plain(values.median())
+        else:
+            fills[column] = _plain(values.mode().sort_values().iloc[0])
+    out = []
+    for name, frame in (("train", train), ("test", test)):
+        counts = {c: int(n) for c, n in frame[features].isna().sum().items() if n}
+        report[f"{name}_values_imputed"] = counts
+        filled = frame.fillna({c: fills[c] for c in counts})
+        labelled = filled.dropna(subset=[config.target]).reset_index(drop=True)
+        report[f"{name}_rows_dropped"] = len(filled) - len(labelled)
+        out.append(labelled)
+    report["fill_values"] = {c: fills[c] for c in sorted(fills)}
+    return out[0], out[1], report
 
 
 def _check_roles(config: RaiConfig, features: tuple[str, ...]) -> None:
@@ -119,8 +171,9 @@ def _check_missing_values(frame: pd.DataFrame, name: str) -> None:
     bad = {str(c): int(n) for c, n in counts.items() if n > 0}
     if bad:
         raise RaiDataError(
-            f"Feature column(s) with missing values in {name} data: {bad}. Impute them or drop "
-            "those rows before the RAI build (explainers, DiCE and DoWhy need complete rows)."
+            f"Feature column(s) with missing values in {name} data: {bad}. Set 'missing: drop' "
+            "(drop those rows) or 'missing: impute' (train median / mode) in rai.yaml, or clean "
+            "the data first (explainers, DiCE and DoWhy need complete rows)."
         )
 
 
@@ -178,6 +231,27 @@ def _check_treatments(frame: pd.DataFrame, config: RaiConfig, categorical: tuple
                 f"Treatment feature {name!r} is categorical with {values.nunique()} levels; "
                 "treatments must be numeric or binary. Encode one level against the rest."
             )
+        two_valued = values.nunique() == 2 and (
+            name in categorical or set(pd.unique(values.astype(float))) == {0.0, 1.0}
+        )
+        if config.causal.estimand != "ate" and not two_valued:
+            raise RaiConfigError(
+                f"Field 'causal.estimand' is {config.causal.estimand!r}, which needs a 0/1 "
+                f"treatment, but treatment feature {name!r} has {values.nunique()} values. Use "
+                "estimand 'ate' or encode the treatment as 0/1."
+            )
+    for name in config.causal.negative_control_outcomes:
+        if name not in frame.columns:
+            raise RaiConfigError(
+                f"Field 'causal.negative_control_outcomes' names {name!r}, which is not a "
+                f"feature; features are {list(frame.columns)}."
+            )
+        if name in config.treatment_features or not pd.api.types.is_numeric_dtype(frame[name]):
+            raise RaiConfigError(
+                f"Field 'causal.negative_control_outcomes' names {name!r}; a negative control "
+                "must be a numeric feature that is not a treatment (e.g. an outcome measured "
+                "before treatment)."
+            )
 
 
 def _check_counterfactual(
@@ -186,6 +260,18 @@ def _check_counterfactual(
     if "counterfactual" not in config.components:
         return
     settings = config.counterfactual
+    unsupported = {
+        str(c): str(t)
+        for c, t in x_test.dtypes.items()
+        if pd.api.types.is_bool_dtype(t) or pd.api.types.is_datetime64_any_dtype(t)
+    }
+    if unsupported:
+        raise RaiDataError(
+            f"Feature column(s) {unsupported} have a type DiCE cannot search over "
+            "(counterfactuals). Cast boolean columns to int (df[col] = df[col].astype(int)) "
+            "and datetimes to numbers in train and test data (and train the model on that "
+            "encoding), or drop 'counterfactual' from 'components'."
+        )
     bad_rows = [r for r in settings.rows if not 0 <= r < len(x_test)]
     if bad_rows:
         raise RaiConfigError(

@@ -34,7 +34,9 @@ def fairness(bundle: InsightsBundle, result: ComponentResult) -> None:
     diffs = {k: v for k, v in aggregates.items() if k.endswith("_difference") and v is not None}
     if diffs:
         frame = pd.DataFrame({"disparity": list(diffs), "value": list(diffs.values())})
-        err = [intervals.get(k, [v, v]) for k, v in diffs.items()]
+        err = [
+            [v if b is None else b for b in intervals.get(k, [v, v])] for k, v in diffs.items()
+        ]
         fig = go.Figure(
             go.Bar(
                 x=frame["disparity"],
@@ -53,8 +55,21 @@ def fairness(bundle: InsightsBundle, result: ComponentResult) -> None:
             fig.add_hline(
                 y=limit, line_dash="dash", line_color="#d62728", annotation_text=f"gate {limit:g}"
             )
-        fig.update_layout(title=f"Disparities across {feature} (95% bootstrap intervals)")
+        fig.update_layout(
+            title=f"Disparities across {feature} (95% intervals, simultaneous over group pairs)"
+        )
         st.plotly_chart(fig, key="disparity_chart")
+        p_values = features.get(feature, {}).get("p_values", {})
+        if p_values:
+            st.caption(
+                "Permutation test of no disparity (H0: the sensitive feature is independent of "
+                "label and prediction)"
+            )
+            st.dataframe(
+                pd.DataFrame({"disparity": list(p_values), "p_value": list(p_values.values())}),
+                hide_index=True,
+                key="disparity_p_values",
+            )
     metric = st.selectbox("Group metric", sorted(mine["metric"].unique()), key="fair_metric")
     chosen = mine[mine["metric"] == metric]
     fig = px.bar(

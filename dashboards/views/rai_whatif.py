@@ -91,7 +91,12 @@ def causal(bundle: InsightsBundle, result: ComponentResult) -> None:
     """Effects with intervals, refutation results and the treatment policy."""
     s = result.summary
     effects = result.tables.get("effects", pd.DataFrame(s.get("effects", [])))
-    st.caption(f"Outcome: {s.get('outcome', '?')} · estimator {s.get('estimator', '?')}")
+    st.caption(
+        f"Outcome: {s.get('outcome', '?')} · estimator {s.get('estimator', '?')} · estimand "
+        f"{str(s.get('estimand', 'ate')).upper()} · rows: {s.get('data', 'train')} ({s.get('rows', '?')})"
+    )
+    for warning in s.get("warnings", []):
+        st.warning(warning)
     if not effects.empty:
         fig = go.Figure(
             go.Scatter(

@@ -72,7 +72,19 @@ def run_counterfactual(inputs: RaiInputs) -> ComponentResult:
         if len(rows)
         else [],
         "found": len(counterfactuals),
-        "validity": float(counterfactuals["valid"].mean()) if len(counterfactuals) else None,
+        # valid = the real model gives the desired outcome AND every constraint holds
+        "validity": float(
+            (counterfactuals["valid"] & counterfactuals["respects_constraints"]).mean()
+        )
+        if len(counterfactuals)
+        else None,
+        "validity_prediction_only": float(counterfactuals["valid"].mean())
+        if len(counterfactuals)
+        else None,
+        "validity_rule": (
+            "share of counterfactuals whose re-prediction by the real model is the desired "
+            "outcome and that respect every constraint (features_to_vary, permitted_range)"
+        ),
         "usable": len(usable),
         "respect_constraints": float(counterfactuals["respects_constraints"].mean())
         if len(counterfactuals)
@@ -92,11 +104,19 @@ def run_counterfactual(inputs: RaiInputs) -> ComponentResult:
     drop = [c for c in counterfactuals.columns if c.startswith("changed_")]
     # The original rows, so a reviewer sees which features each counterfactual changed.
     queries = (
-        pd.concat([inputs.x_test.iloc[[o.row]].assign(row=o.row) for o in outcomes], ignore_index=True)
+        pd.concat(
+            [inputs.x_test.iloc[[o.row]].assign(row=o.row) for o in outcomes], ignore_index=True
+        )
         if outcomes
         else pd.DataFrame({"row": pd.Series(dtype=int)})
     )
-    tables = {"counterfactuals": counterfactuals.drop(columns=drop), "rows": rows, "queries": queries}
+    if len(queries):
+        queries["predicted"] = inputs.model.predict(queries[list(inputs.features)])
+    tables = {
+        "counterfactuals": counterfactuals.drop(columns=drop),
+        "rows": rows,
+        "queries": queries,
+    }
     return ComponentResult("counterfactual", summary=to_jsonable(summary), tables=tables)
 
 

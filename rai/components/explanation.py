@@ -2,8 +2,18 @@
 
 Global: scikit-learn permutation importance on the test data with a t-interval over
 repeats. Local: SHAP attributions for the first ``explanation.local_rows`` test rows,
-exact ``TreeExplainer`` when the (final step of the) model is a tree ensemble, else a
-seeded ``KernelExplainer`` on the model's own prediction function. Tree
+exact ``TreeExplainer`` when the (final step of the) model is a tree ensemble, always
+explaining the model's output space (``predict_proba`` for classifiers, ``predict`` for
+regression). When the trees' raw output is that output (forests, regression trees) the
+fast path-dependent TreeSHAP is exact; when it is log-odds (boosted classifiers) the
+interventional ``TreeExplainer`` in probability space against a seeded background sample
+of ``explanation.tree_background_rows`` training rows (``tree_perturbation:
+interventional`` uses the background for every tree model). Additivity against
+``predict_proba``/``predict`` is enforced (more than 1e-6 off fails the component), and
+a feature the model never splits on gets exactly 0. For log-odds models shap rescales
+exact log-odds values per background row into probability: additive, but not the exact
+Shapley values of the probability game. Otherwise a seeded
+``KernelExplainer`` on the model's own prediction function. Tree
 attributions of one-hot columns are summed back to their source feature (SHAP values
 are additive, so this stays exact). The additivity error against the real model's
 output is reported.
@@ -157,25 +167,73 @@ class _Prefitted:
 def _tree_shap(
     inputs: RaiInputs, rows: pd.DataFrame, parts: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Exact tree SHAP of the explained output (``predict_proba`` or ``predict``).
+
+    ``auto``: path-dependent TreeSHAP when the trees' raw output already is the explained
+    output (forests, regression trees: checked by additivity), else — raw output in
+    log-odds, e.g. boosted classifiers — interventional TreeSHAP in probability space
+    against a seeded background sample. ``interventional`` always uses the background.
+    """
+    output = _explained_output(inputs, rows)
     transformed = parts.transform(rows)
-    explainer = shap.TreeExplainer(parts.estimator)
-    raw = np.asarray(explainer.shap_values(transformed, check_additivity=False))
-    expected = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
+    if inputs.config.explanation.tree_perturbation == "auto":
+        try:
+            explainer = shap.TreeExplainer(parts.estimator)
+            raw = np.asarray(explainer.shap_values(transformed, check_additivity=False))
+            values, base = _select_outputs(inputs, rows, parts, raw, explainer.expected_value)
+            if np.max(np.abs(values.sum(axis=1) + base - output), initial=0.0) <= 1e-6:
+                return values, base, output, "shap.TreeExplainer (exact, tree_path_dependent)"
+        except Exception:  # shap cannot take this model path-dependently: use a background
+            pass
+    settings, seed = inputs.config.explanation, inputs.config.seed
+    background = inputs.x_train.sample(
+        n=min(settings.tree_background_rows, len(inputs.x_train)), random_state=seed
+    )
+    output_space = "probability" if inputs.model.is_classifier else "raw"
+    try:
+        explainer = shap.TreeExplainer(
+            parts.estimator,
+            data=parts.transform(background),
+            model_output=output_space,
+            feature_perturbation="interventional",
+        )
+        raw = np.asarray(explainer.shap_values(transformed, check_additivity=False))
+    except Exception as exc:  # shap does not support this tree model in this output space
+        values, base, output, method = _agnostic_shap(inputs, rows)
+        return values, base, output, f"{method}; TreeExplainer unavailable: {exc}"
+    values, base = _select_outputs(inputs, rows, parts, raw, explainer.expected_value)
+    error = float(np.max(np.abs(values.sum(axis=1) + base - output), initial=0.0))
+    if error > 1e-6:
+        raise RuntimeError(
+            f"TreeExplainer attributions do not add up to predict_proba/predict (max error "
+            f"{error:.3g}); refusing to store inexact tree SHAP values."
+        )
+    return (
+        values,
+        base,
+        output,
+        f"shap.TreeExplainer (exact, interventional, {output_space} output, "
+        f"{len(background)} background rows)",
+    )
+
+
+def _select_outputs(
+    inputs: RaiInputs, rows: pd.DataFrame, parts: Any, raw: np.ndarray, expected_value: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature attributions (rows, features, outputs) and base values of the
+    explained outputs (the positive class for binary)."""
+    expected = np.atleast_1d(np.asarray(expected_value, dtype=float))
     if raw.ndim == 2:
-        raw, expected = raw[:, :, None], expected[:1]
+        raw = raw[:, :, None]
+        expected = expected[-1:] if len(expected) > 1 else expected[:1]
     if raw.ndim == 3 and raw.shape[0] != len(rows):  # older shap: (n_outputs, rows, columns)
         raw = raw.transpose(1, 2, 0)
-    output = _explained_output(inputs, rows)
     if inputs.config.task == "binary" and raw.shape[2] > 1:
-        raw, expected = (
-            raw[:, :, [inputs.model.positive_index]],
-            expected[[inputs.model.positive_index]],
-        )
+        raw = raw[:, :, [inputs.model.positive_index]]
+        expected = expected[[inputs.model.positive_index]]
     per_feature = parts.sum_to_features(raw)
-    base = np.broadcast_to(expected, (len(rows), len(expected)))
-    if np.max(np.abs(per_feature.sum(axis=1) + base - output)) > 1e-4:
-        return _agnostic_shap(inputs, rows)  # tree output is not in probability space
-    return per_feature, base, output, "shap.TreeExplainer (exact, tree_path_dependent)"
+    base = np.broadcast_to(expected[: per_feature.shape[2]], (len(rows), per_feature.shape[2]))
+    return per_feature, base
 
 
 def _agnostic_shap(

@@ -74,7 +74,7 @@ def base_config(**overrides: Any) -> dict[str, Any]:
             "background_rows": 10,
             "max_evals": 60,
         },
-        "causal": {"estimator": "linear", "refutation_simulations": 2},
+        "causal": {"estimator": "linear", "subset_refits": 2},
         "counterfactual": {"rows": [0, 1], "total_cfs": 3, "time_limit_seconds": 30},
         "fairness": {"bootstrap": 50},
         "gates": [{"metric": "accuracy", "min": 0.7}],

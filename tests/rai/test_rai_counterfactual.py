@@ -33,7 +33,10 @@ def test_validity_is_rechecked_with_the_real_model(binary_data) -> None:
     original = model.predict(test[FEATURES])
     repredicted = model.predict(cfs[FEATURES])
     np.testing.assert_array_equal(cfs["valid"], repredicted != original[cfs["row"]])
-    assert result.summary["validity"] == pytest.approx(cfs["valid"].mean())
+    assert result.summary["validity"] == pytest.approx(
+        (cfs["valid"] & cfs["respects_constraints"]).mean()
+    )
+    assert result.summary["validity_prediction_only"] == pytest.approx(cfs["valid"].mean())
     changed = (
         cfs[FEATURES].astype(str).to_numpy()
         != test.loc[cfs["row"], FEATURES].astype(str).to_numpy()
@@ -45,8 +48,10 @@ def test_validity_is_rechecked_with_the_real_model(binary_data) -> None:
     # the original rows travel with the bundle, so changed features can be highlighted
     queries = result.tables["queries"]
     assert list(queries["row"]) == [0, 1, 2]
+    np.testing.assert_array_equal(queries["predicted"], original[[0, 1, 2]])
     pd.testing.assert_frame_equal(
-        queries[FEATURES].reset_index(drop=True), test.iloc[[0, 1, 2]][FEATURES].reset_index(drop=True)
+        queries[FEATURES].reset_index(drop=True),
+        test.iloc[[0, 1, 2]][FEATURES].reset_index(drop=True),
     )
 
 
@@ -125,3 +130,39 @@ def test_time_limit_holds_outside_the_main_thread(binary_data) -> None:
     with ThreadPoolExecutor(max_workers=1) as pool:
         result = pool.submit(_run, model, train, test, rows=[0], time_limit_seconds=0.001).result()
     assert result.tables["rows"].iloc[0]["status"] == "timeout"
+
+
+def test_validity_counts_only_counterfactuals_that_respect_every_constraint(
+    binary_data, monkeypatch
+) -> None:
+    """Two counterfactuals that both flip the prediction; one leaves the permitted range."""
+    from rai.components import counterfactual as module
+    from rai.components.counterfactual_search import RowOutcome
+
+    train, test, model = binary_data
+    query = test.iloc[[0]][FEATURES].reset_index(drop=True)
+    flipped = 5.0 if model.predict(query)[0] == 0 else -5.0
+    inside = query.assign(x_strong=np.sign(flipped) * 2.0)
+    outside = query.assign(x_strong=flipped)
+    crafted = pd.concat([inside, outside], ignore_index=True)
+    assert (model.predict(crafted) != model.predict(query)[0]).all()
+
+    def fake_search(job, queries):
+        return [RowOutcome(row=r, status="ok", counterfactuals=crafted.copy()) for r, _ in queries]
+
+    monkeypatch.setattr(module, "search_rows", fake_search)
+    result = _run(model, train, test, rows=[0], permitted_range={"x_strong": [-3.0, 3.0]})
+    cfs = result.tables["counterfactuals"]
+    assert cfs["valid"].tolist() == [True, True]
+    assert cfs["respects_constraints"].tolist() == [True, False]
+    assert result.summary["validity"] == 0.5
+    assert result.summary["validity_prediction_only"] == 1.0
+
+
+def test_boolean_feature_is_caught_before_work_with_the_fix(binary_data) -> None:
+    from rai.errors import RaiDataError
+
+    train, test, model = binary_data
+    flagged = [f.assign(flag=f["x_strong"] > 0) for f in (train, test)]
+    with pytest.raises(RaiDataError, match=r"\{'flag': 'bool'\}.*Cast boolean columns to int"):
+        _run(model, *flagged)

@@ -7,7 +7,14 @@ import importlib
 
 import pytest
 
-MODULES = ["rai.results", "rai.data", "rai.components.error_analysis"]
+MODULES = [
+    "rai.results",
+    "rai.data",
+    "rai.components.error_analysis",
+    "rai.components.fairness_intervals",
+    "rai.components.causal_refutation",
+    "rai.step_cache",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

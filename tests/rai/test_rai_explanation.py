@@ -98,3 +98,126 @@ def test_regression_ranking(rows: int) -> None:
     assert result.summary["permutation"]["scoring"] == "r2"
     assert result.summary["shap"]["additivity_max_error"] < 1e-6
     assert len(result.tables["local_attributions"]) == rows * 5
+
+
+def _path_dependent_value(forest, row: np.ndarray, subset: set[int]) -> float:
+    """E[f(x_S, X_rest)] with the rest integrated over each tree's training cover."""
+
+    def expect(t, node: int) -> float:
+        if t.children_left[node] == t.children_right[node]:
+            value = t.value[node][0]
+            return float(value[1] / value.sum())
+        left, right = t.children_left[node], t.children_right[node]
+        if t.feature[node] in subset:
+            return expect(t, left if row[t.feature[node]] <= t.threshold[node] else right)
+        w_left, w_right = t.weighted_n_node_samples[left], t.weighted_n_node_samples[right]
+        return (w_left * expect(t, left) + w_right * expect(t, right)) / (w_left + w_right)
+
+    return float(np.mean([expect(tree.tree_, 0) for tree in forest.estimators_]))
+
+
+def _shapley(value, n: int) -> np.ndarray:
+    from itertools import combinations
+    from math import factorial
+
+    out = np.zeros(n)
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        for size in range(n):
+            weight = factorial(size) * factorial(n - size - 1) / factorial(n)
+            for subset in combinations(others, size):
+                out[i] += weight * (value({*subset, i}) - value(set(subset)))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("kind", "perturbation"),
+    [("forest", "auto"), ("forest", "interventional"), ("boosted", "auto")],
+)
+def test_tree_shap_in_probability_space_and_unused_feature_is_zero(
+    kind: str, perturbation: str
+) -> None:
+    """Tree SHAP against a brute-force enumeration of every coalition.
+
+    A forest's raw output is the probability: path-dependent TreeSHAP equals the exact
+    Shapley values of v(S) = E[f(x_S, X_rest)] over each tree's cover, and the
+    interventional one those of v(S) = mean_b f(x_S, b_rest). Boosted trees output
+    log-odds: shap explains them in probability by rescaling exact log-odds values per
+    background row, additive against predict_proba but only close to the enumeration.
+    """
+    import pandas as pd
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    n = 500
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+            "c": rng.normal(size=n),
+            "unused": np.zeros(n),  # constant in training: no tree can split on it
+        }
+    )
+    frame["label"] = (frame["a"] + 0.5 * frame["b"] * frame["c"] + rng.normal(size=n) > 0).astype(
+        int
+    )
+    model = (
+        GradientBoostingClassifier(n_estimators=30, max_depth=3, random_state=0)
+        if kind == "boosted"
+        else RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0)
+    )
+    model.fit(frame.drop(columns="label"), frame["label"])
+    test = frame.iloc[:40].copy()
+    test["unused"] = rng.normal(size=40)  # varies where it is explained
+    config = base_config(
+        categorical_features=[],
+        sensitive_features=[],
+        treatment_features=[],
+        components=["explanation"],
+        gates=[],
+        explanation={
+            "local_rows": 5,
+            "tree_background_rows": 25,
+            "permutation_repeats": 2,
+            "tree_perturbation": perturbation,
+        },
+    )
+    result = run_explanation(validate_inputs(model, frame, test, RaiConfig.from_dict(config)))
+    info = result.summary["shap"]
+    path_dependent = kind == "forest" and perturbation == "auto"
+    expected_method = (
+        "shap.TreeExplainer (exact, tree_path_dependent)"
+        if path_dependent
+        else "shap.TreeExplainer (exact, interventional, probability"
+    )
+    assert info["method"].startswith(expected_method)
+    assert info["output_space"] == "probability"
+    assert info["additivity_max_error"] < 1e-6
+    local = result.tables["local_attributions"].pivot(
+        index="row", columns="feature", values="shap_value"
+    )
+    assert (local["unused"] == 0).all()
+    features = ["a", "b", "c", "unused"]
+    background = frame[features].sample(n=25, random_state=0).to_numpy()  # the same sample
+
+    def predict(matrix: np.ndarray) -> np.ndarray:
+        return model.predict_proba(pd.DataFrame(matrix, columns=features))[:, 1]
+
+    tolerance = 0.01 if kind == "boosted" else 1e-8
+    for row in range(5):
+        x = test[features].to_numpy()[row]
+        if path_dependent:
+            expected = _shapley(lambda s, x=x: _path_dependent_value(model, x, s), 4)
+        else:
+
+            def value(subset: set[int], x=x) -> float:
+                mixed = background.copy()
+                mixed[:, sorted(subset)] = x[sorted(subset)]
+                return float(predict(mixed).mean())
+
+            expected = _shapley(value, 4)
+        np.testing.assert_allclose(local.loc[row, features].to_numpy(), expected, atol=tolerance)
+    per_row = local[features].sum(axis=1).to_numpy() + info["base_values"][0]
+    np.testing.assert_allclose(
+        per_row, model.predict_proba(test[features].iloc[:5])[:, 1], atol=1e-6
+    )

@@ -152,3 +152,29 @@ def test_regression_and_multiclass_metrics() -> None:
     assert result.summary["features"]["sex"]["aggregates"][
         "macro_recall_difference"
     ] == pytest.approx(direct.difference())
+
+
+def test_two_group_result_has_signed_difference_p_value_counts_and_ratios(binary_data) -> None:
+    train, test, model = binary_data
+    result = _run(model, train, test, fairness={"bootstrap": 200, "permutations": 200})
+    info = result.summary["features"]["sex"]
+    y_pred = model.predict(test.drop(columns="label"))
+    rates = pd.Series(y_pred).groupby(test["sex"]).mean()
+    signed = info["signed_differences"]["selection_rate"]
+    assert signed["groups"] == ["f", "m"]
+    assert signed["difference"] == pytest.approx(rates["m"] - rates["f"])
+    low, high = signed["ci"]
+    assert low < signed["difference"] < high
+    dpd_low, dpd_high = info["aggregate_intervals"]["demographic_parity_difference"]
+    # the interval of |difference| is the one implied by the signed interval
+    assert dpd_high == pytest.approx(max(abs(low), abs(high)))
+    assert dpd_low == pytest.approx(0.0 if low <= 0 <= high else min(abs(low), abs(high)))
+    assert 0 < info["p_values"]["demographic_parity_difference"] <= 1
+    table = result.tables["group_metrics"]
+    rows = table[(table["sensitive_feature"] == "sex") & (table["metric"] == "selection_rate")]
+    assert rows.set_index("group")["count"].to_dict() == test["sex"].value_counts().to_dict()
+    np.testing.assert_allclose(
+        rows.set_index("group")["ratio_to_max"].sort_index(), rates / rates.max()
+    )
+    pairs = result.tables["pairwise_differences"]
+    assert set(pairs.columns) >= {"group_a", "group_b", "difference", "ci_low", "ci_high"}

@@ -41,7 +41,7 @@ def test_nan_in_features_names_columns_and_counts(binary_data) -> None:
     train, test, model = binary_data
     broken = test.copy()
     broken.loc[[3, 7], "noise_b"] = np.nan
-    with pytest.raises(RaiDataError, match=r"test data: \{'noise_b': 2\}. Impute"):
+    with pytest.raises(RaiDataError, match=r"test data: \{'noise_b': 2\}. Set 'missing: drop'"):
         _validate(train, broken, model)
 
 
@@ -116,3 +116,24 @@ def test_multiclass_needs_a_desired_class_label() -> None:
     model = forest_pipeline(frame)
     with pytest.raises(RaiConfigError, match=r"desired_class' is 'opposite'.*\['a', 'b', 'c'\]"):
         _validate(frame, frame, model, task="multiclass", gates=[])
+
+
+def test_missing_policy_drop_and_impute(binary_data) -> None:
+    train, test, model = binary_data
+    broken = test.copy()
+    broken.loc[[3, 7], "noise_b"] = np.nan
+    broken.loc[[5], "colour"] = None
+    config = RaiConfig.from_dict(base_config(missing="drop"))
+    dropped = validate_inputs(model, train, broken, config)
+    assert len(dropped.x_test) == len(test) - 3
+    assert dropped.missing_report["test_rows_dropped"] == 3
+    config = RaiConfig.from_dict(base_config(missing="impute"))
+    imputed = validate_inputs(model, train, broken, config)
+    assert len(imputed.x_test) == len(test)
+    assert imputed.x_test.loc[3, "noise_b"] == pytest.approx(train["noise_b"].median())
+    assert imputed.x_test.loc[5, "colour"] == train["colour"].mode().sort_values().iloc[0]
+    assert imputed.missing_report["test_values_imputed"] == {"noise_b": 2, "colour": 1}
+    with pytest.raises(
+        RaiConfigError, match=r"'missing' must be one of \['refuse', 'drop', 'impute'\]"
+    ):
+        RaiConfig.from_dict(base_config(missing="guess"))
