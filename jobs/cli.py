@@ -110,9 +110,9 @@ def model_list(home: Home = None) -> None:
 @baseline_app.command("create")
 def baseline_create(
     data: Annotated[
-        Path,
+        str,
         typer.Option(
-            "--data", "-d", help="reference data: CSV, Parquet or JSONL (Spark: Parquet path or table)"
+            "--data", "-d", help="reference data: CSV, Parquet or JSONL (Spark: Parquet/Delta path or URI, or a table)"
         ),
     ],
     model: Annotated[str | None, typer.Option("--model", "-m")] = None,
@@ -145,9 +145,9 @@ def baseline_create(
 
         model = load_model(mv.model_uri)
     on_spark = spark_engine(spark_settings(spark_master, spark_conf or [])) if engine == "spark" else None
-    with row_progress(f"profiling {data.name}" + (" on Spark" if on_spark else "")) as advance:
+    with row_progress(f"profiling {Path(data).name}" + (" on Spark" if on_spark else "")) as advance:
         baseline = create_baseline(
-            mv, str(data) if on_spark else data, bins=settings.histogram_bins,
+            mv, data, bins=settings.histogram_bins,
             reservoir_size=settings.reservoir_size, top_k=settings.top_k_categories, seed=seed,
             batch_rows=settings.batch_rows, threads=settings.threads, on_batch=advance, model=model,
             engine=on_spark,
@@ -269,9 +269,10 @@ def monitor_run(
     start: Annotated[str | None, typer.Option(help="window start (ISO), inclusive")] = None,
     end: Annotated[str | None, typer.Option(help="window end (ISO), exclusive")] = None,
     file: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--file", help="evaluate this CSV/Parquet/JSONL file instead of the log store"
+            "--file",
+            help="evaluate this CSV/Parquet/JSONL file instead of the log store (Spark: a Parquet path, URI or table)",
         ),
     ] = None,
     config: Annotated[
@@ -313,7 +314,7 @@ def monitor_run(
         if file is None and (t0 is None or t1 is None):
             raise SchemaError("monitor run needs --start and --end for the log store, or --file")
         on_spark = spark_engine(spark_settings(spark_master, spark_conf or []))
-        source = str(file) if file is not None else log_store_source(settings.log_dir, mv)
+        source = file if file is not None else log_store_source(settings.log_dir, mv)
         with console.status("profiling the window on Spark"):
             report = evaluate_on_spark(
                 on_spark, baseline, source, config=signal_config, start=t0, end=t1,
@@ -328,7 +329,7 @@ def monitor_run(
 def _run_local(
     settings: Settings,
     baseline: Baseline,
-    file: Path | None,
+    file: str | None,
     t0: dt.datetime | None,
     t1: dt.datetime | None,
     signal_config: SignalConfig,

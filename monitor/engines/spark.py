@@ -284,7 +284,8 @@ class SparkEngine:
                         f"the Spark engine reads Parquet or Delta, not {Path(text).suffix!r} ({text!r}); "
                         "convert the file to Parquet or use --engine local"
                     )
-                df = self.session.read.parquet(text)
+                delta = (Path(text) / "_delta_log").is_dir()  # a local Delta table directory
+                df = self.session.read.format("delta" if delta else "parquet").load(text)
             else:
                 df = self.session.table(text)
         else:
