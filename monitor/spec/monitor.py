@@ -210,6 +210,12 @@ class MonitorSpec(BaseModel):
     def _spark_settings_need_spark(self) -> MonitorSpec:
         if self.engine != "spark" and (self.spark is not None or self.source is not None):
             raise ValueError("'spark' and 'source' apply to 'engine: spark'; add it or remove them")
+        if self.source is not None and self.rai_review is not None:
+            raise ValueError(
+                "rai_review reads the window's labelled rows from raiwatch's log store, which does not "
+                "hold the rows of an external 'source'; remove 'source' (Spark then reads the log "
+                "store) or 'rai_review'"
+            )
         return self
 
     @classmethod

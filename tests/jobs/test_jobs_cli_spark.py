@@ -225,5 +225,7 @@ def test_spark_settings_need_engine_spark() -> None:
     base = {"name": "daily", "model": "credit", "version": "1"}
     with pytest.raises(SchemaError, match="'spark' and 'source' apply to 'engine: spark'"):
         parse_monitor_spec({**base, "spark": {"master": "local[2]"}})
+    with pytest.raises(SchemaError, match="rai_review reads the window's labelled rows from raiwatch's log"):
+        parse_monitor_spec({**base, "engine": "spark", "source": {"path": "/a"}, "rai_review": {}})
     with pytest.raises(SchemaError, match="give exactly one of 'path'"):
         parse_monitor_spec({**base, "engine": "spark", "source": {"path": "/a", "table": "t"}})
