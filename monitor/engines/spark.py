@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
@@ -35,7 +36,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as pads
 
-from monitor.errors import DataError, EngineUnavailableError
+from monitor.errors import DataError, EngineUnavailableError, RaiwatchError
+from monitor.ingest.conform import missing_columns_error
 from monitor.profiles.dataset import DatasetProfile, ProfilePlan, build_chunk_profiles
 from monitor.spec.engine import SourceSpec, SparkSettings
 
@@ -223,6 +225,21 @@ def spark_session(settings: SparkSettings | None = None) -> SparkSession:
 # --- the engine -----------------------------------------------------------------------------------
 
 
+_RAISED = re.compile(r"monitor\.errors\.(\w+): (.*)")
+
+
+def _unwrapped(err: Exception) -> Exception:
+    """The raiwatch error (DataError...) an executor raised, else ``err`` itself."""
+    import monitor.errors
+
+    found = _RAISED.findall(str(err))
+    if found:
+        cls = getattr(monitor.errors, found[-1][0], None)
+        if isinstance(cls, type) and issubclass(cls, RaiwatchError):
+            return cls(found[-1][1].strip())
+    return err
+
+
 def _looks_like_path(text: str) -> bool:
     return "/" in text or "://" in text or text.endswith((".parquet", ".pq")) or Path(text).exists()
 
@@ -352,12 +369,21 @@ class SparkEngine:
                 .applyInPandas(_merge_group, _PARTIAL_DDL)
             )
             width = math.ceil(width / fan_in)
-        rows = sorted(partials.collect(), key=lambda r: (r["chunk"], r["part"]))
+        try:
+            collected = partials.collect()
+        except Exception as err:  # an error raised on purpose in an executor comes back wrapped
+            raise _unwrapped(err) from err
+        rows = sorted(collected, key=lambda r: (r["chunk"], r["part"]))
         out: list[DatasetProfile] = []
         for chunk in range(n_chunks):
             mine = [decode_partial(r["doc"], r["sample"]) for r in rows if r["chunk"] == chunk]
             out.append(merge_profiles(mine))
         return out
+
+    def _check_columns(self, source: Any, df: DataFrame, plan: ProfilePlan, what: str) -> None:
+        missing = [c.spec.name for c in plan.columns if c.spec.name not in df.columns]
+        if missing:  # the same message as the local engine, naming every column of the source
+            raise missing_columns_error(what, missing, self.columns(source))
 
     def _partials(self, df: DataFrame, profiler: _PartitionProfiler) -> DataFrame:
         return df.mapInArrow(profiler, _PARTIAL_DDL)
@@ -375,6 +401,7 @@ class SparkEngine:
     ) -> DatasetProfile:
         """The profile of ``source`` (rows with ``start <= time_column < end`` when given)."""
         df = self.read(source, columns=columns, start=start, end=end, time_column=time_column)
+        self._check_columns(source, df, plan, what)
         profiler = _PartitionProfiler(plan, self._arrow_schema(source), what)
         n_parts = df.rdd.getNumPartitions()
         if n_parts == 0:  # an empty source read as no partitions at all
@@ -396,6 +423,7 @@ class SparkEngine:
         the global position of its first row.
         """
         df = self.read(source, columns=columns)
+        self._check_columns(source, df, plan, what)
         n_parts = df.rdd.getNumPartitions()
         n_chunks = len(bounds) - 1
         if n_parts == 0:

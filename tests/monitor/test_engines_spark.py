@@ -335,3 +335,38 @@ def test_executors_run_this_checkout_of_raiwatch(spark: Any) -> None:
         .collect()
     )
     assert where == [monitor.__file__]
+
+
+def test_a_missing_column_is_the_same_error_on_both_engines(
+    files: dict[str, Path], baseline: Baseline, engine: Any, tmp_path: Path
+) -> None:
+    from monitor.engines.spark_window import evaluate_on_spark
+    from monitor.errors import DataError
+
+    path = write(
+        pd.read_parquet(files["window"]).drop(columns=["income"]), tmp_path / "no_income.parquet"
+    )
+    with pytest.raises(DataError) as local:
+        evaluate_window(baseline, iter_batches(path), threads=1)
+    with pytest.raises(DataError) as spark:
+        evaluate_on_spark(engine, baseline, path)
+    assert str(spark.value) == str(local.value)
+    assert "missing required column(s) ['income']" in str(spark.value)
+
+
+def test_errors_raised_in_executors_come_back_as_raiwatch_errors() -> None:
+    from monitor.engines.spark import _unwrapped
+    from monitor.errors import DataError
+
+    wrapped = RuntimeError(
+        "An exception was thrown from the Python worker.\nTraceback (most recent call last):\n"
+        '  File "conform.py", line 180, in conform\n'
+        "monitor.errors.DataError: window has the column 'x' more than once; keep one\n"
+    )
+    err = _unwrapped(wrapped)
+    assert (
+        isinstance(err, DataError)
+        and str(err) == "window has the column 'x' more than once; keep one"
+    )
+    other = RuntimeError("java.lang.OutOfMemoryError")
+    assert _unwrapped(other) is other
