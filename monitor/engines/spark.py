@@ -13,8 +13,9 @@ Counts, nulls, type errors, category counts and histogram bin counts equal the
 local engine's exactly; moments (mean, variance) and bin sums are merged in a
 different order and agree to float rounding (relative 1e-9). The reservoir is
 bottom-k on row keys, so it is the same sample. Category counts stay exact
-while a column has fewer than ``10 × top_k`` distinct values per partition
-(beyond that the rarest categories fold into ``other``, as they do locally).
+while a column has fewer than ``10 × top_k`` distinct values; beyond that both
+engines fold the rarest categories into ``other``, and which ones they fold can
+differ (the local engine prunes batch by batch, Spark partition by partition).
 
 Requires ``pip install 'raiwatch[spark]'`` (PySpark ≥ 3.5) and Java 17; raiwatch
 must be importable by the executors' Python (same package in the cluster image).
