@@ -17,6 +17,12 @@ while a column has fewer than ``10 × top_k`` distinct values; beyond that both
 engines fold the rarest categories into ``other``, and which ones they fold can
 differ (the local engine prunes batch by batch, Spark partition by partition).
 
+Parquet written by pandas holds nanosecond timestamps, which Spark reads only as
+epoch-nanosecond longs (``spark.sql.legacy.parquet.nanosAsLong``). For local files
+and directories the engine reads the Parquet schema and casts them back; for remote
+paths (``s3a://``...) it cannot, so write such files with microsecond timestamps
+(``coerce_timestamps="us"``), which Spark reads natively, or use a table.
+
 Requires ``pip install 'raiwatch[spark]'`` (PySpark ≥ 3.5) and Java 17; raiwatch
 must be importable by the executors' Python (same package in the cluster image).
 """
