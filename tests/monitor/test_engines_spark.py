@@ -370,3 +370,18 @@ def test_errors_raised_in_executors_come_back_as_raiwatch_errors() -> None:
     )
     other = RuntimeError("java.lang.OutOfMemoryError")
     assert _unwrapped(other) is other
+
+
+def test_a_table_name_is_read_by_the_session(
+    files: dict[str, Path], baseline: Baseline, engine: Any
+) -> None:
+    """A table (here a temporary view) has Spark's own types: µs UTC timestamps, no file schema."""
+    window = pd.read_parquet(files["window"])
+    engine.session.createDataFrame(window).createOrReplaceTempView("credit_window")
+    plan = baseline.window_plan()
+    local = LocalEngine(threads=1).profile(window, plan)
+    spark = engine.profile("credit_window", plan)
+    assert_documents_match(local.to_document(), spark.to_document(), "profile")
+    assert local.reservoir.table is not None and spark.reservoir.table is not None
+    ids = spark.reservoir.table.column("request_id").to_pylist()
+    assert ids == local.reservoir.table.column("request_id").to_pylist()
