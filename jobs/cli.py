@@ -27,13 +27,21 @@ from jobs.cli_common import (
     row_progress,
     settings_for,
 )
+from jobs.spark_jobs import (
+    ENGINE_HELP,
+    check_engine,
+    log_store_source,
+    spark_engine,
+    spark_settings,
+)
 from monitor.baseline.detection_limits import detection_limits
-from monitor.baseline.reference import create_baseline
+from monitor.baseline.reference import Baseline, create_baseline
 from monitor.errors import RaiwatchError, SchemaError
 from monitor.ingest.sources import iter_batches
 from monitor.signals.evaluate import WindowReport, evaluate_window
 from monitor.signals.results import SignalResult
 from monitor.spec.model_version import load_model_version
+from monitor.spec.settings import Settings
 from monitor.spec.signal_config import SignalConfig
 from monitor.spec.window import Window
 
@@ -59,6 +67,15 @@ Home = Annotated[
     typer.Option("--home", help="data directory (default $RAIWATCH_HOME or ./.raiwatch)"),
 ]
 ModelName = Annotated[str, typer.Option("--model", "-m", help="model name")]
+Engine = Annotated[str, typer.Option("--engine", help=ENGINE_HELP)]
+SparkMaster = Annotated[
+    str | None,
+    typer.Option("--spark-master", help="Spark master for --engine spark (default local[2])"),
+]
+SparkConf = Annotated[
+    list[str] | None,
+    typer.Option("--spark-conf", help="Spark setting key=value for --engine spark (repeatable)"),
+]
 Version = Annotated[str, typer.Option("--version", "-v", help="model version")]
 
 _STYLE = {
@@ -95,7 +112,10 @@ def model_list(home: Home = None) -> None:
 @baseline_app.command("create")
 def baseline_create(
     data: Annotated[
-        Path, typer.Option("--data", "-d", help="reference data: CSV, Parquet or JSONL")
+        str,
+        typer.Option(
+            "--data", "-d", help="reference data: CSV, Parquet or JSONL (Spark: Parquet/Delta path or URI, or a table)"
+        ),
     ],
     model: Annotated[str | None, typer.Option("--model", "-m")] = None,
     version: Annotated[str | None, typer.Option("--version", "-v")] = None,
@@ -103,9 +123,13 @@ def baseline_create(
         Path | None, typer.Option("--file", "-f", help="model-version YAML (registers it)")
     ] = None,
     seed: int = 0,
+    engine: Engine = "local",
+    spark_master: SparkMaster = None,
+    spark_conf: SparkConf = None,
     home: Home = None,
 ) -> None:
     """Profile reference data into the model version's baseline (raw data is not kept)."""
+    check_engine(engine)
     settings = settings_for(home)
     store = open_store(settings)
     if file is not None:
@@ -122,11 +146,13 @@ def baseline_create(
         from monitor.baseline.model_loader import load_model
 
         model = load_model(mv.model_uri)
-    with row_progress(f"profiling {data.name}") as advance:
+    on_spark = spark_engine(spark_settings(spark_master, spark_conf or [])) if engine == "spark" else None
+    with row_progress(f"profiling {Path(data).name}" + (" on Spark" if on_spark else "")) as advance:
         baseline = create_baseline(
-            mv, data, bins=settings.histogram_bins, reservoir_size=settings.reservoir_size,
-            top_k=settings.top_k_categories, seed=seed, batch_rows=settings.batch_rows,
-            threads=settings.threads, on_batch=advance, model=model,
+            mv, data, bins=settings.histogram_bins,
+            reservoir_size=settings.reservoir_size, top_k=settings.top_k_categories, seed=seed,
+            batch_rows=settings.batch_rows, threads=settings.threads, on_batch=advance, model=model,
+            engine=on_spark,
         )  # fmt: skip
     bid = store.save_baseline(mv.name, mv.version, baseline.to_document(), baseline.sample_bytes())
     console.print(
@@ -251,9 +277,10 @@ def monitor_run(
     start: Annotated[str | None, typer.Option(help="window start (ISO), inclusive")] = None,
     end: Annotated[str | None, typer.Option(help="window end (ISO), exclusive")] = None,
     file: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--file", help="evaluate this CSV/Parquet/JSONL file instead of the log store"
+            "--file",
+            help="evaluate this CSV/Parquet/JSONL file instead of the log store (Spark: a Parquet path, URI or table)",
         ),
     ] = None,
     config: Annotated[
@@ -274,9 +301,13 @@ def monitor_run(
     all_results: Annotated[
         bool, typer.Option("--all", help="show passing data-quality rows too")
     ] = False,
+    engine: Engine = "local",
+    spark_master: SparkMaster = None,
+    spark_conf: SparkConf = None,
     home: Home = None,
 ) -> None:
     """Evaluate a model version's signals on one window against its baseline."""
+    check_engine(engine)
     if fail_on not in (None, "alert", "warning"):
         raise SchemaError(f"--fail-on must be 'alert' or 'warning', got {fail_on!r}")
     settings = settings_for(home)
@@ -285,6 +316,34 @@ def monitor_run(
     mv = baseline.model_version
     t0, t1 = parse_optional_time(start, "--start"), parse_optional_time(end, "--end")
     signal_config = load_signal_config(config)
+    if engine == "spark":
+        from monitor.engines.spark_window import evaluate_on_spark
+
+        if file is None and (t0 is None or t1 is None):
+            raise SchemaError("monitor run needs --start and --end for the log store, or --file")
+        on_spark = spark_engine(spark_settings(spark_master, spark_conf or []))
+        source = file if file is not None else log_store_source(settings.log_dir, mv)
+        with console.status("profiling the window on Spark"):
+            report = evaluate_on_spark(
+                on_spark, baseline, source, config=signal_config,
+                window=Window(t0, t1) if t0 is not None and t1 is not None else None,
+                time_column=None if file is not None else mv.timestamp_column,
+                labels=log_store(settings).read_labels(mv),
+            )  # fmt: skip
+    else:
+        report = _run_local(settings, baseline, file, t0, t1, signal_config)
+    _finish_run(report, baseline, json_out, fail_on, evidently_html, evidently_json, all_results)
+
+
+def _run_local(
+    settings: Settings,
+    baseline: Baseline,
+    file: str | None,
+    t0: dt.datetime | None,
+    t1: dt.datetime | None,
+    signal_config: SignalConfig,
+) -> WindowReport:
+    mv = baseline.model_version
     if file is not None:
         batches = iter_batches(file, batch_rows=settings.batch_rows)
     else:
@@ -292,7 +351,7 @@ def monitor_run(
             raise SchemaError("monitor run needs --start and --end for the log store, or --file")
         batches = log_store(settings).scan(mv, t0, t1, batch_rows=settings.batch_rows)
     with row_progress("profiling window") as advance:
-        report = evaluate_window(
+        return evaluate_window(
             baseline,
             batches,
             config=signal_config,
@@ -301,6 +360,17 @@ def monitor_run(
             on_batch=advance,
             labels=log_store(settings).read_labels(mv),  # joined by request id
         )
+
+
+def _finish_run(
+    report: WindowReport,
+    baseline: Baseline,
+    json_out: Path | None,
+    fail_on: str | None,
+    evidently_html: Path | None,
+    evidently_json: Path | None,
+    all_results: bool,
+) -> None:
     print_report(report, show_ok=all_results)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)

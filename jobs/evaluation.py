@@ -57,6 +57,7 @@ class EngineEvaluator:
         self.store = store
         self.settings = settings
         self._models: dict[str, Any] = {}
+        self._spark: dict[str, Any] = {}
 
     def _model(self, uri: str | None, spec: MonitorSpec) -> Any:
         """The real model (attribution drift, RAI reviews), loaded once from where the user points."""
@@ -77,16 +78,20 @@ class EngineEvaluator:
         document, sample = self.store.load_baseline(spec.model, spec.version)
         baseline = Baseline.from_document(document, sample)
         logs = LogStore(self.settings.home)
-        batches = logs.scan(model_version, window.start, window.end, batch_rows=self.settings.batch_rows)
         # The change detectors continue from the state saved after the previous window;
         # re-running a window starts again from that same checkpoint (idempotent).
         previous = self.store.load_detector_state(spec.name, detector_checkpoint(window.start))
-        report = evaluate_window(
-            baseline, batches, config=spec.signals, window=window,
-            threads=self.settings.threads, labels=logs.read_labels(model_version),
-            detector_state=None if previous is None else previous[0],
-            model=self._model(model_version.model_uri, spec),
-        )  # fmt: skip
+        common: dict[str, Any] = {
+            "config": spec.signals, "window": window,
+            "labels": logs.read_labels(model_version),
+            "detector_state": None if previous is None else previous[0],
+            "model": self._model(model_version.model_uri, spec),
+        }  # fmt: skip
+        if spec.engine == "spark":
+            report = self._evaluate_on_spark(spec, model_version, baseline, common)
+        else:
+            batches = logs.scan(model_version, window.start, window.end, batch_rows=self.settings.batch_rows)
+            report = evaluate_window(baseline, batches, threads=self.settings.threads, **common)
         if report.detector_state is not None:
             self.store.save_detector_state(
                 spec.name, detector_checkpoint(window.end), report.detector_state, window.end
@@ -103,6 +108,20 @@ class EngineEvaluator:
             details=details,
         )
 
+
+    def _evaluate_on_spark(self, spec: MonitorSpec, mv: Any, baseline: Any, common: dict[str, Any]) -> Any:
+        """The window profiled on Spark (``engine: spark``): the monitor's ``source`` or the log store."""
+        from jobs.spark_jobs import log_store_source, spark_engine
+        from monitor.engines.spark_window import evaluate_on_spark
+        from monitor.spec.engine import SparkSettings
+
+        settings = spec.spark or SparkSettings()
+        key = settings.model_dump_json()
+        if key not in self._spark:  # one session per Spark configuration, kept across runs
+            self._spark[key] = spark_engine(settings)
+        source = spec.source or log_store_source(self.settings.log_dir, mv)
+        time_column = source.time_column or mv.timestamp_column
+        return evaluate_on_spark(self._spark[key], baseline, source, time_column=time_column, **common)
 
     def _export_report(self, spec: MonitorSpec, baseline: Any, profile: Any, window: Window) -> str | None:
         """The window as an Evidently HTML report (from the reservoir samples), for the dashboard."""

@@ -38,6 +38,10 @@ class NotFittedError(RaiwatchError, ValueError, AttributeError):
     """An estimator-like object was used before ``fit``."""
 
 
+class EngineUnavailableError(RaiwatchError, RuntimeError):
+    """A profile engine cannot run here (PySpark not installed, no Java...)."""
+
+
 def format_validation_error(what: str, source: str, err: Any) -> str:
     """One readable message for a pydantic ``ValidationError``: field, bad value, fix.
 

@@ -71,3 +71,29 @@ def store(db_url: str) -> Iterator[Store]:
     s.migrate()
     yield s
     s.dispose()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """One local[2] Spark session for the whole test session (start-up is paid once).
+
+    Bound to 127.0.0.1 with the UI off; skipped when PySpark or Java is missing.
+    """
+    pytest.importorskip("pyspark", reason="the Spark engine tests need pip install 'raiwatch[spark]'")
+    from monitor.engines.spark import spark_session
+    from monitor.errors import EngineUnavailableError
+    from monitor.spec.engine import SparkSettings
+
+    try:
+        session = spark_session(
+            SparkSettings(
+                master="local[2]",
+                app_name="raiwatch-tests",
+                conf={"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"},
+            )
+        )
+    except EngineUnavailableError as err:
+        pytest.skip(str(err))
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -22,15 +22,13 @@ import pandas as pd
 import pyarrow as pa
 
 from monitor.baseline.model_parts import fit_model_baselines
+from monitor.engines.local import LocalEngine, ProfileEngine
 from monitor.ingest.conform import missing_columns_error, profile_kind
-from monitor.ingest.sources import file_columns, iter_batches
 from monitor.profiles.column import CategoricalProfile, NumericProfile
 from monitor.profiles.dataset import (
     ColumnPlan,
     DatasetProfile,
     ProfilePlan,
-    build_chunk_profiles,
-    build_profile,
 )
 from monitor.profiles.reservoir import Reservoir
 from monitor.spec.model_version import FeatureSpec, ModelVersion
@@ -172,14 +170,6 @@ def _fingerprint(source: Source) -> dict[str, Any]:
     return {"kind": "file", "path": str(p), "sha256_head_tail": h.hexdigest(), "bytes": size}
 
 
-def _columns_of(source: Source) -> list[str]:
-    if isinstance(source, pd.DataFrame):
-        return list(source.columns)
-    if isinstance(source, pa.Table):
-        return source.schema.names
-    return file_columns(source)
-
-
 def create_baseline(
     model_version: ModelVersion,
     source: Source,
@@ -193,15 +183,18 @@ def create_baseline(
     threads: int = 2,
     on_batch: Callable[[int], None] | None = None,
     model: Any = None,
+    engine: ProfileEngine | None = None,
 ) -> Baseline:
     """Profile reference data (a file or frame) into a :class:`Baseline`.
 
     With a target column in the reference data the baseline also holds the reference
     performance and a CBPE calibration; with ``model`` (the real model, loaded from
-    the model version's ``model_uri``) its permutation importance.
+    the model version's ``model_uri``) its permutation importance. ``engine`` chooses
+    where the profiles are built (:mod:`monitor.engines`; default: this process).
     """
+    engine = engine or LocalEngine(threads=threads, batch_rows=batch_rows, on_batch=on_batch)
     specs = model_version.profiled_columns()
-    available = _columns_of(source)
+    available = engine.columns(source)
     missing = [s.name for s in specs if s.name not in available]
     if missing:  # checked here: the readers only load the wanted columns
         raise missing_columns_error("reference data", missing, available)
@@ -211,15 +204,12 @@ def create_baseline(
     )
     wanted = [s.name for s in specs] + [c for c in (key, *passthrough) if c]
 
-    def batches() -> Iterable[Any]:
-        return iter_batches(source, batch_rows=batch_rows, columns=wanted)
-
     # Pass 1: ranges and a sample, to fix the histogram edges.
     plan0 = ProfilePlan(
         tuple(ColumnPlan(s) for s in specs), reservoir_size, top_k, seed, key,
         () if key else sampling_key_columns(specs), passthrough,
     )  # fmt: skip
-    first = build_profile(batches(), plan0, threads=threads, what="reference data", on_batch=on_batch)
+    first = engine.profile(source, plan0, columns=wanted, what="reference data")
     sample = first.reservoir.to_pandas()
     cols = []
     for s in specs:
@@ -237,14 +227,14 @@ def create_baseline(
     k = max(1, min(n_chunks, total // 100)) if total else 1
     bounds = np.linspace(0, total, k + 1).astype(int)
     chunk_plan = replace(plan, reservoir_size=0)
-    chunks = build_chunk_profiles(batches(), chunk_plan, [int(b) for b in bounds], threads=threads)
+    chunks = engine.chunk_profiles(source, chunk_plan, [int(b) for b in bounds], columns=wanted)
     merged = chunks[0]
     for c in chunks[1:]:
         merged = merged.merge(c)
     merged.reservoir = first.reservoir
     model_parts = fit_model_baselines(model_version, first.reservoir.to_pandas(), model=model, seed=seed)
     return Baseline(
-        model_version, merged, plan, chunks if k > 1 else [], model_parts, source=_fingerprint(source)
+        model_version, merged, plan, chunks if k > 1 else [], model_parts, source=engine.describe(source)
     )
 
 

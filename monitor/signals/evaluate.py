@@ -156,12 +156,36 @@ def evaluate_window(
     """
     config = config or SignalConfig()
     t0 = time.perf_counter()
+    wants_labels, keep_features = label_needs(config, model)
     mv = baseline.model_version
-    settings = config.signal_settings()
-    wants_labels = any(settings[n].enabled and e.needs in _LABEL_NEEDS for n, e in SIGNALS.items())
-    keep_features = model is not None and any(settings[n].enabled and e.needs == "model" for n, e in SIGNALS.items())
     joiner = LabelledRows(mv, labels, keep_features=keep_features) if labels is not None and wants_labels else None
     profile = build_profile(batches, baseline.window_plan(), threads=threads, what="window", on_batch=on_batch, tap=joiner)
+    return window_report(
+        baseline, profile, config, window=window, joiner=joiner, detector_state=detector_state, model=model, started=t0
+    )
+
+
+def label_needs(config: SignalConfig, model: Any) -> tuple[bool, bool]:
+    """Whether any enabled signal reads labelled rows, and whether they need the features."""
+    settings = config.signal_settings()
+    wants = any(settings[n].enabled and e.needs in _LABEL_NEEDS for n, e in SIGNALS.items())
+    keep = model is not None and any(settings[n].enabled and e.needs == "model" for n, e in SIGNALS.items())
+    return wants, keep
+
+
+def window_report(
+    baseline: Baseline,
+    profile: DatasetProfile,
+    config: SignalConfig,
+    *,
+    window: Window | None,
+    joiner: LabelledRows | None,
+    detector_state: dict[str, Any] | None,
+    model: Any,
+    started: float,
+) -> WindowReport:
+    """Every signal on a profiled window (built by any engine) and its labelled rows."""
+    mv = baseline.model_version
     carry: dict[str, Any] = {"concept_drift": detector_state}
     labelled = joiner.frame() if joiner is not None and profile.row_count else None
     results = evaluate_profile(baseline, profile, config, labelled=labelled, model=model, carry=carry, span=window)
@@ -172,5 +196,5 @@ def evaluate_window(
         report.details["alpha"] = config.alpha
         if joiner is not None:
             report.details.update(joiner.coverage)
-    report.duration_s = time.perf_counter() - t0
+    report.duration_s = time.perf_counter() - started
     return report

@@ -16,6 +16,7 @@ A monitor is declared in YAML and added with ``raiwatch monitor add -f monitor.y
       - url: https://ml.example.com/hooks/raiwatch
         secret_env: RAIWATCH_HOOK_SECRET   # or secret: whsec_...
         events: [monitor.alert.firing, model.retrain.requested]
+    engine: local                # or spark, with `spark:` and `source:` (monitor/spec/engine.py)
 
 Durations are ``<number><unit>`` with unit ``s``, ``m``, ``h``, ``d`` or ``w``.
 Invalid files raise :class:`~monitor.errors.SchemaError` naming the field and
@@ -31,10 +32,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.errors import SchemaError, format_validation_error
 from monitor.signals import SIGNALS
+from monitor.spec.engine import SourceSpec, SparkSettings
 from monitor.spec.signal_config import SignalConfig
 
 EventType = Literal["monitor.alert.firing", "monitor.alert.resolved", "model.retrain.requested"]
@@ -123,6 +133,9 @@ class MonitorSpec(BaseModel):
     rai_review: RaiReviewSpec | None = None
     export_report: bool = False  # write each window's Evidently HTML report for the dashboard
     enabled: bool = True
+    engine: Literal["local", "spark"] = "local"
+    spark: SparkSettings | None = None  # engine: spark; default local[2]
+    source: SourceSpec | None = None  # engine: spark; default raiwatch's own log store
 
     _durations = field_validator("window", "delay", "cooldown", "misfire_grace", mode="before")(
         parse_duration
@@ -189,6 +202,18 @@ class MonitorSpec(BaseModel):
         if len(set(urls)) != len(urls):
             raise ValueError("each webhook URL once; merge the 'events' of duplicated URLs")
         return value
+
+    @model_validator(mode="after")
+    def _spark_settings_need_spark(self) -> MonitorSpec:
+        if self.engine != "spark" and (self.spark is not None or self.source is not None):
+            raise ValueError("'spark' and 'source' apply to 'engine: spark'; add it or remove them")
+        if self.source is not None and self.rai_review is not None:
+            raise ValueError(
+                "rai_review reads the window's labelled rows from raiwatch's log store, which does not "
+                "hold the rows of an external 'source'; remove 'source' (Spark then reads the log "
+                "store) or 'rai_review'"
+            )
+        return self
 
     @classmethod
     def from_stored(cls, data: dict[str, Any]) -> MonitorSpec:

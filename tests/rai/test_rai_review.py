@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from jobs.cli import app
-from monitor.logstore import LogStore
+from monitor.ingest.logstore import LogStore
 from monitor.store import Store
 from rai.bundle import InsightsBundle
 from tests.monitor.test_model_signals_world import (
