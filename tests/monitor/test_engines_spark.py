@@ -317,7 +317,8 @@ def test_an_empty_window_is_no_data_on_both_engines(
 ) -> None:
     from monitor.engines.spark_window import evaluate_on_spark
 
-    start = end = pd.Timestamp("2030-01-01", tz="UTC")
+    start = pd.Timestamp("2030-01-01", tz="UTC")  # a day with no rows in the data
+    end = start + pd.Timedelta(days=1)
     spark = evaluate_on_spark(
         engine, baseline, files["window"], window=Window(start, end), time_column="timestamp"
     )
