@@ -137,7 +137,8 @@ def baseline_create(
 
 
 def _ingest(
-    model: str, version: str, files: list[Path], home: Path | None, labels: bool, rerun: bool = False
+    model: str, version: str, files: list[Path], home: Path | None, labels: bool, rerun: bool = False,
+    force: bool = False,
 ) -> None:
     settings = settings_for(home)
     request_ids: list[str] = []
@@ -145,7 +146,14 @@ def _ingest(
     logs = log_store(settings)
     total_acc = total_q = 0
     for f in files:
-        report = logs.ingest_file(mv, f, labels=labels)
+        report = logs.ingest_file(mv, f, labels=labels, force=force)
+        if report.already_ingested is not None:
+            first = report.already_ingested
+            console.print(
+                f"{f}: skipped, the same content was already ingested for {mv.name}:{mv.version} "
+                f"({first.get('file')} at {first.get('at')}); pass --force to ingest it again"
+            )
+            continue
         total_acc += report.accepted
         total_q += report.quarantined
         extra = f", ignored columns {report.ignored_columns}" if report.ignored_columns else ""
@@ -159,9 +167,14 @@ def _ingest(
         )
         for reason, n in sorted(report.reasons.items()):
             console.print(f"  quarantined {n:,} × {reason}")
+        if report.duplicates:
+            console.print(
+                f"  skipped {report.duplicates:,} row(s) whose request id is already stored "
+                "(not stored twice)"
+            )
         if labels:
             console.print(
-                f"  {report.relabelled:,} replaced an earlier label (the newest wins); "
+                f"  {report.relabelled:,} replaced an earlier label (the label that arrived last wins); "
                 f"{report.unknown_ids:,} name no logged request yet (kept aside until it is logged)"
             )
             request_ids += report.request_ids
@@ -174,9 +187,19 @@ def _ingest(
 
 
 @logs_app.command("ingest")
-def logs_ingest(files: list[Path], model: ModelName, version: Version, home: Home = None) -> None:
-    """Ingest inference-log files; rows that do not fit are quarantined with a reason."""
-    _ingest(model, version, files, home, labels=False)
+def logs_ingest(
+    files: list[Path],
+    model: ModelName,
+    version: Version,
+    home: Home = None,
+    force: Annotated[bool, typer.Option(help="ingest a file even if its content was ingested before")] = False,
+) -> None:
+    """Ingest inference-log files; rows that do not fit are quarantined with a reason.
+
+    A file whose content was already ingested is skipped (``--force`` overrides);
+    rows whose request id is already stored are never stored twice.
+    """
+    _ingest(model, version, files, home, labels=False, force=force)
 
 
 @labels_app.command("ingest")
@@ -186,9 +209,13 @@ def labels_ingest(
     version: Version,
     rerun: Annotated[bool, typer.Option(help="re-run stored windows whose requests got labels")] = True,
     home: Home = None,
+    force: Annotated[bool, typer.Option(help="ingest a file even if its content was ingested before")] = False,
 ) -> None:
-    """Ingest label files (request_id, label[, label_timestamp]); re-run affected windows."""
-    _ingest(model, version, files, home, labels=True, rerun=rerun)
+    """Ingest label files (request_id, label[, label_timestamp]); re-run affected windows.
+
+    Corrections are decided by arrival order: the label ingested last wins.
+    """
+    _ingest(model, version, files, home, labels=True, rerun=rerun, force=force)
 
 
 def parse_optional_time(value: str | None, what: str) -> dt.datetime | None:
@@ -276,6 +303,8 @@ def monitor_run(
     baseline = load_baseline(store, model, version)
     mv = baseline.model_version
     t0, t1 = parse_optional_time(start, "--start"), parse_optional_time(end, "--end")
+    if t0 is not None and t1 is not None and t1 < t0:
+        raise SchemaError(f"--end {end!r} is before --start {start!r}; swap them (the range is --start to --end)")
     signal_config = load_signal_config(config)
     if file is not None:
         batches = iter_batches(file, batch_rows=settings.batch_rows)

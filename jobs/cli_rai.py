@@ -97,7 +97,7 @@ def review_command(
     is loaded with joblib/pickle: a trusted choice); prints the gate verdicts."""
     import yaml
 
-    from jobs.cli_common import load_baseline, open_store, parse_time, settings_for
+    from jobs.cli_common import load_baseline, open_store, parse_range, settings_for
     from jobs.rai_job import review_window
     from monitor.baseline.model_loader import load_model
     from monitor.ingest.logstore import LogStore
@@ -108,7 +108,7 @@ def review_command(
         store = open_store(settings)
         baseline = load_baseline(store, model, version)
         mv = baseline.model_version
-        t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+        t0, t1 = parse_range(start, end)
         extra = yaml.safe_load(file.read_text()) if file is not None else {}
         review = RaiReviewSpec(settings=extra or {}, min_labels=min_labels)
         target = out or settings.bundle_dir / "adhoc" / f"{mv.name}-{mv.version}-{t1:%Y%m%dT%H%M%SZ}"

@@ -24,7 +24,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jobs.cli_common import console, err_console, open_store, parse_time, settings_for
+from jobs.cli_common import console, err_console, open_store, parse_range, settings_for
 from jobs.evaluation import EngineEvaluator, load_evaluator
 from jobs.runner import MonitorRunner
 from jobs.windows import windows_between
@@ -136,7 +136,7 @@ def monitor_backfill(
         load_evaluator(named, store, settings) if named else EngineEvaluator(store, settings)
     )
     runner = MonitorRunner(store, evaluator, dashboard_url=settings.dashboard_url)
-    t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+    t0, t1 = parse_range(start, end)
     total = len(windows_between(runner.spec(name), t0, t1))
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip

@@ -40,29 +40,69 @@ class IngestResult:
     accepted: int
     ignored_columns: list[str] = field(default_factory=list)
     with_type_errors: int = 0
+    duplicates: int = 0
+    request_ids: list[str] = field(default_factory=list)
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8") if body else ""
+    except UnicodeDecodeError as err:
+        line = body[: err.start].count(b"\n") + 1
+        raise BatchRejected(
+            f"body is not valid UTF-8 (byte {err.start}, line {line}: {err.reason}); nothing was "
+            "stored; encode the batch as UTF-8 and resend it"
+        ) from None
+
+
+def _loads(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise BatchRejected(
+            f"{where} is not JSON ({err.msg} at line {err.lineno}); send an array of rows, "
+            "{'rows': [...]}, or NDJSON with Content-Type application/x-ndjson"
+        ) from None
+    except RecursionError:
+        raise BatchRejected(
+            f"{where} nests JSON too deeply; a row is one flat object of column values"
+        ) from None
+
+
+def _check_text(rows: list[dict[str, Any]]) -> None:
+    """Reject strings that cannot be stored as UTF-8 (lone surrogates from ``\\ud800`` escapes)."""
+    bad: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            for text in (key, value) if isinstance(value, str) else (key,):
+                try:
+                    str(text).encode("utf-8")
+                except UnicodeEncodeError:
+                    bad.append({"row": i, "reason": f"invalid_text: column {str(key)!r} holds a "
+                                "lone UTF-16 surrogate (\\ud800-\\udfff escape); send valid Unicode"})
+                    break
+    if bad:
+        raise BatchRejected(
+            f"{len(bad)} row(s) hold text that is not valid Unicode; nothing was stored",
+            bad[:MAX_REASONS],
+        )
 
 
 def parse_rows(body: bytes, content_type: str) -> list[dict[str, Any]]:
-    """Rows of a JSON or NDJSON body (``BatchRejected`` names the bad line)."""
-    text = body.decode("utf-8", errors="replace") if body else ""
+    """Rows of a JSON or NDJSON body (``BatchRejected`` names the bad line).
+
+    Invalid UTF-8, JSON nested too deeply and lone surrogates are rejected
+    (HTTP 422), never replaced or stored.
+    """
+    text = _decode(body)
     rows: Any
     if "ndjson" in content_type or "jsonl" in content_type:
         rows = []
         for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise BatchRejected(f"line {number} is not JSON: {err.msg}") from None
+            if line.strip():
+                rows.append(_loads(line, f"line {number}"))
     else:
-        try:
-            data = json.loads(text) if text.strip() else None
-        except json.JSONDecodeError as err:
-            raise BatchRejected(
-                f"body is not JSON ({err.msg} at line {err.lineno}); send an array of rows, "
-                "{'rows': [...]}, or NDJSON with Content-Type application/x-ndjson"
-            ) from None
+        data = _loads(text, "body") if text.strip() else None
         rows = data.get("rows") if isinstance(data, dict) else data
     if not isinstance(rows, list) or not rows:
         raise BatchRejected("no rows; send a non-empty array of row objects")
@@ -75,6 +115,7 @@ def parse_rows(body: bytes, content_type: str) -> list[dict[str, Any]]:
                 for i in bad[:MAX_REASONS]
             ],
         )
+    _check_text(rows)
     return rows
 
 
@@ -112,4 +153,6 @@ def ingest_rows(
         accepted=report.accepted,
         ignored_columns=[c for c in ignored if c != ROW_COLUMN],
         with_type_errors=report.with_type_errors,
+        duplicates=report.duplicates,
+        request_ids=report.request_ids,
     )

@@ -21,9 +21,10 @@ from fastapi import FastAPI
 from jobs.api import create_app
 from jobs.deliverer import Backoff, Deliverer
 from jobs.evaluation import EngineEvaluator, WindowEvaluator, load_evaluator
+from jobs.relabel import rerun_for_labels
 from jobs.runner import MonitorRunner
 from jobs.scheduler import MonitorScheduler
-from monitor.ingest.logstore import LogStore
+from monitor.spec.model_version import ModelVersion
 from monitor.spec.settings import Settings
 from monitor.store import Store
 
@@ -90,10 +91,16 @@ class Service:
             poll_interval_s=opts.delivery_poll_s,
             lease=timedelta(seconds=opts.delivery_lease_s),
         )
+        self.log_store = settings.log_store()
         self.app = create_app(
-            self.store, LogStore(settings.home), max_request_bytes=settings.max_request_bytes
-        )
+            self.store, self.log_store, max_request_bytes=settings.max_request_bytes,
+            on_labels=self._rerun_for_labels,
+        )  # fmt: skip
         self.app.router.lifespan_context = self._lifespan
+
+    def _rerun_for_labels(self, mv: ModelVersion, request_ids: list[str]) -> list[int]:
+        """Re-run the stored windows the labels touch, exactly as ``raiwatch labels ingest``."""
+        return rerun_for_labels(self.store, self.settings, mv, request_ids, runner=self.runner)
 
     @asynccontextmanager
     async def _lifespan(self, _: FastAPI) -> AsyncIterator[None]:

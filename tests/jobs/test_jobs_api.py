@@ -51,7 +51,7 @@ def test_ingest_json_and_ndjson(client: tuple[TestClient, str, LogStore]) -> Non
     url = "/api/v1/models/credit/versions/1/logs"
     r = c.post(url, json=_rows(5), headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"accepted": 5, "ignored_columns": [], "with_type_errors": 0}
+    assert r.json() == {"accepted": 5, "ignored_columns": [], "with_type_errors": 0, "duplicates": 0}
     body = "\n".join(json.dumps(row) for row in _rows(3, start=100))
     r = c.post(
         url, content=body, headers={"X-API-Key": key, "content-type": "application/x-ndjson"}
