@@ -56,6 +56,7 @@ from monitor.ingest.log_rows import (
     validate_labels,
     validate_logs,
 )
+from monitor.ingest.request_ids import RequestIdIndex
 from monitor.ingest.sources import iter_batches
 from monitor.spec.model_version import ModelVersion
 
@@ -160,6 +161,7 @@ class LogStore:
         self.compaction_journal_dir = self.journal_dir / "compaction"
         self.ledger_root = self.root / "_ingested"
         self.bounds = timestamp_bounds or TimestampBounds()
+        self._id_index = RequestIdIndex()
         self.recover()
 
     def lock_path(self, mv: ModelVersion, kind: LockKind) -> Path:
@@ -266,13 +268,10 @@ class LogStore:
         if not ids:
             return set()
         days = sorted(set(pd.to_datetime(stamps, utc=True).dt.date))
-        start = dt.datetime.combine(days[0], dt.time(), dt.UTC)
-        end = dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time(), dt.UTC)
-        wanted = pa.array(sorted(ids), pa.string())
         found: set[str] = set()
-        for batch in self.scan(mv, start, end, columns=[mv.id_column]):
-            col = batch.column(0)
-            found.update(col.filter(pc.is_in(col, value_set=wanted)).to_pylist())
+        with locked(self.lock_path(mv, "layout"), "shared"):
+            for day in days:
+                found |= self._id_index.stored(_partition(self.log_root, mv, day), mv.id_column, ids)
         return found
 
     def ingest_labels_frame(
