@@ -35,7 +35,8 @@ def is_unavailable(err: BaseException) -> bool:
 class OutageTracker:
     """Whether each store (``database``, ``log_store``) is up; logs transitions only."""
 
-    def __init__(self) -> None:
+    def __init__(self, component: str = "api") -> None:
+        self.component = component
         self._lock = threading.Lock()
         self.down: dict[str, str] = {}
 
@@ -44,11 +45,13 @@ class OutageTracker:
             first = what not in self.down
             self.down[what] = type(err).__name__
         if first:
-            log.error("%s unavailable (%s: %s); answering 503 until it is back",
-                      what, type(err).__name__, redact(str(err).splitlines()[0] if str(err) else ""))  # fmt: skip
+            detail = redact(str(err).splitlines()[0] if str(err) else "")
+            action = "answering 503 until it is back" if self.component == "api" else "retrying"
+            log.error("%s unavailable (%s: %s; seen by the %s); %s",
+                      what, type(err).__name__, detail, self.component, action)  # fmt: skip
 
     def succeeded(self, what: str) -> None:
         with self._lock:
             was_down = self.down.pop(what, None)
         if was_down is not None:
-            log.warning("%s available again", what)
+            log.warning("%s available again (seen by the %s)", what, self.component)

@@ -23,6 +23,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from jobs.outage import OutageTracker, is_unavailable
 from jobs.runner import MonitorRunner
 from jobs.triggers import DelayedCronTrigger
 from jobs.windows import due_windows
@@ -36,6 +37,8 @@ RUNNERS: dict[str, MonitorRunner] = {}
 
 
 RUNNING: set[tuple[str, str]] = set()
+#: Outages seen by the scheduler's jobs (logged once when they start and once when they end).
+SCHEDULER_OUTAGES = OutageTracker("scheduler")
 _RUNNING_LOCK = threading.Lock()
 
 
@@ -51,6 +54,11 @@ def run_monitor_job(monitor: str, runner_key: str = "default") -> None:
         RUNNING.add((runner_key, monitor))
     try:
         runner.catch_up(monitor)
+        SCHEDULER_OUTAGES.succeeded("database")
+    except Exception as err:
+        if not is_unavailable(err):
+            raise
+        SCHEDULER_OUTAGES.failed("database", err)  # logged once per outage; retried by reconcile
     finally:
         with _RUNNING_LOCK:
             RUNNING.discard((runner_key, monitor))
@@ -145,8 +153,13 @@ class MonitorScheduler:
                     run_monitor_job, args=[name, self.runner_key], id=f"catchup:{name}",
                     jobstore="memory", replace_existing=True, misfire_grace_time=None,
                 )  # fmt: skip
-        except Exception:  # the database may be down: the next reconcile retries
-            log.exception("scheduler reconcile failed; retrying in %ss", self.reconcile_interval_s)
+        except Exception as err:  # the database may be down: the next reconcile retries
+            if is_unavailable(err):
+                SCHEDULER_OUTAGES.failed("database", err)  # one line per outage, not per reconcile
+            else:
+                log.exception("scheduler reconcile failed; retrying in %ss", self.reconcile_interval_s)
+        else:
+            SCHEDULER_OUTAGES.succeeded("database")
 
     def start(self) -> None:
         """Start the scheduler and catch every monitor up right away."""
