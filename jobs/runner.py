@@ -26,13 +26,17 @@ from datetime import datetime, timedelta
 from jobs.evaluation import WindowEvaluator, WindowOutcome
 from jobs.outage import is_unavailable
 from jobs.windows import Window, due_windows, windows_between
+from monitor.errors import SchemaError
 from monitor.redaction import redact
 from monitor.signals.results import SignalResult
+from monitor.spec.model_version import MAX_COLUMN_NAME_CHARS
 from monitor.spec.monitor import MonitorSpec
 from monitor.store import AlertPolicy, Store
 from monitor.store.base import utcnow
 
 log = logging.getLogger(__name__)
+#: Length of the results' ``feature`` column on every store.
+MAX_STORED_NAME_CHARS = 256
 TRANSIENT_RETRIES_S = (0.2, 1.0, 3.0)
 Progress = Callable[[Window, int], None]
 
@@ -132,6 +136,13 @@ class MonitorRunner:
         """Evaluate one window and store it (re-running replaces it); returns the run id."""
         began = time.perf_counter()
         outcome = self._evaluate(spec, window)
+        too_long = sorted({r.feature for r in outcome.results
+                           if r.feature is not None and len(r.feature) > MAX_STORED_NAME_CHARS})  # fmt: skip
+        if too_long:  # would fail to save on PostgreSQL forever: store why instead
+            outcome = self._error_outcome(spec, window, SchemaError(
+                f"column name(s) longer than {MAX_STORED_NAME_CHARS} characters cannot be stored: "
+                f"{[n[:40] + '...' for n in too_long[:5]]}; rename them in the model version "
+                f"(names are limited to {MAX_COLUMN_NAME_CHARS} characters)"))  # fmt: skip
         return self.store.save_run(
             spec.name, spec.model, spec.version, window.start, window.end, outcome.status,
             outcome.results, outcome.row_count, time.perf_counter() - began, outcome.details,
