@@ -30,6 +30,7 @@ from jobs.cli_common import (
 from monitor.baseline.reference import create_baseline
 from monitor.errors import RaiwatchError, SchemaError
 from monitor.ingest.sources import iter_batches
+from monitor.redaction import redact
 from monitor.signals.evaluate import WindowReport, evaluate_window
 from monitor.signals.results import SignalResult
 from monitor.spec.model_version import load_model_version
@@ -380,5 +381,5 @@ def main() -> None:
     try:
         app()
     except RaiwatchError as err:
-        err_console.print(f"[bold red]error:[/] {err}")
+        err_console.print(f"[bold red]error:[/] {redact(err)}", markup=True, highlight=False)
         sys.exit(2)

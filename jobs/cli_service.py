@@ -29,6 +29,7 @@ from jobs.evaluation import EngineEvaluator, load_evaluator
 from jobs.runner import MonitorRunner
 from jobs.windows import windows_between
 from monitor.errors import SchemaError
+from monitor.redaction import install_log_redaction
 from monitor.spec.monitor import MonitorSpec, load_monitor_spec
 from monitor.store import EndpointSpec
 
@@ -60,6 +61,7 @@ def serve(
         level=os.environ.get("RAIWATCH_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()  # every handler: secrets masked in every log line
     for noisy in ("apscheduler", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = settings_for(home)
