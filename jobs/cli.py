@@ -203,6 +203,30 @@ def logs_ingest(
     _ingest(model, version, files, home, labels=False, force=force)
 
 
+@logs_app.command("compact")
+def logs_compact(
+    model: Annotated[str | None, typer.Option("--model", "-m", help="only this model")] = None,
+    version: Annotated[str | None, typer.Option("--version", "-v", help="only this version")] = None,
+    min_files: Annotated[int, typer.Option(help="compact a day holding at least this many files")] = 8,
+    home: Home = None,
+) -> None:
+    """Merge each day's small log files into few large ones (atomic; safe to interrupt)."""
+    from jobs.compaction_job import compact_all
+
+    if min_files < 2:
+        raise SchemaError(f"--min-files must be at least 2, got {min_files}")
+    settings = settings_for(home)
+    store = open_store(settings)
+    versions = [mv for mv in store.list_model_versions()
+                if (model is None or mv.name == model) and (version is None or mv.version == version)]  # fmt: skip
+    if (model or version) and not versions:
+        raise SchemaError(f"no registered model version matches --model {model} --version {version}; "
+                          "see 'raiwatch model list'")  # fmt: skip
+    for name, report in compact_all(store, log_store(settings), min_files=min_files, versions=versions).items():
+        console.print(f"{name}: {report.days} day(s) compacted, {report.files_before:,} files -> "
+                      f"{report.files_after:,}, {report.rows:,} rows")  # fmt: skip
+
+
 @labels_app.command("ingest")
 def labels_ingest(
     files: list[Path],
