@@ -55,6 +55,25 @@ class _KeyCheck:
         return name
 
 
+def _batch_body(rows: str) -> dict[str, Any]:
+    """OpenAPI request body of an ingestion endpoint (the body is parsed by hand, all or nothing)."""
+    row = {"type": "object", "additionalProperties": True, "description": rows}
+    array = {"type": "array", "items": row, "minItems": 1}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"oneOf": [
+                    array, {"type": "object", "properties": {"rows": array}, "required": ["rows"]}]}},
+                "application/x-ndjson": {"schema": {"type": "string", "description": "one JSON row per line"}},
+            },
+        },
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                        "schema": {"type": "string", "maxLength": 255},
+                        "description": "a retry with the same key and body is answered once"}],
+    }  # fmt: skip
+
+
 def _unavailable_response(what: str) -> JSONResponse:
     return JSONResponse(
         {"detail": f"the {what} is unavailable; nothing was stored; retry after "
@@ -169,14 +188,16 @@ def create_app(
         claim.finish(status, answer)
         return JSONResponse(answer, status_code=status)
 
-    @app.post("/api/v1/models/{model}/versions/{version}/logs", tags=["ingestion"])
+    @app.post("/api/v1/models/{model}/versions/{version}/logs", tags=["ingestion"],
+              openapi_extra=_batch_body("inference-log rows: request id, timestamp, features, outputs"))  # fmt: skip
     async def ingest_logs(
         request: Request, model: str, version: str, key: str = Depends(api_key)
     ) -> Any:
         """Store a batch of inference-log rows (all or nothing)."""
         return await _ingest(request, model, version, "logs", key)
 
-    @app.post("/api/v1/models/{model}/versions/{version}/labels", tags=["ingestion"])
+    @app.post("/api/v1/models/{model}/versions/{version}/labels", tags=["ingestion"],
+              openapi_extra=_batch_body("labels: request_id, label, optional label_timestamp"))  # fmt: skip
     async def ingest_labels(
         request: Request, model: str, version: str, key: str = Depends(api_key)
     ) -> Any:
