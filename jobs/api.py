@@ -1,7 +1,7 @@
 """The HTTP API of ``raiwatch serve`` (FastAPI).
 
 * ``POST /api/v1/models/{model}/versions/{version}/logs`` and ``.../labels``:
-  ingestion (JSON or NDJSON), API key in ``Authorization: Bearer`` or
+  ingestion (JSON, NDJSON or an Arrow IPC stream), API key in ``Authorization: Bearer`` or
   ``X-API-Key``; 422 with per-row reasons (invalid UTF-8 and pathological JSON
   included), 413 over the size limit. ``Idempotency-Key`` makes a retry safe
   (:mod:`jobs.idempotency`); log rows whose request id is already stored are
@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from jobs.idempotency import IdempotencyKeys
-from jobs.ingest import BatchRejected, Kind, ingest_rows, parse_rows
+from jobs.ingest import ARROW_STREAM, BatchRejected, Kind, ingest_rows, parse_frame
 from jobs.metrics import IngestCounters, render_metrics
 from jobs.outage import RETRY_AFTER_S, OutageTracker, is_unavailable
 from monitor.errors import NotFoundError
@@ -66,6 +66,8 @@ def _batch_body(rows: str) -> dict[str, Any]:
                 "application/json": {"schema": {"oneOf": [
                     array, {"type": "object", "properties": {"rows": array}, "required": ["rows"]}]}},
                 "application/x-ndjson": {"schema": {"type": "string", "description": "one JSON row per line"}},
+                ARROW_STREAM: {"schema": {"type": "string", "format": "binary",
+                                          "description": "an Arrow IPC stream of rows"}},
             },
         },
         "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
@@ -149,8 +151,8 @@ def create_app(
     def _store_batch(mv: ModelVersion, body: bytes, content_type: str, kind: Kind,
                      key_name: str) -> tuple[int, dict[str, Any]]:  # fmt: skip
         try:
-            rows = parse_rows(body, content_type)
-            result = ingest_rows(log_store, mv, rows, kind, source=f"api:{key_name}")
+            frame = parse_frame(body, content_type)
+            result = ingest_rows(log_store, mv, frame, kind, source=f"api:{key_name}")
         except BatchRejected as err:
             counters.reject(mv.name, mv.version, kind)
             return 422, {"detail": err.message, "errors": err.errors}

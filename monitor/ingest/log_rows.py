@@ -57,6 +57,17 @@ def _is_structured(v: object) -> bool:
     return isinstance(v, dict | list | tuple | set)
 
 
+_PLAIN_KINDS = frozenset({"string", "integer", "floating", "mixed-integer-float", "boolean", "empty",
+                          "datetime", "datetime64", "decimal", "date", "time"})  # fmt: skip
+
+
+def _structured(values: pd.Series) -> np.ndarray:
+    """Mask of objects and lists (a C-speed type check first: plain columns skip the scan)."""
+    if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) in _PLAIN_KINDS:
+        return np.zeros(len(values), dtype=bool)
+    return values.map(_is_structured).to_numpy(dtype=bool)
+
+
 def _arrow_type(spec: FeatureSpec) -> pa.DataType:
     return pa.float64() if spec.type in ("numeric", "datetime") else pa.string()
 
@@ -101,8 +112,8 @@ def _reject(frame: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
 
 def _mixed_formats(values: pd.Series) -> np.ndarray:
     """Rows whose timestamp is a number while the batch's first one is a string, or vice versa."""
-    if values.dtype != object:
-        return np.zeros(len(values), dtype=bool)
+    if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) in _PLAIN_KINDS:
+        return np.zeros(len(values), dtype=bool)  # one kind of value: nothing mixed
     is_number = values.map(lambda v: isinstance(v, int | float | np.number) and not isinstance(v, bool))
     present = values.notna().to_numpy(dtype=bool)
     is_str = values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
@@ -112,8 +123,10 @@ def _mixed_formats(values: pd.Series) -> np.ndarray:
 
 
 def _timestamps(values: pd.Series) -> pd.Series:
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string":
+        return _parse_text_times(values)
     if values.dtype == object:
-        nested = values.map(_is_structured).to_numpy(dtype=bool)
+        nested = _structured(values)
         if nested.any():
             values = values.where(~nested, None)
         numbers = values.map(lambda v: isinstance(v, int | float | np.number) and not isinstance(v, bool))
@@ -123,7 +136,7 @@ def _timestamps(values: pd.Series) -> pd.Series:
             out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
             n = numbers.to_numpy(dtype=bool)
             out[n] = pd.to_datetime(pd.to_numeric(values[n]), unit="s", errors="coerce", utc=True)
-            out[~n] = pd.to_datetime(values[~n], errors="coerce", utc=True, format="mixed")
+            out[~n] = _parse_text_times(values[~n])
             return out
     if pd.api.types.is_datetime64_any_dtype(values):
         ts = values if getattr(values.dt, "tz", None) is not None else values.dt.tz_localize("UTC")
@@ -131,10 +144,21 @@ def _timestamps(values: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         # Numbers are Unix epoch seconds; pandas alone would read them as nanoseconds (1970).
         return pd.to_datetime(values, unit="s", errors="coerce", utc=True)
-    return pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    return _parse_text_times(values)
+
+
+def _parse_text_times(values: pd.Series) -> pd.Series:
+    """ISO 8601 strings on the fast path; other date formats parsed one by one."""
+    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+    retry = (parsed.isna() & values.notna()).to_numpy()
+    if retry.any():
+        parsed[retry] = pd.to_datetime(values[retry], errors="coerce", utc=True, format="mixed")
+    return parsed
 
 
 def _first_reason(reasons: pd.Series, mask: np.ndarray, text: str) -> None:
+    if not mask.any():
+        return
     free = reasons.isna().to_numpy() & mask
     reasons[free] = text
 
@@ -155,7 +179,7 @@ def validate_logs(
     id_text = ids.astype(str).str.strip()
     _first_reason(reasons, (ids.isna() | (id_text == "")).to_numpy(), f"missing_request_id: no value in {mv.id_column!r}")
     _first_reason(
-        reasons, ids.map(_is_structured).to_numpy(dtype=bool),
+        reasons, _structured(ids),
         f"invalid_request_id: {mv.id_column!r} is an object or a list; send a string or a number",
     )  # fmt: skip
     ts_col = mv.timestamp_column
@@ -170,7 +194,7 @@ def validate_logs(
     pred = frame[mv.prediction]
     _first_reason(reasons, pred.isna().to_numpy(), f"missing_prediction: no value in {mv.prediction!r}")
     _first_reason(
-        reasons, pred.map(_is_structured).to_numpy(dtype=bool),
+        reasons, _structured(pred),
         f"invalid_prediction: {mv.prediction!r} is an object or a list; send one value",
     )  # fmt: skip
     if mv.task == "regression":
@@ -218,10 +242,10 @@ def validate_labels(
     ids = frame[id_col]
     id_text = ids.astype(str).str.strip()
     _first_reason(reasons, (ids.isna() | (id_text == "")).to_numpy(), "missing_request_id: no request id")
-    _first_reason(reasons, ids.map(_is_structured).to_numpy(dtype=bool), "invalid_request_id: an object or a list; send a string")
+    _first_reason(reasons, _structured(ids), "invalid_request_id: an object or a list; send a string")
     labels = frame[label_col]
     _first_reason(reasons, labels.isna().to_numpy(), "missing_label: no label value")
-    _first_reason(reasons, labels.map(_is_structured).to_numpy(dtype=bool), "invalid_label: an object or a list; send one value")
+    _first_reason(reasons, _structured(labels), "invalid_label: an object or a list; send one value")
     if mv.task == "regression":
         values = pd.to_numeric(labels, errors="coerce")
         _first_reason(reasons, (values.isna() & labels.notna()).to_numpy(), "invalid_label: a regression label must be a number")
