@@ -9,7 +9,8 @@
   windows they touch (as ``raiwatch labels ingest`` does). 2xx means durable.
 * ``GET /api/v1/models``, ``/monitors``, ``/runs``, ``/runs/{id}``, ``/alerts``,
   ``/alerts/events``, ``/webhooks/deliveries``: read endpoints (API key).
-* ``GET /healthz``, ``GET /metrics`` (Prometheus), ``GET /openapi.json``, ``/docs``.
+* ``GET /healthz``, ``GET /metrics`` (Prometheus; API key unless ``metrics_public``),
+  ``GET /openapi.json``, ``/docs``.
 
 When the database or the data directory is unavailable every endpoint answers
 503 with ``Retry-After`` (and ``/healthz`` 503); the outage is logged once when
@@ -90,11 +91,13 @@ def create_app(
     *,
     max_request_bytes: int,
     on_labels: LabelHook | None = None,
+    metrics_public: bool = False,
 ) -> FastAPI:
     """Build the FastAPI application over a store and a log store.
 
     ``on_labels`` re-runs the windows touched by labels (``raiwatch serve``
     passes :func:`jobs.relabel.rerun_for_labels`); without it labels are only stored.
+    ``/metrics`` needs an API key unless ``metrics_public`` (settings ``metrics_public: true``).
     """
     app = FastAPI(title="raiwatch", version="1", description=__doc__)
     keys = _KeyCheck(store)
@@ -305,9 +308,12 @@ def create_app(
                                 headers={"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip
         return JSONResponse({"status": "ok"})
 
+    def _public() -> str:
+        return "public"
+
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
-    def metrics() -> PlainTextResponse:
-        """Prometheus metrics."""
+    def metrics(_: str = Depends(_public if metrics_public else api_key)) -> PlainTextResponse:
+        """Prometheus metrics (scrape with ``authorization: Bearer <key>`` unless public)."""
         return PlainTextResponse(
             render_metrics(store, counters), media_type="text/plain; version=0.0.4"
         )

@@ -96,7 +96,7 @@ class Service:
         self.log_store = settings.log_store()
         self.app = create_app(
             self.store, self.log_store, max_request_bytes=settings.max_request_bytes,
-            on_labels=self._rerun_for_labels,
+            on_labels=self._rerun_for_labels, metrics_public=settings.metrics_public,
         )  # fmt: skip
         self.compaction = CompactionLoop(
             self.store, self.log_store, interval_s=settings.compaction_interval_s,

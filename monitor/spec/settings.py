@@ -52,6 +52,7 @@ class Settings(BaseModel):
     compaction_interval_s: float = Field(
         default=600.0, ge=0, description="serve compacts the log store this often (0: never)"
     )
+    metrics_public: bool = Field(default=False, description="serve /metrics without an API key")
     compaction_min_files: int = Field(default=8, ge=2, description="compact a day with this many files")
 
     @field_validator("timestamp_earliest")
