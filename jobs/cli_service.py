@@ -27,6 +27,7 @@ from rich.table import Table
 from jobs.cli_common import console, err_console, open_store, parse_range, settings_for
 from jobs.evaluation import EngineEvaluator, load_evaluator
 from jobs.runner import MonitorRunner
+from jobs.webhook_destinations import DestinationPolicy
 from jobs.windows import windows_between
 from monitor.errors import SchemaError
 from monitor.redaction import install_log_redaction
@@ -81,8 +82,14 @@ def monitor_add(
 ) -> None:
     """Add (or update) a monitor from YAML; webhook secrets are read now and stored."""
     spec = load_monitor_spec(file)
-    store = open_store(settings_for(home))
+    settings = settings_for(home)
+    store = open_store(settings)
     store.get_model_version(spec.model, spec.version)  # must be registered
+    policy = DestinationPolicy.from_settings(settings.webhook_allowed_networks, settings.webhook_allow_loopback)
+    for w in spec.webhooks:
+        problem = policy.problem(w.url)
+        if problem:
+            raise SchemaError(f"monitor file {str(file)!r}: {problem}")
     endpoints = [
         EndpointSpec(
             url=w.url,

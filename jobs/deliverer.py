@@ -26,12 +26,17 @@ from datetime import timedelta
 
 import httpx
 
+from jobs.webhook_destinations import DestinationPolicy
 from jobs.webhook_signature import sign_headers
 from monitor.redaction import redact, redact_url, register_secret
 from monitor.store import DeliveryJob, Store
 from monitor.store.base import utcnow
 
 log = logging.getLogger(__name__)
+
+
+class _Denied(Exception):
+    """The destination is not allowed (not retried)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,9 @@ class Deliverer:
     concurrency
         Requests in flight at once, at most one per endpoint (one slow endpoint
         does not hold up the others).
+    destinations
+        Where webhooks may go (default: no link-local / metadata addresses, no
+        private ranges, loopback allowed); a denied delivery is dead-lettered.
     """
 
     def __init__(
@@ -86,6 +94,7 @@ class Deliverer:
         poll_interval_s: float = 1.0,
         user_agent: str = "raiwatch-webhooks/1",
         concurrency: int = 8,
+        destinations: DestinationPolicy | None = None,
     ) -> None:
         self.store = store
         self.backoff = backoff or Backoff()
@@ -93,6 +102,7 @@ class Deliverer:
         self.lease = lease
         self.poll_interval_s = poll_interval_s
         self.user_agent = user_agent
+        self.destinations = destinations or DestinationPolicy()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -113,13 +123,18 @@ class Deliverer:
         started, began = utcnow(), time.perf_counter()
         status_code: int | None = None
         error: str | None = None
+        denied = self.destinations.problem(job.url)
         try:
+            if denied:
+                raise _Denied(denied)
             response = self._client.post(
                 job.url, content=job.body.encode(), headers=headers, timeout=job.timeout_s
             )
             status_code = response.status_code
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}"
+        except _Denied as err:
+            error = str(err)
         except httpx.TimeoutException:
             error = f"timeout after {job.timeout_s:g}s"
         except httpx.HTTPError as err:
@@ -127,7 +142,7 @@ class Deliverer:
         duration = time.perf_counter() - began
         delivered = error is None
         retry_at = None
-        if not delivered and job.attempt < job.max_attempts:
+        if not delivered and job.attempt < job.max_attempts and not denied:
             retry_at = utcnow() + timedelta(seconds=self.backoff.delay(job.attempt))
         status = self.store.record_attempt(
             job, started_at=started, duration_s=duration, status_code=status_code,

@@ -26,6 +26,7 @@ from jobs.evaluation import EngineEvaluator, WindowEvaluator, load_evaluator
 from jobs.relabel import rerun_for_labels
 from jobs.runner import MonitorRunner
 from jobs.scheduler import MonitorScheduler
+from jobs.webhook_destinations import DestinationPolicy
 from monitor.spec.model_version import ModelVersion
 from monitor.spec.settings import Settings
 from monitor.store import Store
@@ -92,6 +93,9 @@ class Service:
             backoff=Backoff(base_s=opts.backoff_base_s, cap_s=opts.backoff_cap_s),
             poll_interval_s=opts.delivery_poll_s,
             lease=timedelta(seconds=opts.delivery_lease_s),
+            destinations=DestinationPolicy.from_settings(
+                settings.webhook_allowed_networks, settings.webhook_allow_loopback
+            ),
         )
         self.log_store = settings.log_store()
         self.app = create_app(

@@ -52,8 +52,28 @@ class Settings(BaseModel):
     compaction_interval_s: float = Field(
         default=600.0, ge=0, description="serve compacts the log store this often (0: never)"
     )
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list, description="private networks (CIDR) webhooks may be sent to"
+    )
+    webhook_allow_loopback: bool = Field(default=True, description="allow webhooks to 127.0.0.1 / ::1")
     metrics_public: bool = Field(default=False, description="serve /metrics without an API key")
     compaction_min_files: int = Field(default=8, ge=2, description="compact a day with this many files")
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        import ipaddress
+
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return value
+        cleaned = [str(v).strip() for v in items if str(v).strip()]
+        for item in cleaned:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a network; write CIDRs such as 10.0.0.0/8") from None
+        return cleaned
 
     @field_validator("timestamp_earliest")
     @classmethod
