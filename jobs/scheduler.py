@@ -99,6 +99,11 @@ class MonitorScheduler:
         self.runner = runner
         self.runner_key = runner_key
         self.reconcile_interval_s = reconcile_interval_s
+        # APScheduler's shutdown(wait=True) holds its job-store lock while it waits for
+        # running jobs; a reconcile job calling get_job/add_job then would deadlock it.
+        # Shutdown first waits for a running reconcile and stops new ones from touching it.
+        self._reconcile_lock = threading.Lock()
+        self._stopping = False
         self.scheduler = BackgroundScheduler(
             jobstores={
                 "default": SQLAlchemyJobStore(engine=store.engine),
@@ -144,6 +149,11 @@ class MonitorScheduler:
 
     def reconcile(self) -> None:
         """Sync jobs and queue a catch-up for every lagging monitor."""
+        with self._reconcile_lock:
+            if not self._stopping:
+                self._reconcile()
+
+    def _reconcile(self) -> None:
         try:
             self.sync_jobs()
             for name in self.lagging_monitors():
@@ -172,6 +182,8 @@ class MonitorScheduler:
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop scheduling; with ``wait``, let running monitors finish."""
+        with self._reconcile_lock:  # no reconcile is half-way through the scheduler's API
+            self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
         RUNNERS.pop(self.runner_key, None)
