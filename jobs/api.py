@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -39,6 +40,8 @@ from monitor.spec.model_version import ModelVersion
 from monitor.store import Store
 
 log = logging.getLogger("raiwatch.api")
+#: Row ids are 32-bit integers on every store; a larger id is a 422, not a database error.
+MAX_ROW_ID = 2**31 - 1
 #: Called after labels are stored with the model version and the labelled request ids;
 #: returns the ids of the runs it re-ran.
 LabelHook = Callable[[ModelVersion, list[str]], list[int]]
@@ -245,7 +248,9 @@ def create_app(
         return [r.to_dict() for r in runs]
 
     @app.get("/api/v1/runs/{run_id}", tags=["read"])
-    def get_run(run_id: int, _: str = Depends(api_key)) -> dict[str, Any]:
+    def get_run(
+        run_id: Annotated[int, FastApiPath(ge=1, le=MAX_ROW_ID)], _: str = Depends(api_key)
+    ) -> dict[str, Any]:
         """One run with its signal results."""
         return store.get_run(run_id).to_dict()
 

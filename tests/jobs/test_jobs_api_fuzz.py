@@ -69,3 +69,17 @@ def test_no_generated_request_gives_a_server_error(tmp_path: Path) -> None:
     assert failures == []
     assert {200, 422} <= statuses  # generated bodies reached both the store and the validation
     assert len(calls) >= 10 and all(n >= 1 for n in calls.values()), calls  # every operation was fuzzed
+
+
+def test_a_run_id_beyond_the_stores_range_is_422(tmp_path: Path) -> None:
+    """Found by the fuzz run: /api/v1/runs/9223372036854775808 was a 500 (OverflowError)."""
+    from fastapi.testclient import TestClient
+
+    store = Store(f"sqlite:///{tmp_path / 'ids.db'}")
+    store.migrate()
+    key = store.create_api_key("k")
+    with TestClient(create_app(store, LogStore(tmp_path), max_request_bytes=1000)) as client:
+        for run_id in ("9223372036854775808", "2147483648", "0"):
+            assert client.get(f"/api/v1/runs/{run_id}", headers={"X-API-Key": key}).status_code == 422
+        assert client.get("/api/v1/runs/2147483647", headers={"X-API-Key": key}).status_code == 404
+    store.dispose()
