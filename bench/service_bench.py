@@ -6,6 +6,9 @@ Runs ``raiwatch serve`` in a subprocess on a fresh SQLite home (or
     .venv/bin/python -m bench.service_bench --soak-minutes 3
 
 * ingestion: batches of 1,000 rows (JSON), sequential and with 4 concurrent clients;
+* ingestion formats: JSON, NDJSON and an Arrow IPC stream, 4 concurrent clients each:
+  rows/s, p50/p99 request latency, and stored rows == acknowledged rows (counted in
+  the log store afterwards); ``--formats-only`` runs just this part;
 * latency: end of a run (its commit time) → receipt at a local webhook receiver;
 * soak: 200 monitors on ``* * * * *``; every monitor must run every minute once.
 
@@ -31,8 +34,12 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import httpx
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from jobs.ingest import ARROW_STREAM
 from jobs.webhook_receiver import make_server
+from monitor.ingest.logstore import LogStore
 from monitor.spec.model_version import ModelVersion
 from monitor.spec.monitor import parse_monitor_spec
 from monitor.store import EndpointSpec, Store
@@ -56,7 +63,7 @@ def _rows(batch: int, size: int = 1000) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
-def bench_ingestion(url: str, key: str, batches: int) -> dict[str, float]:
+def bench_ingestion(url: str, key: str, batches: int) -> dict[str, object]:
     """Rows per second, one client then four."""
     payloads = [json.dumps(_rows(b)).encode() for b in range(batches * 2)]
     headers = {"X-API-Key": key, "content-type": "application/json"}
@@ -84,6 +91,68 @@ def bench_ingestion(url: str, key: str, batches: int) -> dict[str, float]:
             "batch_rows": 1000, "batches": 2 * batches}  # fmt: skip
 
 
+def _payload(fmt: str, rows: list[dict[str, object]]) -> tuple[bytes, str]:
+    if fmt == "json":
+        return json.dumps(rows).encode(), "application/json"
+    if fmt == "ndjson":
+        return "\n".join(json.dumps(r) for r in rows).encode(), "application/x-ndjson"
+    table = pa.Table.from_pylist(rows)
+    table = table.set_column(table.schema.get_field_index("timestamp"), "timestamp",
+                             pc.cast(pc.strptime(table.column("timestamp"), "%Y-%m-%dT%H:%M:%S%z", "us"),
+                                     pa.timestamp("us", tz="UTC")))  # fmt: skip
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes(), ARROW_STREAM
+
+
+def _post_all(endpoint: str, key: str, bodies: list[tuple[bytes, str]], latencies: list[float],
+              acknowledged: list[int]) -> None:  # fmt: skip
+    """One client posting its share of the batches (list.append is atomic under the GIL)."""
+    with httpx.Client(timeout=120) as http:
+        for body, content_type in bodies:
+            began = time.perf_counter()
+            r = http.post(endpoint, content=body, headers={"X-API-Key": key, "content-type": content_type})
+            r.raise_for_status()
+            latencies.append(time.perf_counter() - began)
+            acknowledged.append(int(r.json()["accepted"]))
+
+
+def bench_formats(url: str, key: str, home: Path, batches: int, clients: int = 4) -> dict[str, object]:
+    """Rows/s, latency and stored == acknowledged for JSON, NDJSON and Arrow, ``clients`` at once."""
+    endpoint = f"{url}/api/v1/models/bench/versions/1/logs"
+    results: dict[str, object] = {"batch_rows": 1000, "batches_per_format": batches, "clients": clients}
+    offset = 10_000  # batch numbers unused by bench_ingestion: fresh request ids
+    stored_before = sum(b.num_rows for b in LogStore(home).scan(MV, columns=["request_id"]))
+    for fmt in ("json", "ndjson", "arrow"):
+        bodies = [_payload(fmt, _rows(offset + b)) for b in range(batches)]
+        offset += batches
+        latencies: list[float] = []
+        acknowledged: list[int] = []
+        threads = [threading.Thread(target=_post_all, args=(endpoint, key, bodies[i::clients], latencies, acknowledged))
+                   for i in range(clients)]  # fmt: skip
+        t = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        elapsed = time.perf_counter() - t
+        ordered = sorted(latencies)
+        results[fmt] = {
+            "rows_per_s": round(sum(acknowledged) / elapsed),
+            "latency_p50_s": round(statistics.median(ordered), 4),
+            "latency_p99_s": round(ordered[int(0.99 * (len(ordered) - 1))], 4),
+            "acknowledged_rows": sum(acknowledged),
+            "body_bytes_per_batch": len(bodies[0][0]),
+        }
+    stored = sum(b.num_rows for b in LogStore(home).scan(MV, columns=["request_id"])) - stored_before
+    results["stored_rows_all_formats"] = stored
+    results["acknowledged_rows_all_formats"] = sum(
+        int(v["acknowledged_rows"]) for v in results.values() if isinstance(v, dict)  # type: ignore[index]
+    )
+    return results
+
+
 class _Receipts:
     def __init__(self) -> None:
         self.times: dict[int, list[float]] = {}
@@ -102,7 +171,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--monitors", type=int, default=200)
     parser.add_argument("--soak-minutes", type=float, default=3.0)
     parser.add_argument("--poll-interval", type=float, default=1.0)
+    parser.add_argument("--format-batches", type=int, default=40)
+    parser.add_argument("--formats-only", action="store_true",
+                        help="only the JSON / NDJSON / Arrow comparison (no soak)")
     args = parser.parse_args(argv)
+    if args.formats_only:
+        args.monitors, args.soak_minutes = 0, 0.0
     with TemporaryDirectory() as tmp:
         home = Path(tmp)
         db_url = args.database_url or f"sqlite:///{home / 'raiwatch.db'}"
@@ -129,6 +203,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             service.wait_healthy(60)
             ingestion = bench_ingestion(service.url, key, args.batches)
+            ingestion["formats"] = bench_formats(service.url, key, home, args.format_batches)
             soak_end = start + timedelta(minutes=args.soak_minutes)
             while datetime.now(UTC) < soak_end + timedelta(seconds=20):
                 time.sleep(1)
@@ -167,8 +242,9 @@ def main(argv: list[str] | None = None) -> None:
                 "service_cpu_s": cpu,
             },
         }
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        out = RESULTS.with_name("service_formats.json") if args.formats_only else RESULTS
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
         print(json.dumps(result, indent=2))
 
 

@@ -1,54 +1,128 @@
 """The HTTP API of ``raiwatch serve`` (FastAPI).
 
 * ``POST /api/v1/models/{model}/versions/{version}/logs`` and ``.../labels``:
-  ingestion (JSON or NDJSON), API key in ``Authorization: Bearer`` or
-  ``X-API-Key``; 422 with per-row reasons, 413 over the size limit.
+  ingestion (JSON, NDJSON or an Arrow IPC stream), API key in ``Authorization: Bearer`` or
+  ``X-API-Key``; 422 with per-row reasons (invalid UTF-8 and pathological JSON
+  included), 413 over the size limit. ``Idempotency-Key`` makes a retry safe
+  (:mod:`jobs.idempotency`); log rows whose request id is already stored are
+  counted in ``duplicates`` and not stored again; labels re-run the stored
+  windows they touch (as ``raiwatch labels ingest`` does). 2xx means durable.
 * ``GET /api/v1/models``, ``/monitors``, ``/runs``, ``/runs/{id}``, ``/alerts``,
   ``/alerts/events``, ``/webhooks/deliveries``: read endpoints (API key).
-* ``GET /healthz``, ``GET /metrics`` (Prometheus), ``GET /openapi.json``, ``/docs``.
+* ``GET /healthz``, ``GET /metrics`` (Prometheus; API key unless ``metrics_public``),
+  ``GET /openapi.json``, ``/docs``.
 
-Responses never carry webhook secrets or API keys.
+When the database or the data directory is unavailable every endpoint answers
+503 with ``Retry-After`` (and ``/healthz`` 503); the outage is logged once when
+it starts and once when it ends. Responses never carry webhook secrets, API keys
+or tokens in webhook URLs.
 """
 
 from __future__ import annotations
 
-import time
+import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from jobs.ingest import BatchRejected, Kind, ingest_rows, parse_rows
+from jobs.idempotency import IdempotencyKeys
+from jobs.ingest import ARROW_STREAM, BatchRejected, Kind, ingest_rows, parse_frame
 from jobs.metrics import IngestCounters, render_metrics
+from jobs.outage import RETRY_AFTER_S, OutageTracker, is_unavailable
 from monitor.errors import NotFoundError
 from monitor.ingest.logstore import LogStore
+from monitor.redaction import redact, redact_url, register_secret
+from monitor.spec.model_version import ModelVersion
 from monitor.store import Store
 
-KEY_CACHE_S = 30.0
+log = logging.getLogger("raiwatch.api")
+#: Row ids are 32-bit integers on every store; a larger id is a 422, not a database error.
+MAX_ROW_ID = 2**31 - 1
+#: Called after labels are stored with the model version and the labelled request ids;
+#: returns the ids of the runs it re-ran.
+LabelHook = Callable[[ModelVersion, list[str]], list[int]]
 
+class _KeyCheck:
+    """API-key verification against the store on every request: a revoked key stops at once."""
 
-class _KeyCache:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._valid: dict[str, tuple[str, float]] = {}
 
     def check(self, key: str) -> str | None:
-        hit = self._valid.get(key)
-        if hit is not None and hit[1] > time.monotonic():
-            return hit[0]
         name = self.store.verify_api_key(key)
         if name is not None:
-            self._valid[key] = (name, time.monotonic() + KEY_CACHE_S)
+            register_secret(key)
         return name
 
 
-def create_app(store: Store, log_store: LogStore, *, max_request_bytes: int) -> FastAPI:
-    """Build the FastAPI application over a store and a log store."""
+def _batch_body(rows: str) -> dict[str, Any]:
+    """OpenAPI request body of an ingestion endpoint (the body is parsed by hand, all or nothing)."""
+    row = {"type": "object", "additionalProperties": True, "description": rows}
+    array = {"type": "array", "items": row, "minItems": 1}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"oneOf": [
+                    array, {"type": "object", "properties": {"rows": array}, "required": ["rows"]}]}},
+                "application/x-ndjson": {"schema": {"type": "string", "description": "one JSON row per line"}},
+                ARROW_STREAM: {"schema": {"type": "string", "format": "binary",
+                                          "description": "an Arrow IPC stream of rows"}},
+            },
+        },
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                        "schema": {"type": "string", "maxLength": 255},
+                        "description": "a retry with the same key and body is answered once"}],
+    }  # fmt: skip
+
+
+def _unavailable_response(what: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"the {what} is unavailable; nothing was stored; retry after "
+                   f"{RETRY_AFTER_S} seconds"},
+        status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
+    )  # fmt: skip
+
+
+def create_app(
+    store: Store,
+    log_store: LogStore,
+    *,
+    max_request_bytes: int,
+    on_labels: LabelHook | None = None,
+    metrics_public: bool = False,
+) -> FastAPI:
+    """Build the FastAPI application over a store and a log store.
+
+    ``on_labels`` re-runs the windows touched by labels (``raiwatch serve``
+    passes :func:`jobs.relabel.rerun_for_labels`); without it labels are only stored.
+    ``/metrics`` needs an API key unless ``metrics_public`` (settings ``metrics_public: true``).
+    """
     app = FastAPI(title="raiwatch", version="1", description=__doc__)
-    keys = _KeyCache(store)
+    keys = _KeyCheck(store)
     counters = IngestCounters()
+    outages = OutageTracker()
+    idempotency = IdempotencyKeys(log_store.root / "_idempotency")
     app.state.counters = counters
+    app.state.outages = outages
+
+    @app.middleware("http")
+    async def _store_outages(request: Request, call_next: Any) -> Any:
+        try:
+            response = await call_next(request)
+        except Exception as err:
+            if not is_unavailable(err):
+                raise
+            what = "data directory" if isinstance(err, OSError) else "database"
+            outages.failed(what, err)
+            return _unavailable_response(what)
+        if response.status_code < 500 and request.url.path != "/healthz":
+            outages.succeeded("database")
+        return response
 
     def api_key(
         authorization: Annotated[str | None, Header()] = None,
@@ -80,29 +154,58 @@ def create_app(store: Store, log_store: LogStore, *, max_request_bytes: int) -> 
                 raise HTTPException(413, f"body over {max_request_bytes} bytes; split the batch")
         return bytes(body)
 
+    def _store_batch(mv: ModelVersion, body: bytes, content_type: str, kind: Kind,
+                     key_name: str) -> tuple[int, dict[str, Any]]:  # fmt: skip
+        try:
+            frame = parse_frame(body, content_type)
+            result = ingest_rows(log_store, mv, frame, kind, source=f"api:{key_name}")
+        except BatchRejected as err:
+            counters.reject(mv.name, mv.version, kind)
+            return 422, {"detail": err.message, "errors": err.errors}
+        counters.add(mv.name, mv.version, kind, result.accepted)
+        answer: dict[str, Any] = {"accepted": result.accepted,
+                                  "ignored_columns": result.ignored_columns,
+                                  "with_type_errors": result.with_type_errors}  # fmt: skip
+        if kind == "logs":
+            answer["duplicates"] = result.duplicates
+        elif on_labels is not None and result.request_ids:
+            answer["rerun_runs"] = len(on_labels(mv, result.request_ids))
+        return 200, answer
+
     async def _ingest(request: Request, model: str, version: str, kind: Kind, key_name: str) -> Any:
         body = await _read_body(request)
         mv = await run_in_threadpool(store.get_model_version, model, version)
+        content_type = request.headers.get("content-type", "")
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            status, answer = await run_in_threadpool(_store_batch, mv, body, content_type, kind, key_name)
+            return JSONResponse(answer, status_code=status)
+        scope = f"{key_name}\0{mv.name}\0{mv.version}\0{kind}"
+        claim = await run_in_threadpool(idempotency.claim, scope, key, body)
+        if claim.action == "replay":
+            return JSONResponse(claim.body, status_code=claim.status,
+                                headers={"Idempotent-Replayed": "true"})  # fmt: skip
+        if claim.action == "conflict":
+            headers = {"Retry-After": "1"} if "still being processed" in claim.reason else None
+            return JSONResponse({"detail": claim.reason}, status_code=claim.status, headers=headers)
         try:
-            rows = parse_rows(body, request.headers.get("content-type", ""))
-            result = await run_in_threadpool(
-                ingest_rows, log_store, mv, rows, kind, source=f"api:{key_name}"
-            )
-        except BatchRejected as err:
-            counters.reject(model, version, kind)
-            return JSONResponse({"detail": err.message, "errors": err.errors}, status_code=422)
-        counters.add(model, version, kind, result.accepted)
-        return {"accepted": result.accepted, "ignored_columns": result.ignored_columns,
-                "with_type_errors": result.with_type_errors}  # fmt: skip
+            status, answer = await run_in_threadpool(_store_batch, mv, body, content_type, kind, key_name)
+        except BaseException:
+            claim.finish(503, None)  # not an answer about the batch: the key may be retried
+            raise
+        claim.finish(status, answer)
+        return JSONResponse(answer, status_code=status)
 
-    @app.post("/api/v1/models/{model}/versions/{version}/logs", tags=["ingestion"])
+    @app.post("/api/v1/models/{model}/versions/{version}/logs", tags=["ingestion"],
+              openapi_extra=_batch_body("inference-log rows: request id, timestamp, features, outputs"))  # fmt: skip
     async def ingest_logs(
         request: Request, model: str, version: str, key: str = Depends(api_key)
     ) -> Any:
         """Store a batch of inference-log rows (all or nothing)."""
         return await _ingest(request, model, version, "logs", key)
 
-    @app.post("/api/v1/models/{model}/versions/{version}/labels", tags=["ingestion"])
+    @app.post("/api/v1/models/{model}/versions/{version}/labels", tags=["ingestion"],
+              openapi_extra=_batch_body("labels: request_id, label, optional label_timestamp"))  # fmt: skip
     async def ingest_labels(
         request: Request, model: str, version: str, key: str = Depends(api_key)
     ) -> Any:
@@ -127,7 +230,7 @@ def create_app(store: Store, log_store: LogStore, *, max_request_bytes: int) -> 
             {"name": m.name, "model": m.model_name, "version": m.model_version,
              "enabled": m.enabled, "spec": m.spec,
              "last_completed_end": m.last_completed_end.isoformat() if m.last_completed_end else None,
-             "webhooks": [{"url": e.url, "events": list(e.events), "enabled": e.enabled}
+             "webhooks": [{"url": redact_url(e.url), "events": list(e.events), "enabled": e.enabled}
                           for e in endpoints if e.monitor == m.name]}
             for m in store.list_monitors()
         ]  # fmt: skip
@@ -145,7 +248,9 @@ def create_app(store: Store, log_store: LogStore, *, max_request_bytes: int) -> 
         return [r.to_dict() for r in runs]
 
     @app.get("/api/v1/runs/{run_id}", tags=["read"])
-    def get_run(run_id: int, _: str = Depends(api_key)) -> dict[str, Any]:
+    def get_run(
+        run_id: Annotated[int, FastApiPath(ge=1, le=MAX_ROW_ID)], _: str = Depends(api_key)
+    ) -> dict[str, Any]:
         """One run with its signal results."""
         return store.get_run(run_id).to_dict()
 
@@ -179,24 +284,41 @@ def create_app(store: Store, log_store: LogStore, *, max_request_bytes: int) -> 
     ) -> list[dict[str, Any]]:
         """Webhook deliveries, newest first."""
         return [
-            {"id": d.id, "url": d.url, "webhook_id": d.message_id, "event": d.event_type,
-             "run_id": d.run_id, "status": d.status, "attempts": d.attempts,
-             "last_error": d.last_error, "created_at": d.created_at.isoformat()}
+            {"id": d.id, "url": redact_url(d.url), "webhook_id": d.message_id,
+             "event": d.event_type, "run_id": d.run_id, "status": d.status,
+             "attempts": d.attempts, "last_error": redact(d.last_error) if d.last_error else None, "created_at": d.created_at.isoformat()}
             for d in store.list_deliveries(status=status, limit=limit)
         ]  # fmt: skip
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:
-        """200 when the database answers, 503 otherwise."""
+        """200 when the database answers and the data directory is writable, 503 otherwise."""
+        problems: dict[str, str] = {}
         try:
             store.delivery_counts()
+            outages.succeeded("database")
         except Exception as err:
-            return JSONResponse({"status": "unavailable", "database": type(err).__name__}, 503)
+            outages.failed("database", err)
+            problems["database"] = type(err).__name__
+        try:
+            probe = log_store.root / ".healthz"
+            probe.parent.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"ok")
+            outages.succeeded("data directory")
+        except OSError as err:
+            outages.failed("data directory", err)
+            problems["data_directory"] = type(err).__name__
+        if problems:
+            return JSONResponse({"status": "unavailable", **problems}, 503,
+                                headers={"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip
         return JSONResponse({"status": "ok"})
 
+    def _public() -> str:
+        return "public"
+
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
-    def metrics() -> PlainTextResponse:
-        """Prometheus metrics."""
+    def metrics(_: str = Depends(_public if metrics_public else api_key)) -> PlainTextResponse:
+        """Prometheus metrics (scrape with ``authorization: Bearer <key>`` unless public)."""
         return PlainTextResponse(
             render_metrics(store, counters), media_type="text/plain; version=0.0.4"
         )

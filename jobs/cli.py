@@ -38,6 +38,7 @@ from monitor.baseline.detection_limits import detection_limits
 from monitor.baseline.reference import Baseline, create_baseline
 from monitor.errors import RaiwatchError, SchemaError
 from monitor.ingest.sources import iter_batches
+from monitor.redaction import redact
 from monitor.signals.evaluate import WindowReport, evaluate_window
 from monitor.signals.results import SignalResult
 from monitor.spec.model_version import load_model_version
@@ -171,7 +172,8 @@ def baseline_create(
 
 
 def _ingest(
-    model: str, version: str, files: list[Path], home: Path | None, labels: bool, rerun: bool = False
+    model: str, version: str, files: list[Path], home: Path | None, labels: bool, rerun: bool = False,
+    force: bool = False,
 ) -> None:
     settings = settings_for(home)
     request_ids: list[str] = []
@@ -179,7 +181,14 @@ def _ingest(
     logs = log_store(settings)
     total_acc = total_q = 0
     for f in files:
-        report = logs.ingest_file(mv, f, labels=labels)
+        report = logs.ingest_file(mv, f, labels=labels, force=force)
+        if report.already_ingested is not None:
+            first = report.already_ingested
+            console.print(
+                f"{f}: skipped, the same content was already ingested for {mv.name}:{mv.version} "
+                f"({first.get('file')} at {first.get('at')}); pass --force to ingest it again"
+            )
+            continue
         total_acc += report.accepted
         total_q += report.quarantined
         extra = f", ignored columns {report.ignored_columns}" if report.ignored_columns else ""
@@ -193,9 +202,14 @@ def _ingest(
         )
         for reason, n in sorted(report.reasons.items()):
             console.print(f"  quarantined {n:,} × {reason}")
+        if report.duplicates:
+            console.print(
+                f"  skipped {report.duplicates:,} row(s) whose request id is already stored "
+                "(not stored twice)"
+            )
         if labels:
             console.print(
-                f"  {report.relabelled:,} replaced an earlier label (the newest wins); "
+                f"  {report.relabelled:,} replaced an earlier label (the label that arrived last wins); "
                 f"{report.unknown_ids:,} name no logged request yet (kept aside until it is logged)"
             )
             request_ids += report.request_ids
@@ -208,9 +222,43 @@ def _ingest(
 
 
 @logs_app.command("ingest")
-def logs_ingest(files: list[Path], model: ModelName, version: Version, home: Home = None) -> None:
-    """Ingest inference-log files; rows that do not fit are quarantined with a reason."""
-    _ingest(model, version, files, home, labels=False)
+def logs_ingest(
+    files: list[Path],
+    model: ModelName,
+    version: Version,
+    home: Home = None,
+    force: Annotated[bool, typer.Option(help="ingest a file even if its content was ingested before")] = False,
+) -> None:
+    """Ingest inference-log files; rows that do not fit are quarantined with a reason.
+
+    A file whose content was already ingested is skipped (``--force`` overrides);
+    rows whose request id is already stored are never stored twice.
+    """
+    _ingest(model, version, files, home, labels=False, force=force)
+
+
+@logs_app.command("compact")
+def logs_compact(
+    model: Annotated[str | None, typer.Option("--model", "-m", help="only this model")] = None,
+    version: Annotated[str | None, typer.Option("--version", "-v", help="only this version")] = None,
+    min_files: Annotated[int, typer.Option(help="compact a day holding at least this many files")] = 8,
+    home: Home = None,
+) -> None:
+    """Merge each day's small log files into few large ones (atomic; safe to interrupt)."""
+    from jobs.compaction_job import compact_all
+
+    if min_files < 2:
+        raise SchemaError(f"--min-files must be at least 2, got {min_files}")
+    settings = settings_for(home)
+    store = open_store(settings)
+    versions = [mv for mv in store.list_model_versions()
+                if (model is None or mv.name == model) and (version is None or mv.version == version)]  # fmt: skip
+    if (model or version) and not versions:
+        raise SchemaError(f"no registered model version matches --model {model} --version {version}; "
+                          "see 'raiwatch model list'")  # fmt: skip
+    for name, report in compact_all(store, log_store(settings), min_files=min_files, versions=versions).items():
+        console.print(f"{name}: {report.days} day(s) compacted, {report.files_before:,} files -> "
+                      f"{report.files_after:,}, {report.rows:,} rows")  # fmt: skip
 
 
 @labels_app.command("ingest")
@@ -220,9 +268,13 @@ def labels_ingest(
     version: Version,
     rerun: Annotated[bool, typer.Option(help="re-run stored windows whose requests got labels")] = True,
     home: Home = None,
+    force: Annotated[bool, typer.Option(help="ingest a file even if its content was ingested before")] = False,
 ) -> None:
-    """Ingest label files (request_id, label[, label_timestamp]); re-run affected windows."""
-    _ingest(model, version, files, home, labels=True, rerun=rerun)
+    """Ingest label files (request_id, label[, label_timestamp]); re-run affected windows.
+
+    Corrections are decided by arrival order: the label ingested last wins.
+    """
+    _ingest(model, version, files, home, labels=True, rerun=rerun, force=force)
 
 
 def parse_optional_time(value: str | None, what: str) -> dt.datetime | None:
@@ -315,6 +367,8 @@ def monitor_run(
     baseline = load_baseline(store, model, version)
     mv = baseline.model_version
     t0, t1 = parse_optional_time(start, "--start"), parse_optional_time(end, "--end")
+    if t0 is not None and t1 is not None and t1 < t0:
+        raise SchemaError(f"--end {end!r} is before --start {start!r}; swap them (the range is --start to --end)")
     signal_config = load_signal_config(config)
     if engine == "spark":
         from monitor.engines.spark_window import evaluate_on_spark
@@ -428,5 +482,5 @@ def main() -> None:
     try:
         app()
     except RaiwatchError as err:
-        err_console.print(f"[bold red]error:[/] {err}")
+        err_console.print(f"[bold red]error:[/] {redact(err)}", markup=True, highlight=False)
         sys.exit(2)

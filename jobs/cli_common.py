@@ -36,7 +36,7 @@ def open_store(settings: Settings) -> Store:
 
 
 def log_store(settings: Settings) -> LogStore:
-    return LogStore(settings.home)
+    return settings.log_store()
 
 
 def load_baseline(store: Store, name: str, version: str) -> Baseline:
@@ -72,3 +72,13 @@ def parse_time(value: str, what: str) -> dt.datetime:
             f"{what} {value!r} is not an ISO date or datetime (e.g. 2026-01-31 or 2026-01-31T12:00)"
         ) from None
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def parse_range(start: str, end: str) -> tuple[dt.datetime, dt.datetime]:
+    """``--start`` and ``--end`` parsed; ``--end`` before ``--start`` is an error (exit 2)."""
+    t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+    if t1 < t0:
+        raise SchemaError(
+            f"--end {end!r} is before --start {start!r}; swap them (the range is --start to --end)"
+        )
+    return t0, t1

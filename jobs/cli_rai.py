@@ -153,7 +153,7 @@ def review_command(
 ) -> None:
     """Build a bundle from a window's labelled production rows (the model version's model_uri
     is loaded with joblib/pickle: a trusted choice); prints the gate verdicts."""
-    from jobs.cli_common import load_baseline, open_store, parse_time, settings_for
+    from jobs.cli_common import load_baseline, open_store, parse_range, settings_for
     from jobs.rai_job import review_window
     from monitor.baseline.model_loader import load_model
     from monitor.ingest.logstore import LogStore
@@ -164,7 +164,7 @@ def review_command(
         store = open_store(settings)
         baseline = load_baseline(store, model, version)
         mv = baseline.model_version
-        t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+        t0, t1 = parse_range(start, end)
         extra = review_settings(file, missing)
         review = RaiReviewSpec(settings=extra, min_labels=min_labels)
         target = (

@@ -24,11 +24,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jobs.cli_common import console, err_console, open_store, parse_time, settings_for
+from jobs.cli_common import console, err_console, open_store, parse_range, settings_for
 from jobs.evaluation import EngineEvaluator, load_evaluator
 from jobs.runner import MonitorRunner
+from jobs.webhook_destinations import DestinationPolicy
 from jobs.windows import windows_between
 from monitor.errors import SchemaError
+from monitor.redaction import install_log_redaction
 from monitor.spec.monitor import MonitorSpec, load_monitor_spec
 from monitor.store import EndpointSpec
 
@@ -60,6 +62,7 @@ def serve(
         level=os.environ.get("RAIWATCH_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()  # every handler: secrets masked in every log line
     for noisy in ("apscheduler", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = settings_for(home)
@@ -79,8 +82,14 @@ def monitor_add(
 ) -> None:
     """Add (or update) a monitor from YAML; webhook secrets are read now and stored."""
     spec = load_monitor_spec(file)
-    store = open_store(settings_for(home))
+    settings = settings_for(home)
+    store = open_store(settings)
     store.get_model_version(spec.model, spec.version)  # must be registered
+    policy = DestinationPolicy.from_settings(settings.webhook_allowed_networks, settings.webhook_allow_loopback)
+    for w in spec.webhooks:
+        problem = policy.problem(w.url)
+        if problem:
+            raise SchemaError(f"monitor file {str(file)!r}: {problem}")
     endpoints = [
         EndpointSpec(
             url=w.url,
@@ -136,7 +145,7 @@ def monitor_backfill(
         load_evaluator(named, store, settings) if named else EngineEvaluator(store, settings)
     )
     runner = MonitorRunner(store, evaluator, dashboard_url=settings.dashboard_url)
-    t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+    t0, t1 = parse_range(start, end)
     total = len(windows_between(runner.spec(name), t0, t1))
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip

@@ -1,7 +1,8 @@
 """HTTP ingestion of inference logs and labels: parse, validate, then write.
 
-A batch is JSON (an array of row objects, or ``{"rows": [...]}``) or NDJSON
-(one object per line, ``Content-Type: application/x-ndjson``). The whole batch
+A batch is JSON (an array of row objects, or ``{"rows": [...]}``), NDJSON
+(one object per line, ``Content-Type: application/x-ndjson``) or an Arrow IPC
+stream (``Content-Type: application/vnd.apache.arrow.stream``, the fastest). The whole batch
 is validated before anything is written: one bad row rejects the batch with
 every row's reason (HTTP 422), so a rejected batch leaves nothing behind.
 """
@@ -9,10 +10,12 @@ every row's reason (HTTP 422), so a rejected batch leaves nothing behind.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
+import pyarrow as pa
 
 from monitor.errors import DataError
 from monitor.ingest.log_rows import validate_labels, validate_logs
@@ -40,29 +43,72 @@ class IngestResult:
     accepted: int
     ignored_columns: list[str] = field(default_factory=list)
     with_type_errors: int = 0
+    duplicates: int = 0
+    request_ids: list[str] = field(default_factory=list)
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8") if body else ""
+    except UnicodeDecodeError as err:
+        line = body[: err.start].count(b"\n") + 1
+        raise BatchRejected(
+            f"body is not valid UTF-8 (byte {err.start}, line {line}: {err.reason}); nothing was "
+            "stored; encode the batch as UTF-8 and resend it"
+        ) from None
+
+
+def _loads(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise BatchRejected(
+            f"{where} is not JSON ({err.msg} at line {err.lineno}); send an array of rows, "
+            "{'rows': [...]}, or NDJSON with Content-Type application/x-ndjson"
+        ) from None
+    except RecursionError:
+        raise BatchRejected(
+            f"{where} nests JSON too deeply; a row is one flat object of column values"
+        ) from None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_text(rows: list[dict[str, Any]]) -> None:
+    """Reject strings that cannot be stored as UTF-8 (lone surrogates from ``\\ud800`` escapes)."""
+    bad: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            for text in (key, value) if isinstance(value, str) else (key,):
+                try:
+                    str(text).encode("utf-8")
+                except UnicodeEncodeError:
+                    bad.append({"row": i, "reason": f"invalid_text: column {str(key)!r} holds a "
+                                "lone UTF-16 surrogate (\\ud800-\\udfff escape); send valid Unicode"})
+                    break
+    if bad:
+        raise BatchRejected(
+            f"{len(bad)} row(s) hold text that is not valid Unicode; nothing was stored",
+            bad[:MAX_REASONS],
+        )
 
 
 def parse_rows(body: bytes, content_type: str) -> list[dict[str, Any]]:
-    """Rows of a JSON or NDJSON body (``BatchRejected`` names the bad line)."""
-    text = body.decode("utf-8", errors="replace") if body else ""
+    """Rows of a JSON or NDJSON body (``BatchRejected`` names the bad line).
+
+    Invalid UTF-8, JSON nested too deeply and lone surrogates are rejected
+    (HTTP 422), never replaced or stored.
+    """
+    text = _decode(body)
     rows: Any
     if "ndjson" in content_type or "jsonl" in content_type:
         rows = []
         for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise BatchRejected(f"line {number} is not JSON: {err.msg}") from None
+            if line.strip():
+                rows.append(_loads(line, f"line {number}"))
     else:
-        try:
-            data = json.loads(text) if text.strip() else None
-        except json.JSONDecodeError as err:
-            raise BatchRejected(
-                f"body is not JSON ({err.msg} at line {err.lineno}); send an array of rows, "
-                "{'rows': [...]}, or NDJSON with Content-Type application/x-ndjson"
-            ) from None
+        data = _loads(text, "body") if text.strip() else None
         rows = data.get("rows") if isinstance(data, dict) else data
     if not isinstance(rows, list) or not rows:
         raise BatchRejected("no rows; send a non-empty array of row objects")
@@ -75,7 +121,31 @@ def parse_rows(body: bytes, content_type: str) -> list[dict[str, Any]]:
                 for i in bad[:MAX_REASONS]
             ],
         )
+    if _SURROGATE_ESCAPE.search(text):  # only \\ud800-\\udfff escapes can make lone surrogates
+        _check_text(rows)
     return rows
+
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+
+def parse_frame(body: bytes, content_type: str) -> pd.DataFrame:
+    """The rows of a JSON, NDJSON or Arrow IPC stream body as a frame (``BatchRejected`` if unreadable)."""
+    if ARROW_STREAM not in content_type:
+        return pd.DataFrame.from_records(parse_rows(body, content_type))
+    try:
+        table = pa.ipc.open_stream(pa.BufferReader(body)).read_all()
+    except (pa.ArrowInvalid, pa.ArrowException, OSError, ValueError) as err:
+        raise BatchRejected(
+            f"body is not an Arrow IPC stream ({err}); write it with pyarrow.ipc.new_stream "
+            f"and send Content-Type {ARROW_STREAM}"
+        ) from None
+    if table.num_rows == 0:
+        raise BatchRejected("no rows; send a non-empty Arrow IPC stream")
+    nested = [f.name for f in table.schema if pa.types.is_nested(f.type)]
+    if nested:
+        raise BatchRejected(f"columns {nested} hold lists or structs; send one value per cell")
+    return table.to_pandas()
 
 
 def _row_reasons(rejected: pd.DataFrame) -> list[dict[str, Any]]:
@@ -87,10 +157,11 @@ def _row_reasons(rejected: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def ingest_rows(
-    log_store: LogStore, mv: ModelVersion, rows: list[dict[str, Any]], kind: Kind, *, source: str
+    log_store: LogStore, mv: ModelVersion, rows: list[dict[str, Any]] | pd.DataFrame, kind: Kind,
+    *, source: str,
 ) -> IngestResult:
     """Validate every row, then store the batch; ``BatchRejected`` stores nothing."""
-    frame = pd.DataFrame.from_records(rows)
+    frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
     frame[ROW_COLUMN] = range(len(frame))
     validate = validate_logs if kind == "logs" else validate_labels
     try:
@@ -112,4 +183,6 @@ def ingest_rows(
         accepted=report.accepted,
         ignored_columns=[c for c in ignored if c != ROW_COLUMN],
         with_type_errors=report.with_type_errors,
+        duplicates=report.duplicates,
+        request_ids=report.request_ids,
     )

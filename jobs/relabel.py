@@ -49,12 +49,18 @@ def rerun_for_labels(
     request_ids: Iterable[str],
     *,
     notify: bool = True,
+    runner: MonitorRunner | None = None,
 ) -> list[int]:
-    """Re-run the stored windows touched by newly labelled requests; returns run ids."""
-    stamps = sorted(labelled_timestamps(LogStore(settings.home), mv, request_ids))
+    """Re-run the stored windows touched by newly labelled requests; returns run ids.
+
+    The CLI (``raiwatch labels ingest``) and the HTTP API (``POST .../labels``)
+    both call this; ``serve`` passes its own runner (and evaluator).
+    """
+    stamps = sorted(labelled_timestamps(settings.log_store(), mv, request_ids))
     if not stamps:
         return []
-    runner = MonitorRunner(store, EngineEvaluator(store, settings), dashboard_url=settings.dashboard_url)
+    if runner is None:
+        runner = MonitorRunner(store, EngineEvaluator(store, settings), dashboard_url=settings.dashboard_url)
     rerun: list[int] = []
     for monitor in store.list_monitors():
         if (monitor.model_name, monitor.model_version) != (mv.name, mv.version):

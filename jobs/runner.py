@@ -3,7 +3,13 @@
 A run is identified by (monitor, window). Its results, alert transitions and
 webhook deliveries are committed in one transaction together with the
 monitor's cursor, so a crash before the commit leaves the window owed (it runs
-again on restart) and a crash after it leaves nothing to redo. A lease in the
+again on restart) and a crash after it leaves nothing to redo.
+
+An evaluation that fails on a transient error (the database or the data
+directory unavailable, a log file swapped away mid-scan) is retried with a
+short backoff; if it keeps failing the window is *not* stored as ``error``: the
+catch-up stops and the window stays owed, so the scheduler runs it again later.
+Any other exception is stored as an explicit ``error`` run. A lease in the
 ``monitors`` row keeps a monitor to one runner at a time across processes.
 """
 
@@ -18,19 +24,35 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from jobs.evaluation import WindowEvaluator, WindowOutcome
+from jobs.outage import is_unavailable
 from jobs.windows import Window, due_windows, windows_between
+from monitor.errors import SchemaError
+from monitor.redaction import redact
 from monitor.signals.results import SignalResult
+from monitor.spec.model_version import MAX_COLUMN_NAME_CHARS
 from monitor.spec.monitor import MonitorSpec
 from monitor.store import AlertPolicy, Store
 from monitor.store.base import utcnow
 
 log = logging.getLogger(__name__)
+#: Length of the results' ``feature`` column on every store.
+MAX_STORED_NAME_CHARS = 256
+TRANSIENT_RETRIES_S = (0.2, 1.0, 3.0)
 Progress = Callable[[Window, int], None]
 
 
 def default_owner() -> str:
     """A lease owner id unique to this process."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class TransientRunError(RuntimeError):
+    """A window could not be evaluated because a store stayed unavailable; it stays owed."""
+
+
+def is_transient(err: BaseException) -> bool:
+    """Errors worth retrying: an unavailable store, or a file swapped away mid-scan."""
+    return is_unavailable(err) or isinstance(err, FileNotFoundError)
 
 
 class MonitorRunner:
@@ -83,23 +105,44 @@ class MonitorRunner:
         )
 
     def _evaluate(self, spec: MonitorSpec, window: Window) -> WindowOutcome:
-        try:
-            return self.evaluator.evaluate(spec, window)
-        except Exception as err:  # stored as an explicit error run, never as "ok"
-            log.exception("monitor %s window %s failed", spec.name, window)
-            message = f"{type(err).__name__}: {err}"
-            result = SignalResult(signal="run", metric="exception", value=None, status="error", message=message)
-            return WindowOutcome(
-                status="error",
-                results=[result],
-                row_count=0,
-                details={"error": message, "traceback": traceback.format_exc(limit=5)},
-            )
+        for attempt, pause in enumerate((*TRANSIENT_RETRIES_S, None), start=1):
+            try:
+                return self.evaluator.evaluate(spec, window)
+            except Exception as err:
+                if not is_transient(err):
+                    return self._error_outcome(spec, window, err)
+                if pause is None:
+                    raise TransientRunError(
+                        f"monitor {spec.name} window {window}: still failing after {attempt} attempts "
+                        f"({type(err).__name__}); the window stays owed and is retried later"
+                    ) from err
+                log.warning("monitor %s window %s: transient %s (attempt %d); retrying in %.1fs",
+                            spec.name, window, type(err).__name__, attempt, pause)  # fmt: skip
+                time.sleep(pause)
+        raise AssertionError("unreachable")
+
+    def _error_outcome(self, spec: MonitorSpec, window: Window, err: Exception) -> WindowOutcome:
+        """An explicit ``error`` run (never "ok"), its message and traceback redacted."""
+        log.error("monitor %s window %s failed", spec.name, window, exc_info=err)
+        message = redact(f"{type(err).__name__}: {err}")
+        result = SignalResult(signal="run", metric="exception", value=None, status="error", message=message)
+        trace = redact("".join(traceback.format_exception(err, limit=5)))
+        return WindowOutcome(
+            status="error", results=[result], row_count=0,
+            details={"error": message, "traceback": trace},
+        )  # fmt: skip
 
     def run_window(self, spec: MonitorSpec, window: Window, *, notify: bool = True) -> int:
         """Evaluate one window and store it (re-running replaces it); returns the run id."""
         began = time.perf_counter()
         outcome = self._evaluate(spec, window)
+        too_long = sorted({r.feature for r in outcome.results
+                           if r.feature is not None and len(r.feature) > MAX_STORED_NAME_CHARS})  # fmt: skip
+        if too_long:  # would fail to save on PostgreSQL forever: store why instead
+            outcome = self._error_outcome(spec, window, SchemaError(
+                f"column name(s) longer than {MAX_STORED_NAME_CHARS} characters cannot be stored: "
+                f"{[n[:40] + '...' for n in too_long[:5]]}; rename them in the model version "
+                f"(names are limited to {MAX_COLUMN_NAME_CHARS} characters)"))  # fmt: skip
         return self.store.save_run(
             spec.name, spec.model, spec.version, window.start, window.end, outcome.status,
             outcome.results, outcome.row_count, time.perf_counter() - began, outcome.details,
@@ -132,7 +175,11 @@ class MonitorRunner:
                         log.warning("lost the lease of monitor %s; stopping catch-up", name)
                         break
                     renewed = time.monotonic()
-                run_ids.append(self.run_window(spec, window))
+                try:
+                    run_ids.append(self.run_window(spec, window))
+                except TransientRunError as err:
+                    log.warning("%s", err)
+                    break
         finally:
             self.store.release_lease(name, self.owner)
         return run_ids

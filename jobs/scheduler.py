@@ -23,6 +23,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from jobs.outage import OutageTracker, is_unavailable
 from jobs.runner import MonitorRunner
 from jobs.triggers import DelayedCronTrigger
 from jobs.windows import due_windows
@@ -36,6 +37,8 @@ RUNNERS: dict[str, MonitorRunner] = {}
 
 
 RUNNING: set[tuple[str, str]] = set()
+#: Outages seen by the scheduler's jobs (logged once when they start and once when they end).
+SCHEDULER_OUTAGES = OutageTracker("scheduler")
 _RUNNING_LOCK = threading.Lock()
 
 
@@ -51,6 +54,11 @@ def run_monitor_job(monitor: str, runner_key: str = "default") -> None:
         RUNNING.add((runner_key, monitor))
     try:
         runner.catch_up(monitor)
+        SCHEDULER_OUTAGES.succeeded("database")
+    except Exception as err:
+        if not is_unavailable(err):
+            raise
+        SCHEDULER_OUTAGES.failed("database", err)  # logged once per outage; retried by reconcile
     finally:
         with _RUNNING_LOCK:
             RUNNING.discard((runner_key, monitor))
@@ -91,6 +99,11 @@ class MonitorScheduler:
         self.runner = runner
         self.runner_key = runner_key
         self.reconcile_interval_s = reconcile_interval_s
+        # APScheduler's shutdown(wait=True) holds its job-store lock while it waits for
+        # running jobs; a reconcile job calling get_job/add_job then would deadlock it.
+        # Shutdown first waits for a running reconcile and stops new ones from touching it.
+        self._reconcile_lock = threading.Lock()
+        self._stopping = False
         self.scheduler = BackgroundScheduler(
             jobstores={
                 "default": SQLAlchemyJobStore(engine=store.engine),
@@ -136,6 +149,11 @@ class MonitorScheduler:
 
     def reconcile(self) -> None:
         """Sync jobs and queue a catch-up for every lagging monitor."""
+        with self._reconcile_lock:
+            if not self._stopping:
+                self._reconcile()
+
+    def _reconcile(self) -> None:
         try:
             self.sync_jobs()
             for name in self.lagging_monitors():
@@ -145,8 +163,13 @@ class MonitorScheduler:
                     run_monitor_job, args=[name, self.runner_key], id=f"catchup:{name}",
                     jobstore="memory", replace_existing=True, misfire_grace_time=None,
                 )  # fmt: skip
-        except Exception:  # the database may be down: the next reconcile retries
-            log.exception("scheduler reconcile failed; retrying in %ss", self.reconcile_interval_s)
+        except Exception as err:  # the database may be down: the next reconcile retries
+            if is_unavailable(err):
+                SCHEDULER_OUTAGES.failed("database", err)  # one line per outage, not per reconcile
+            else:
+                log.exception("scheduler reconcile failed; retrying in %ss", self.reconcile_interval_s)
+        else:
+            SCHEDULER_OUTAGES.succeeded("database")
 
     def start(self) -> None:
         """Start the scheduler and catch every monitor up right away."""
@@ -159,6 +182,8 @@ class MonitorScheduler:
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop scheduling; with ``wait``, let running monitors finish."""
+        with self._reconcile_lock:  # no reconcile is half-way through the scheduler's API
+            self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
         RUNNERS.pop(self.runner_key, None)

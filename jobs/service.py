@@ -1,5 +1,6 @@
 """``raiwatch serve``: one process with the HTTP API, the scheduler and the deliverer.
 
+It also compacts the log store every ``settings.compaction_interval_s`` seconds.
 On start the store is migrated, the scheduler syncs one job per monitor and
 catches up every missed window, and the deliverer sends pending deliveries
 (including those a crash left mid-send). SIGTERM/SIGINT stop uvicorn, then the
@@ -19,11 +20,14 @@ import uvicorn
 from fastapi import FastAPI
 
 from jobs.api import create_app
+from jobs.compaction_job import CompactionLoop
 from jobs.deliverer import Backoff, Deliverer
 from jobs.evaluation import EngineEvaluator, WindowEvaluator, load_evaluator
+from jobs.relabel import rerun_for_labels
 from jobs.runner import MonitorRunner
 from jobs.scheduler import MonitorScheduler
-from monitor.ingest.logstore import LogStore
+from jobs.webhook_destinations import DestinationPolicy
+from monitor.spec.model_version import ModelVersion
 from monitor.spec.settings import Settings
 from monitor.store import Store
 
@@ -89,11 +93,24 @@ class Service:
             backoff=Backoff(base_s=opts.backoff_base_s, cap_s=opts.backoff_cap_s),
             poll_interval_s=opts.delivery_poll_s,
             lease=timedelta(seconds=opts.delivery_lease_s),
+            destinations=DestinationPolicy.from_settings(
+                settings.webhook_allowed_networks, settings.webhook_allow_loopback
+            ),
         )
+        self.log_store = settings.log_store()
         self.app = create_app(
-            self.store, LogStore(settings.home), max_request_bytes=settings.max_request_bytes
-        )
+            self.store, self.log_store, max_request_bytes=settings.max_request_bytes,
+            on_labels=self._rerun_for_labels, metrics_public=settings.metrics_public,
+        )  # fmt: skip
+        self.compaction = CompactionLoop(
+            self.store, self.log_store, interval_s=settings.compaction_interval_s,
+            min_files=settings.compaction_min_files,
+        )  # fmt: skip
         self.app.router.lifespan_context = self._lifespan
+
+    def _rerun_for_labels(self, mv: ModelVersion, request_ids: list[str]) -> list[int]:
+        """Re-run the stored windows the labels touch, exactly as ``raiwatch labels ingest``."""
+        return rerun_for_labels(self.store, self.settings, mv, request_ids, runner=self.runner)
 
     @asynccontextmanager
     async def _lifespan(self, _: FastAPI) -> AsyncIterator[None]:
@@ -107,12 +124,14 @@ class Service:
         """Start the scheduler (with catch-up) and the deliverer."""
         self.scheduler.start()
         self.deliverer.start()
+        self.compaction.start()
         log.info("raiwatch service started (database %r)", self.store)
 
     def stop_background(self) -> None:
         """Stop the scheduler and the deliverer, letting in-flight work finish."""
         self.scheduler.shutdown(wait=True)
         self.deliverer.stop()
+        self.compaction.stop()
         self.store.dispose()
 
     def serve(self) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from monitor.redaction import redact
+
 
 class RaiwatchError(Exception):
     """Base class of every error raised on purpose by raiwatch."""
@@ -60,7 +62,11 @@ def format_validation_error(what: str, source: str, err: Any) -> str:
         elif e["type"] == "extra_forbidden":
             lines.append(f"  - {loc}: unknown field; remove it (check its spelling)")
         else:
-            hidden = isinstance(bad, dict) or "secret" in loc or type(bad).__name__ == "SecretStr"
+            hidden = (
+                isinstance(bad, dict | list | tuple)
+                or "secret" in loc
+                or type(bad).__name__ == "SecretStr"
+            )
             shown = "" if hidden else f" got {bad!r};"
             lines.append(f"  - {loc}:{shown} {msg}")
-    return "\n".join(lines)
+    return redact("\n".join(lines))

@@ -5,7 +5,9 @@ epoch seconds), categorical and boolean columns become strings (booleans as
 ``"true"``/``"false"``). A value that cannot be read as its declared type
 becomes null and is recorded in the ``_raiwatch_type_errors`` column (a
 comma-separated list of the offending columns for that row), so data-quality
-signals can count type errors instead of silently losing them.
+signals can count type errors instead of silently losing them. Objects and
+lists (from JSON) are type errors in every column type, never stored as their
+Python text.
 
 Typed inputs (a float column declared numeric) take a zero-copy fast path.
 """
@@ -98,6 +100,10 @@ def _datetime(col: pa.Array | pd.Series) -> _Converted:
     return _Converted(pa.array(secs, pa.float64(), from_pandas=True), bad if bad.any() else None)
 
 
+def _is_structured(v: object) -> bool:
+    return isinstance(v, dict | list | tuple | set)
+
+
 def _category_text(v: object) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
@@ -116,8 +122,14 @@ def _categorical(col: pa.Array | pd.Series) -> _Converted:
             return _Converted(col.cast(pa.string()), None)
     s = _as_series(col)
     isna = _null_like(s)
-    text = [None if na else _category_text(v) for v, na in zip(s.tolist(), isna, strict=True)]
-    return _Converted(pa.array(text, pa.string()), None)
+    values = s.tolist()
+    # an object or a list is not one category: a type error, never its Python repr
+    nested = np.array([_is_structured(v) for v in values], dtype=bool)
+    text = [
+        None if na or bad else _category_text(v)
+        for v, na, bad in zip(values, isna, nested, strict=True)
+    ]
+    return _Converted(pa.array(text, pa.string()), nested if nested.any() else None)
 
 
 def _boolean(col: pa.Array | pd.Series) -> _Converted:
@@ -125,6 +137,9 @@ def _boolean(col: pa.Array | pd.Series) -> _Converted:
         out = pc.if_else(col, "true", "false")
         return _Converted(out.cast(pa.string()), None)
     s = _as_series(col)
+    nested = s.map(_is_structured).to_numpy(dtype=bool)
+    if nested.any():
+        s = s.where(~nested, "<structured>")  # neither true nor false: a type error
     isna = _null_like(s)
     text = s.map(_category_text).str.strip().str.lower()
     is_true = text.isin(_TRUE).to_numpy()

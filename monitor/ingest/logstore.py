@@ -6,17 +6,30 @@ Layout under the store root::
     labels/model=<name>/version=<v>/date=YYYY-MM-DD/part-<uuid>.parquet
     quarantine/model=<name>/version=<v>/date=YYYY-MM-DD/part-<uuid>.parquet
 
-Writers append small files atomically (written under a dot-name, then renamed),
-so a reader never sees half a file and a crash never leaves a corrupt one. A
+Writers append small files atomically (written under a dot-name, fsynced, then
+renamed, and the directory fsynced), so a reader never sees half a file, a crash
+never leaves a corrupt one, and a batch is durable when ``ingest_*`` returns. A
 batch that spans several days (several files) is published through a journal
-that is rolled forward when a store is next opened, so a batch is never left
-half-stored.
+held under an ``flock`` by its writer; :meth:`LogStore.recover` rolls forward
+only journals whose writer is gone (their lock is free), so opening a store never
+disturbs a live writer.
+
+Writers of one model version's logs hold that version's write lock while they
+check for request ids already stored (on the days the batch touches) and
+publish, so a retried batch is never stored twice, even by two processes.
+Scans hold the version's layout lock shared; compaction
+(:mod:`monitor.ingest.compaction`) swaps files under it exclusively, so a scan
+never sees a compacted file beside the files it replaced.
+
+Labels are decided by arrival order: the label that arrived last wins for a
+request id, whatever its ``label_timestamp`` says (file names are time-ordered).
 Rows that do not fit the schema are quarantined with a reason, never dropped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import time
@@ -24,6 +37,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -32,8 +46,17 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from monitor.errors import CorruptFileError, DataError
+from monitor.ingest.compaction import finish_orphan_compactions
 from monitor.ingest.conform import TYPE_ERRORS_COLUMN, conform
-from monitor.ingest.log_rows import label_schema, log_schema, validate_labels, validate_logs
+from monitor.ingest.file_locks import locked, try_lock_orphan, write_locked_journal
+from monitor.ingest.log_rows import (
+    TimestampBounds,
+    label_schema,
+    log_schema,
+    validate_labels,
+    validate_logs,
+)
+from monitor.ingest.request_ids import RequestIdIndex
 from monitor.ingest.sources import iter_batches
 from monitor.spec.model_version import ModelVersion
 
@@ -53,6 +76,10 @@ class IngestReport:
     request_ids: list[str] = field(default_factory=list)
     relabelled: int = 0
     unknown_ids: int = 0
+    # logs only: rows whose request id was already stored for the model version (not stored again)
+    duplicates: int = 0
+    # files only: when the same content was ingested before, its first ingestion (nothing stored)
+    already_ingested: dict[str, object] | None = None
 
     def add(self, other: IngestReport) -> None:
         self.accepted += other.accepted
@@ -65,6 +92,7 @@ class IngestReport:
         self.request_ids += other.request_ids
         self.relabelled += other.relabelled
         self.unknown_ids += other.unknown_ids
+        self.duplicates += other.duplicates
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -73,6 +101,7 @@ class IngestReport:
             "with_type_errors": self.with_type_errors,
             "reasons": self.reasons,
             "ignored_columns": self.ignored_columns,
+            "duplicates": self.duplicates,
         }
 
 
@@ -93,17 +122,52 @@ def _stage(table: pa.Table, directory: Path) -> tuple[Path, Path]:
     return tmp, directory / name
 
 
-STALE_TMP_SECONDS = 3600
-class LogStore:
-    """Append and scan inference logs and labels of model versions."""
+def fsync_dir(directory: Path) -> None:
+    """Make renames and deletions in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
-    def __init__(self, root: str | Path) -> None:
+
+def arrival_key(path: str | Path) -> str:
+    """The arrival order of a data file, from its time-ordered name (``part-<ns>-...``)."""
+    return Path(path).name.split("-")[1] if Path(path).name.startswith("part-") else ""
+
+
+STALE_TMP_SECONDS = 3600
+LockKind = Literal["write", "layout", "compact"]
+
+
+class LogStore:
+    """Append and scan inference logs and labels of model versions.
+
+    Parameters
+    ----------
+    root
+        The data directory (``logs/``, ``labels/``, ``quarantine/`` go under it).
+    timestamp_bounds
+        Plausibility bounds on log and label timestamps (default: not before
+        2000, not more than one day in the future).
+    """
+
+    def __init__(self, root: str | Path, *, timestamp_bounds: TimestampBounds | None = None) -> None:
         self.root = Path(root)
         self.log_root = self.root / "logs"
         self.label_root = self.root / "labels"
         self.quarantine_root = self.root / "quarantine"
         self.journal_dir = self.root / "_journal"
+        self.compaction_journal_dir = self.journal_dir / "compaction"
+        self.ledger_root = self.root / "_ingested"
+        self.bounds = timestamp_bounds or TimestampBounds()
+        self._id_index = RequestIdIndex()
         self.recover()
+
+    def lock_path(self, mv: ModelVersion, kind: LockKind) -> Path:
+        """The ``flock`` file of one model version's ``write``, ``layout`` or ``compact`` lock."""
+        digest = hashlib.sha256(f"{mv.name}\0{mv.version}".encode()).hexdigest()[:24]
+        return self.root / "_locks" / f"{digest}.{kind}.lock"
 
     # --- atomic multi-file commits ---------------------------------------------------------
     def _commit(self, staged: list[tuple[Path, Path]]) -> list[str]:
@@ -113,30 +177,45 @@ class LogStore:
         :meth:`recover` (run whenever a store is opened) completes the renames of a
         commit that a crash interrupted, so a batch is either absent or whole.
         """
-        journal = None
+        journal = handle = None
         if len(staged) > 1:
             self.journal_dir.mkdir(parents=True, exist_ok=True)
             journal = self.journal_dir / f"{uuid.uuid4().hex}.json"
-            tmp = journal.with_suffix(".tmp")
-            tmp.write_text(json.dumps([[str(a), str(b)] for a, b in staged]))
-            os.replace(tmp, journal)
-        for tmp_path, final in staged:
-            os.replace(tmp_path, final)
-        if journal is not None:
-            journal.unlink()
+            handle = write_locked_journal(journal, json.dumps([[str(a), str(b)] for a, b in staged]))
+        try:
+            for tmp_path, final in staged:
+                os.replace(tmp_path, final)
+            for directory in {final.parent for _, final in staged}:
+                fsync_dir(directory)
+            if journal is not None:
+                journal.unlink()
+        finally:
+            if handle is not None:
+                handle.close()
         return [str(final) for _, final in staged]
 
     def recover(self) -> int:
-        """Finish interrupted commits and delete abandoned temporary files; returns renames done."""
+        """Finish commits whose writer died and delete abandoned temporary files.
+
+        Only journals whose ``flock`` is free are touched: a journal of a live
+        writer (another thread or process) is left alone. Returns renames done.
+        """
         done = 0
         if self.journal_dir.is_dir():
             for journal in sorted(self.journal_dir.glob("*.json")):
-                for tmp_name, final_name in json.loads(journal.read_text()):
-                    tmp_path = Path(tmp_name)
-                    if tmp_path.exists():
-                        os.replace(tmp_path, final_name)
-                        done += 1
-                journal.unlink()
+                handle = try_lock_orphan(journal)
+                if handle is None:
+                    continue
+                try:
+                    for tmp_name, final_name in json.loads(handle.read().decode() or "[]"):
+                        tmp_path = Path(tmp_name)
+                        if tmp_path.exists():
+                            os.replace(tmp_path, final_name)
+                            done += 1
+                    journal.unlink(missing_ok=True)
+                finally:
+                    handle.close()
+        finish_orphan_compactions(self)
         cutoff = time.time() - STALE_TMP_SECONDS
         for root in (self.log_root, self.label_root, self.quarantine_root):
             if root.is_dir():
@@ -173,11 +252,27 @@ class LogStore:
 
     def ingest_frame(self, mv: ModelVersion, frame: pd.DataFrame, *, source: str = "frame") -> IngestReport:
         """Validate and append inference-log rows; bad rows go to quarantine."""
-        accepted, rejected, ignored = validate_logs(mv, frame)
-        table = pa.Table.from_pandas(accepted, schema=log_schema(mv), preserve_index=False)
-        staged = self._stage_by_day(table, mv, self.log_root, mv.timestamp_column)
-        files = self._commit(staged + self._stage_quarantine(mv, rejected, source))[: len(staged)]
-        return _report(table, rejected, ignored, files)
+        accepted, rejected, ignored = validate_logs(mv, frame, bounds=self.bounds)
+        with locked(self.lock_path(mv, "write")):
+            stored = self._stored_ids(mv, accepted[mv.timestamp_column], set(accepted[mv.id_column]))
+            dup = accepted[mv.id_column].isin(stored).to_numpy()
+            table = pa.Table.from_pandas(accepted.loc[~dup], schema=log_schema(mv), preserve_index=False)
+            staged = self._stage_by_day(table, mv, self.log_root, mv.timestamp_column)
+            files = self._commit(staged + self._stage_quarantine(mv, rejected, source))[: len(staged)]
+        report = _report(table, rejected, ignored, files)
+        report.duplicates = int(dup.sum())
+        return report
+
+    def _stored_ids(self, mv: ModelVersion, stamps: pd.Series, ids: set[str]) -> set[str]:
+        """The ``ids`` already stored on the days of ``stamps`` (a retry has the same timestamps)."""
+        if not ids:
+            return set()
+        days = sorted(set(pd.to_datetime(stamps, utc=True).dt.date))
+        found: set[str] = set()
+        with locked(self.lock_path(mv, "layout"), "shared"):
+            for day in days:
+                found |= self._id_index.stored(_partition(self.log_root, mv, day), mv.id_column, ids)
+        return found
 
     def ingest_labels_frame(
         self, mv: ModelVersion, frame: pd.DataFrame, *, source: str = "frame", check_known: bool = False
@@ -185,10 +280,10 @@ class LogStore:
         """Validate and append ground-truth labels keyed by request id.
 
         With ``check_known`` the report also counts labels that replace earlier ones
-        (the newest label wins) and labels whose request id was never logged: those
+        (the label that arrived last wins) and labels whose request id was never logged: those
         are kept aside in the label store and join if the request is logged later.
         """
-        accepted, rejected, ignored = validate_labels(mv, frame)
+        accepted, rejected, ignored = validate_labels(mv, frame, bounds=self.bounds)
         ids = accepted["request_id"].astype(str)
         previous = set(self.read_labels(mv)["request_id"].astype(str)) if check_known else set()
         table = pa.Table.from_pandas(accepted, schema=label_schema(mv), preserve_index=False)
@@ -197,7 +292,7 @@ class LogStore:
         report = _report(table, rejected, ignored, files)
         report.request_ids = sorted(set(ids))
         if check_known:
-            # duplicates within the batch and labels replacing earlier ones: the newest wins
+            # duplicates within the batch and labels replacing earlier ones: the last arrival wins
             report.relabelled = int(ids.duplicated().sum()) + len(previous & set(ids))
             report.unknown_ids = len(set(ids) - self.known_request_ids(mv, set(ids)))
         return report
@@ -213,19 +308,39 @@ class LogStore:
             found.update(col.filter(pc.is_in(col, value_set=wanted)).to_pylist())
         return found
 
-    def ingest_file(self, mv: ModelVersion, path: str | Path, *, labels: bool = False) -> IngestReport:
+    def ingest_file(
+        self, mv: ModelVersion, path: str | Path, *, labels: bool = False, force: bool = False
+    ) -> IngestReport:
         """Ingest a CSV / Parquet / JSONL file as a whole.
 
         The file is read and validated completely before anything is written, so a
         corrupt or truncated file raises :class:`CorruptFileError` and stores nothing.
+        A file whose content (SHA-256) was already ingested for the model version is
+        skipped: the report's ``already_ingested`` says when and from where; ``force``
+        ingests it again (log rows whose request ids are stored are still skipped).
         """
+        digest = _file_digest(path)
+        ledger = self._ledger_path(mv, "labels" if labels else "logs", digest)
+        if ledger.exists() and not force:
+            return IngestReport(already_ingested=json.loads(ledger.read_text()))
         frames = [b.to_pandas() if isinstance(b, pa.RecordBatch) else b for b in iter_batches(path)]
         if not frames:
             return IngestReport()
         frame = pd.concat(frames, ignore_index=True)
         if labels:
-            return self.ingest_labels_frame(mv, frame, source=str(path), check_known=True)
-        return self.ingest_frame(mv, frame, source=str(path))
+            report = self.ingest_labels_frame(mv, frame, source=str(path), check_known=True)
+        else:
+            report = self.ingest_frame(mv, frame, source=str(path))
+        ledger.parent.mkdir(parents=True, exist_ok=True)
+        entry = {"sha256": digest, "file": str(path), "at": dt.datetime.now(dt.UTC).isoformat(),
+                 "accepted": report.accepted, "quarantined": report.quarantined}  # fmt: skip
+        tmp = ledger.with_name(f".{ledger.name}.tmp")
+        tmp.write_text(json.dumps(entry))
+        os.replace(tmp, ledger)
+        return report
+
+    def _ledger_path(self, mv: ModelVersion, kind: str, digest: str) -> Path:
+        return self.ledger_root / kind / f"model={mv.name}" / f"version={mv.version}" / f"{digest}.json"
 
     # --- reading -------------------------------------------------------------------------
     def _dataset(self, root: Path, mv: ModelVersion, schema: pa.Schema) -> ds.Dataset | None:
@@ -248,9 +363,6 @@ class LogStore:
         batch_rows: int = 262_144,
     ) -> Iterator[pa.RecordBatch]:
         """Arrow batches of the log rows with ``start <= timestamp < end``."""
-        dataset = self._dataset(self.log_root, mv, log_schema(mv))
-        if dataset is None:
-            return
         ts = ds.field(mv.timestamp_column)
         flt = None
         if start is not None:
@@ -261,18 +373,37 @@ class LogStore:
             cond = (ds.field("date") <= end.date().isoformat()) & (ts < pa.scalar(end, pa.timestamp("us", tz="UTC")))
             flt = cond if flt is None else flt & cond
         cols = list(columns) if columns is not None else log_schema(mv).names
-        try:
-            yield from dataset.to_batches(columns=cols, filter=flt, batch_size=batch_rows)
-        except (pa.ArrowInvalid, OSError) as err:
-            raise CorruptFileError(f"the log store of {mv.name}:{mv.version} has an unreadable file: {err}") from err
+        finish_orphan_compactions(self)
+        with locked(self.lock_path(mv, "layout"), "shared"):
+            # listed under the lock: compaction cannot swap files under this scan
+            dataset = self._dataset(self.log_root, mv, log_schema(mv))
+            if dataset is None:
+                return
+            try:
+                yield from dataset.to_batches(columns=cols, filter=flt, batch_size=batch_rows)
+            except FileNotFoundError:
+                raise
+            except (pa.ArrowInvalid, OSError) as err:
+                raise CorruptFileError(
+                    f"the log store of {mv.name}:{mv.version} has an unreadable file: {err}"
+                ) from err
 
     def read_labels(self, mv: ModelVersion) -> pd.DataFrame:
-        """Every stored label (last one wins per request id)."""
+        """Every stored label; per request id the one that arrived last wins.
+
+        Arrival order, not ``label_timestamp``: a correction sent later replaces an
+        earlier label even when a client's clock dated the earlier one in the future.
+        """
         dataset = self._dataset(self.label_root, mv, label_schema(mv))
+        names = label_schema(mv).names
         if dataset is None:
-            return pd.DataFrame(columns=label_schema(mv).names)
-        frame = dataset.to_table(columns=label_schema(mv).names).to_pandas()
-        frame = frame.sort_values("label_timestamp", kind="stable")
+            return pd.DataFrame(columns=names)
+        tables = []
+        for fragment in sorted(dataset.get_fragments(), key=lambda f: (arrival_key(f.path), f.path)):
+            tables.append(fragment.to_table(columns=names, schema=dataset.schema))
+        if not tables:
+            return pd.DataFrame(columns=names)
+        frame = pa.concat_tables(tables).to_pandas()
         return frame.drop_duplicates("request_id", keep="last").reset_index(drop=True)
 
     def read_quarantine(self, mv: ModelVersion) -> pd.DataFrame:
@@ -286,6 +417,14 @@ class LogStore:
         if not base.is_dir():
             return []
         return sorted(dt.date.fromisoformat(p.name.split("=", 1)[1]) for p in base.glob("date=*") if p.is_dir())
+
+
+def _file_digest(path: str | Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()
 
 
 def _utc(t: dt.datetime) -> dt.datetime:

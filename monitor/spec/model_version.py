@@ -34,6 +34,11 @@ TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 
 
+#: Longest column name a model version may declare (results store column names in
+#: a 256-character column on every store; signals may add a short suffix).
+MAX_COLUMN_NAME_CHARS = 200
+
+
 class FeatureSpec(BaseModel):
     """One input column of the model.
 
@@ -108,6 +113,15 @@ class ModelVersion(BaseModel):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"features: duplicated feature names {dupes}; each column once")
+        columns = [c for c in (*names, self.id_column, self.timestamp_column, self.prediction, self.target, *self.scores)
+                   if c is not None]  # fmt: skip
+        long_names = [c for c in columns if len(c) > MAX_COLUMN_NAME_CHARS]
+        if long_names:
+            shown = ", ".join(f"{c[:40]!r}... ({len(c)} characters)" for c in long_names[:5])
+            raise ValueError(
+                f"column names are limited to {MAX_COLUMN_NAME_CHARS} characters (the store keeps "
+                f"results per column); too long: {shown}; rename these columns"
+            )
         reserved = {
             "id_column": self.id_column,
             "timestamp_column": self.timestamp_column,
@@ -195,16 +209,29 @@ def parse_model_version(data: Any, *, source: str = "<python>") -> ModelVersion:
         raise SchemaError(format_validation_error("model version", source, err)) from None
 
 
+#: Keys whose scalar values are identifiers: kept exactly as written (``version: 1.10``
+#: stays ``"1.10"``, not the float 1.1).
+VERBATIM_KEYS = frozenset({"name", "version", "model"})
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that rejects a key repeated in one mapping.
 
     PyYAML keeps the last of two equal keys, so ``features: {age: numeric, age: categorical}``
-    would silently declare one feature.
+    would silently declare one feature. Scalars under :data:`VERBATIM_KEYS` are
+    read as the text written, so ``version: 1.10`` is ``"1.10"``.
     """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
-        for key_node, _ in node.value:
+        for key_node, value_node in node.value:
+            if (
+                isinstance(key_node, yaml.ScalarNode)
+                and key_node.value in VERBATIM_KEYS
+                and isinstance(value_node, yaml.ScalarNode)
+                and value_node.tag in ("tag:yaml.org,2002:float", "tag:yaml.org,2002:int")
+            ):
+                value_node.tag = "tag:yaml.org,2002:str"
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
             if not isinstance(key, Hashable):
                 continue  # SafeLoader reports unhashable keys itself
@@ -216,13 +243,18 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def load_yaml(text: str) -> Any:
+    """Parse raiwatch YAML: duplicated keys rejected, identifiers kept verbatim."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+
+
 def load_model_version(path: str | Path) -> ModelVersion:
     """Read a model-version YAML file."""
     p = Path(path)
     if not p.is_file():
         raise SchemaError(f"model version file {str(p)!r} does not exist; check the path")
     try:
-        data = yaml.load(p.read_text(), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        data = load_yaml(p.read_text())
     except yaml.YAMLError as err:
         raise SchemaError(f"model version file {str(p)!r} is not valid YAML: {err}") from err
     return parse_model_version(data, source=str(p))

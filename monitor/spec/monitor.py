@@ -43,8 +43,10 @@ from pydantic import (
 )
 
 from monitor.errors import SchemaError, format_validation_error
+from monitor.redaction import redact_url, register_secret
 from monitor.signals import SIGNALS
 from monitor.spec.engine import SourceSpec, SparkSettings
+from monitor.spec.model_version import load_yaml
 from monitor.spec.signal_config import SignalConfig
 
 EventType = Literal["monitor.alert.firing", "monitor.alert.resolved", "model.retrain.requested"]
@@ -100,11 +102,19 @@ class WebhookTarget(BaseModel):
 
     _duration = field_validator("timeout", mode="before")(parse_duration)
 
+    @field_validator("secret")
+    @classmethod
+    def _remember_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            register_secret(value.get_secret_value())
+        return value
+
     def resolve_secret(self, env: dict[str, str]) -> str:
         """The signing secret, from ``secret`` or the ``secret_env`` variable."""
         if self.secret is not None:
             return self.secret.get_secret_value()
         if self.secret_env and env.get(self.secret_env):
+            register_secret(env[self.secret_env])
             return env[self.secret_env]
         raise SchemaError(
             f"webhooks: {self.url}: environment variable {self.secret_env!r} is not set; "
@@ -197,7 +207,7 @@ class MonitorSpec(BaseModel):
     def _one_secret(cls, value: tuple[WebhookTarget, ...]) -> tuple[WebhookTarget, ...]:
         for w in value:
             if (w.secret is None) == (w.secret_env is None):
-                raise ValueError(f"{w.url}: give exactly one of 'secret' or 'secret_env'")
+                raise ValueError(f"{redact_url(w.url)}: give exactly one of 'secret' or 'secret_env'")
         urls = [w.url for w in value]
         if len(set(urls)) != len(urls):
             raise ValueError("each webhook URL once; merge the 'events' of duplicated URLs")
@@ -249,7 +259,7 @@ def load_monitor_spec(path: str | Path) -> MonitorSpec:
     if not p.is_file():
         raise SchemaError(f"monitor file {str(p)!r} does not exist; check the path")
     try:
-        data = yaml.safe_load(p.read_text())
+        data = load_yaml(p.read_text())
     except yaml.YAMLError as err:
         raise SchemaError(f"monitor file {str(p)!r} is not valid YAML: {err}") from err
     return parse_monitor_spec(data, source=str(p))

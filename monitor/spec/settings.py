@@ -8,14 +8,18 @@ the database and never logged.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from monitor.errors import SchemaError
+
+if TYPE_CHECKING:
+    from monitor.ingest.logstore import LogStore
 
 ENV_PREFIX = "RAIWATCH_"
 
@@ -38,12 +42,57 @@ class Settings(BaseModel):
     top_k_categories: int = 1000
     batch_rows: int = 262_144
     threads: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    timestamp_earliest: dt.datetime = Field(
+        default=dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+        description="log and label timestamps before this are rejected as implausible",
+    )
+    timestamp_max_future_s: float = Field(
+        default=86_400.0, ge=0, description="timestamps further in the future are rejected"
+    )
+    compaction_interval_s: float = Field(
+        default=600.0, ge=0, description="serve compacts the log store this often (0: never)"
+    )
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list, description="private networks (CIDR) webhooks may be sent to"
+    )
+    webhook_allow_loopback: bool = Field(default=True, description="allow webhooks to 127.0.0.1 / ::1")
+    metrics_public: bool = Field(default=False, description="serve /metrics without an API key")
+    compaction_min_files: int = Field(default=8, ge=2, description="compact a day with this many files")
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        import ipaddress
+
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return value
+        cleaned = [str(v).strip() for v in items if str(v).strip()]
+        for item in cleaned:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a network; write CIDRs such as 10.0.0.0/8") from None
+        return cleaned
+
+    @field_validator("timestamp_earliest")
+    @classmethod
+    def _utc(cls, value: dt.datetime) -> dt.datetime:
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
     @property
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'raiwatch.db').resolve()}"
+
+    def log_store(self) -> LogStore:
+        """The log store under ``home`` with these settings' timestamp bounds."""
+        from monitor.ingest.log_rows import TimestampBounds
+        from monitor.ingest.logstore import LogStore
+
+        bounds = TimestampBounds(self.timestamp_earliest, dt.timedelta(seconds=self.timestamp_max_future_s))
+        return LogStore(self.home, timestamp_bounds=bounds)
 
     @property
     def log_dir(self) -> Path:

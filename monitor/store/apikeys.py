@@ -12,6 +12,7 @@ import secrets
 from sqlalchemy import select
 
 from monitor.errors import ConflictError, NotFoundError
+from monitor.redaction import register_secret
 from monitor.store.base import utcnow
 from monitor.store.records import ApiKeyRecord
 from monitor.store.session import StoreCore
@@ -31,6 +32,7 @@ class ApiKeyStore(StoreCore):
     def create_api_key(self, name: str) -> str:
         """Create a key named ``name`` and return it; it cannot be shown again."""
         key = KEY_PREFIX + secrets.token_urlsafe(32)
+        register_secret(key)
         with self.session() as session:
             if session.scalar(select(ApiKeyRow.id).where(ApiKeyRow.name == name)) is not None:
                 raise ConflictError(

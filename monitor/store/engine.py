@@ -31,6 +31,8 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
     ----------
     url
         ``sqlite:///path.db`` or ``postgresql+psycopg://user@host/db``.
+        Statement parameters (webhook secrets, key hashes) are never put in
+        error messages (``hide_parameters=True``).
     busy_timeout_s
         How long a SQLite writer waits for the lock held by another process.
     """
@@ -39,10 +41,10 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_s}, hide_parameters=True)
         _configure_sqlite(engine, busy_timeout_s)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:

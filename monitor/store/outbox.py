@@ -8,7 +8,7 @@ delivery whose lease expired mid-send is claimed again and counts as a retry.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
@@ -38,19 +38,37 @@ class OutboxStore(StoreCore):
         limit: int = 10,
         lease: timedelta = timedelta(seconds=60),
         now: datetime | None = None,
+        exclude_endpoints: Collection[int] = (),
+        per_endpoint: int | None = None,
     ) -> list[DeliveryJob]:
-        """Claim up to ``limit`` due deliveries for sending; each claim counts one attempt."""
+        """Claim up to ``limit`` due deliveries for sending; each claim counts one attempt.
+
+        ``exclude_endpoints`` skips endpoints the caller is busy with and
+        ``per_endpoint`` caps the claims per endpoint, so one slow endpoint's
+        backlog never takes every sending slot.
+        """
+        if limit <= 0:
+            return []
         now = as_utc(now or utcnow())
         until = now + lease
         d, e = WebhookDeliveryRow, WebhookEndpointRow
+        query = select(d.id, d.endpoint_id).where(_due(now))
+        if exclude_endpoints:
+            query = query.where(d.endpoint_id.not_in(list(exclude_endpoints)))
+        scan = limit if per_endpoint is None else limit * 20
         with self.session() as session:
-            ids = session.scalars(
-                select(d.id)
-                .where(_due(now))
-                .order_by(d.next_attempt_at, d.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+            candidates = session.execute(
+                query.order_by(d.next_attempt_at, d.id).limit(scan).with_for_update(skip_locked=True)
             ).all()
+            taken: dict[int, int] = {}
+            ids = []
+            for delivery_id, endpoint_id in candidates:
+                if per_endpoint is not None and taken.get(endpoint_id, 0) >= per_endpoint:
+                    continue
+                taken[endpoint_id] = taken.get(endpoint_id, 0) + 1
+                ids.append(delivery_id)
+                if len(ids) >= limit:
+                    break
             if not ids:
                 return []
             session.execute(
@@ -75,6 +93,7 @@ class OutboxStore(StoreCore):
                     max_attempts=endpoint.max_attempts,
                     timeout_s=endpoint.timeout_s,
                     secret=endpoint.secret,
+                    endpoint_id=endpoint.id,
                 )
                 for delivery, endpoint in rows
             ]

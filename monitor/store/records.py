@@ -136,6 +136,7 @@ class DeliveryJob:
     max_attempts: int
     timeout_s: float
     secret: str = field(repr=False)
+    endpoint_id: int = 0
 
 
 @dataclass(frozen=True)

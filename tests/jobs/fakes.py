@@ -61,3 +61,22 @@ def factory(store: Any, settings: Any) -> FakeEvaluator:
     """``RAIWATCH_EVALUATOR=tests.jobs.fakes:factory``; minutes from ``$RAIWATCH_FAKE_ALERTS``."""
     minutes = {int(m) for m in os.environ.get("RAIWATCH_FAKE_ALERTS", "").split(",") if m}
     return FakeEvaluator(minutes, sleep_s=float(os.environ.get("RAIWATCH_FAKE_SLEEP", "0")))
+
+
+class ScanningEvaluator:
+    """Reads the window's rows from the log store the way the engine does (a store
+    opened per window, then a scan); the status is ``ok`` with the row count."""
+
+    def __init__(self, store: Any, home: Any) -> None:
+        self.store = store
+        self.home = home
+
+    def evaluate(self, spec: MonitorSpec, window: Window) -> WindowOutcome:
+        from monitor.ingest.logstore import LogStore
+
+        mv = self.store.get_model_version(spec.model, spec.version)
+        logs = LogStore(self.home)  # every open runs recover(), as EngineEvaluator's does
+        rows = sum(b.num_rows for b in logs.scan(mv, window.start, window.end))
+        labels = len(logs.read_labels(mv))
+        result = SignalResult("data_quality", None, "row_count", float(rows), None, "ok")
+        return WindowOutcome(status="ok", results=[result], row_count=rows, details={"labels": labels})

@@ -51,7 +51,7 @@ def test_ingest_json_and_ndjson(client: tuple[TestClient, str, LogStore]) -> Non
     url = "/api/v1/models/credit/versions/1/logs"
     r = c.post(url, json=_rows(5), headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"accepted": 5, "ignored_columns": [], "with_type_errors": 0}
+    assert r.json() == {"accepted": 5, "ignored_columns": [], "with_type_errors": 0, "duplicates": 0}
     body = "\n".join(json.dumps(row) for row in _rows(3, start=100))
     r = c.post(
         url, content=body, headers={"X-API-Key": key, "content-type": "application/x-ndjson"}
@@ -126,7 +126,8 @@ def test_read_endpoints_health_metrics_openapi_and_no_secrets(
     assert monitors.json()[0]["webhooks"][0]["url"] == "http://127.0.0.1:9/h"
     assert c.get("/api/v1/runs").status_code == 401
     assert c.get("/healthz").json() == {"status": "ok"}
-    metrics = c.get("/metrics").text
+    assert c.get("/metrics").status_code == 401  # behind a key unless metrics_public
+    metrics = c.get("/metrics", headers=h).text
     assert 'raiwatch_signal_value{monitor="m1",model="credit",version="1",signal="data_drift",' \
            'feature="age",metric="wasserstein",status="alert"} 0.25' in metrics  # fmt: skip
     assert 'raiwatch_alert_firing{monitor="m1",signal="data_drift",state="firing"} 1' in metrics
@@ -140,3 +141,10 @@ def test_read_endpoints_health_metrics_openapi_and_no_secrets(
     )
     for secret in (SECRET, SECRET.removeprefix("whsec_"), key, key[3:]):
         assert secret not in everything
+
+
+def test_metrics_can_be_made_public(store: Store, tmp_path: Path) -> None:
+    app = create_app(store, LogStore(tmp_path), max_request_bytes=1000, metrics_public=True)
+    with TestClient(app) as c:
+        r = c.get("/metrics")
+    assert r.status_code == 200 and "raiwatch_webhook_deliveries" in r.text

@@ -53,3 +53,26 @@ def test_scheduler_persists_jobs_and_catches_up_on_start(store: Store) -> None:
     ends = [w.end for name, w in fake.calls if name == "every-minute"]
     assert ends == sorted(set(ends))  # in order, each once
     assert store.count_runs("off") == 0
+
+
+def test_shutdown_never_deadlocks_with_a_running_reconcile(store: Store) -> None:
+    """APScheduler's shutdown holds its job-store lock while waiting for jobs; a reconcile
+    that reaches add_job at that moment used to hang shutdown forever (seen in CI)."""
+    import threading
+
+    scheduler = MonitorScheduler(store, MonitorRunner(store, FakeEvaluator()), reconcile_interval_s=60,
+                                 runner_key="deadlock")  # fmt: skip
+    in_reconcile = threading.Event()
+
+    def slow_lagging(now: datetime | None = None) -> list[str]:
+        in_reconcile.set()
+        time.sleep(1.0)  # shutdown starts meanwhile; then the reconcile calls add_job
+        return ["m"]
+
+    scheduler.lagging_monitors = slow_lagging  # type: ignore[method-assign]
+    scheduler.start()
+    assert in_reconcile.wait(10)
+    stopper = threading.Thread(target=scheduler.shutdown)
+    stopper.start()
+    stopper.join(20)
+    assert not stopper.is_alive(), "scheduler.shutdown() deadlocked"
