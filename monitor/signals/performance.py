@@ -24,6 +24,7 @@ from scipy.stats import norm
 
 from monitor.errors import DataError, RaiwatchError
 from monitor.ingest.log_rows import LABEL_COLUMN
+from monitor.metrics._two_sample import holm_levels
 from monitor.profiles.labelled_metrics import (
     LabelledData,
     Task,
@@ -132,22 +133,16 @@ def performance_metrics(
 def holm(p_values: Sequence[float], alpha: float) -> tuple[list[float], list[bool]]:
     """Holm's step-down procedure at family-wise level ``alpha``.
 
-    Returns, for each p-value, the level it was compared with (``alpha / (k - rank)``)
-    and whether it is rejected (every smaller p-value rejected too).
+    Returns, for each p-value, the level it was compared with
+    (:func:`monitor.metrics._two_sample.holm_levels`) and whether it is rejected.
 
     >>> holm([0.004, 0.03, 0.012], 0.05)
     ([0.016666666666666666, 0.05, 0.025], [True, True, True])
     >>> holm([0.003, 0.03, 0.04], 0.01)[1]
     [True, False, False]
     """
-    k = len(p_values)
-    levels, rejected = [0.0] * k, [False] * k
-    going = alpha > 0
-    for rank, i in enumerate(np.argsort(np.asarray(p_values, dtype=float), kind="stable")):
-        levels[i] = alpha / (k - rank)
-        going = going and p_values[i] <= levels[i]
-        rejected[i] = going
-    return levels, rejected
+    levels = [float(lvl) if lvl is not None else 0.0 for lvl in holm_levels(list(p_values), alpha)]
+    return levels, [alpha > 0 and p < lvl for p, lvl in zip(p_values, levels, strict=True)]
 
 
 def _bootstrap(data: LabelledData, n_boot: int, seed: int) -> dict[str, NDArray[np.float64]]:

@@ -107,7 +107,17 @@ def test_p_value_is_the_normal_tail_of_the_drop_with_both_standard_errors() -> N
         assert r.effect_size == pytest.approx(sign * (b.value - r.value))
         assert r.p_value == pytest.approx(stats.norm.sf(r.effect_size / se), rel=1e-9)
         assert r.correction == "holm" and r.reference_size == 2000 and r.current_size == 3000
-    assert sorted(r.alpha for r in results) == pytest.approx([0.01 / k for k in range(6, 0, -1)])
+    # Holm's levels: alpha/6, alpha/5, ... while rejecting; after the first p-value that
+    # fails, every later one is judged at that same level (and fails too)
+    ps = [r.p_value for r in results]
+    order = sorted(range(6), key=lambda i: ps[i])
+    expected, stop = [0.0] * 6, None
+    for rank, i in enumerate(order):
+        level = 0.01 / (6 - rank) if stop is None else stop
+        if stop is None and ps[i] >= level:
+            stop = level
+        expected[i] = level
+    assert [r.alpha for r in results] == pytest.approx(expected)
     # a small window: its own bootstrap SE when larger than the scaled one
     y, pred, score = _world(150, np.random.default_rng(4))
     w, own = measure_window("binary", y, pred, score, n_boot=200, seed=0)
