@@ -34,6 +34,10 @@ CHROMIUM_FLAGS = [
 BUSY_JS = "!!document.querySelector('[data-testid=\"stStatusWidget\"]') || !!document.querySelector('[data-testid=\"stSkeleton\"]')"
 
 
+# the page's own content, not the sidebar menu (whose page titles show before the page runs)
+MAIN_TEXT_JS = "(document.querySelector('[data-testid=\"stMain\"]') || {innerText: ''}).innerText"
+
+
 def chromium_path() -> str | None:
     """Debian's ``chromium`` (or ``chromium-browser``), if installed."""
     return shutil.which("chromium") or shutil.which("chromium-browser")
@@ -99,13 +103,14 @@ class Browser:
         return result.get("result", {}).get("value")
 
     def open(self, url: str, marker: str, *, timeout_s: float = 60.0, settle_s: float = 1.5) -> str:
-        """Open ``url`` and wait until its text has ``marker`` and Streamlit is idle; returns the DOM."""
+        """Open ``url`` and wait until its main area shows ``marker`` and Streamlit is idle;
+        returns the DOM."""
         self.call("Page.navigate", url=url)
         deadline = time.monotonic() + timeout_s
         text = ""
         while time.monotonic() < deadline:
             time.sleep(0.5)
-            text = self.evaluate("document.body ? document.body.innerText : ''") or ""
+            text = self.evaluate(MAIN_TEXT_JS) or ""
             if marker in text and not self.evaluate(BUSY_JS):
                 time.sleep(settle_s)  # let Plotly finish drawing
                 return str(self.evaluate("document.documentElement.outerHTML"))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.dashboards.apptest import frame_with, no_exception, run_page, texts
+from tests.dashboards.conftest import DEMO_DAYS, QUIET_DAYS
 
 
 def test_overview_lists_every_version_with_its_badge_and_alerts(demo_env: Path) -> None:
@@ -18,8 +20,38 @@ def test_overview_lists_every_version_with_its_badge_and_alerts(demo_env: Path) 
     assert "purpose" in fleet.loc["credit", "in_alert"]
     assert fleet.loc["churn", "status"] == "error"
     assert fleet.loc["fraud", "status"] == "no_data"
-    assert len(fleet.loc["credit", "drift"]) == 6
     assert [m.value for m in at.metric][:3] == ["1", "1", "0"]  # error, alert, warning
+
+
+def test_overview_status_survives_windows_without_traffic(demo_env: Path) -> None:
+    """After the outage the model is still in alert (its alerts fire and its last window
+    with data drifted), the empty windows are gaps in the sparkline, and the page says
+    there is no traffic."""
+    at = run_page("overview")
+    no_exception(at)
+    credit = at.dataframe[0].value.set_index("model").loc["credit"]
+    assert credit["status"] == "alert"
+    drift = list(credit["drift"])
+    assert len(drift) == DEMO_DAYS + QUIET_DAYS
+    assert all(pd.isna(v) for v in drift[-QUIET_DAYS:])  # gaps, not zeros
+    assert not any(pd.isna(v) for v in drift[:DEMO_DAYS])
+    assert drift[DEMO_DAYS - 1] > 0  # the last window with data drifted
+    assert credit["rows"] > 0
+    assert credit["quiet"].startswith(f"no rows in the last {QUIET_DAYS} windows")
+    assert f"credit:1 has no rows in the last {QUIET_DAYS} windows" in texts(at)
+    assert credit["unhandled"] > 0
+
+
+def test_model_page_opens_on_the_latest_window_with_data(demo_env: Path) -> None:
+    at = run_page("model", model="credit", version="1", monitor="credit-daily")
+    no_exception(at)
+    runs = frame_with(at, "report")
+    with_data = runs[runs["row_count"] > 0]
+    assert at.sidebar.selectbox[2].value == int(with_data["id"].iloc[0])
+    assert int(runs["id"].iloc[0]) != int(with_data["id"].iloc[0])  # newer empty windows exist
+    shown = texts(at)
+    assert f"No traffic: the last {QUIET_DAYS} window(s) had no rows" in shown
+    assert "rebuild" not in shown.lower()
 
 
 def test_overview_search_and_status_filter(demo_env: Path) -> None:
@@ -61,7 +93,8 @@ def test_model_page_overlay_for_a_categorical_feature_and_an_early_run(demo_env:
 
 def test_model_page_links_the_exported_report(demo_env: Path) -> None:
     at = run_page("model", model="credit", version="1")
-    assert frame_with(at, "report")["report"].iloc[0] == "yes"
+    runs = frame_with(at, "report")
+    assert runs[runs["row_count"] > 0]["report"].iloc[0] == "yes"  # the newest with data
     assert at.get("download_button")
 
 
