@@ -148,3 +148,11 @@ def attempts(engine: Engine, delivery_ids: Sequence[int]) -> pd.DataFrame:
     )
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(query).all(), columns=columns)
+
+
+def delivery_body(engine: Engine, delivery_id: int) -> str | None:
+    """The JSON payload a delivery sends (signed on sending; it holds no secret)."""
+    query = select(DELIVERIES.c.body).where(DELIVERIES.c.id == int(delivery_id))
+    with engine.connect() as conn:
+        body = conn.scalar(query)
+    return None if body is None else str(body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -145,3 +146,77 @@ def test_redelivery_needs_confirmation(demo_env: Path, confirm: bool) -> None:
     else:
         assert still_dead == dead
     store.dispose()
+
+
+def test_alerts_are_firing_first_linked_to_their_runs(demo_env: Path) -> None:
+    at = run_page("alerts")
+    no_exception(at)
+    states = frame_with(at, "last_fired_at")
+    order = states["state"].tolist()
+    assert order == sorted(order, key=["firing", "resolved", "ok"].index)
+    firing = states[states["state"] == "firing"].iloc[0]
+    assert firing["run"] == (
+        f"./model?model=credit&version=1&monitor={firing['monitor']}&run={int(firing['last_run_id'])}"
+    )
+    # the run link opens the model page on that run
+    linked = run_page(
+        "model",
+        model="credit",
+        version="1",
+        monitor=firing["monitor"],
+        run=str(firing["last_run_id"]),
+    )
+    no_exception(linked)
+    assert linked.sidebar.selectbox[2].value == int(firing["last_run_id"])
+
+
+def test_webhook_payload_is_viewable(demo_env: Path) -> None:
+    at = run_page("alerts")
+    payloads = [json.loads(j.proto.body) for j in at.get("json")]
+    assert payloads, "no payload shown"
+    payload = payloads[0]
+    assert payload["type"].startswith(("monitor.alert.", "model.retrain."))
+    assert payload["data"]["monitor"] == "credit-daily-shadow"
+    assert "whsec_" not in json.dumps(payload)  # the signing secret is never in the body
+
+
+def test_acknowledge_and_silence_are_stored_and_shown_on_the_overview(demo_env: Path) -> None:
+    from monitor.store import Store
+
+    before = run_page("overview").dataframe[0].value.set_index("model").loc["credit", "unhandled"]
+    at = run_page("alerts")
+    at.selectbox(key="handle_alert").set_value("credit-daily · data_drift").run()
+    at.button(key="handle_ack").click().run()
+    assert "'by' must name who" in texts(at)  # no name, nothing stored
+    at.text_input(key="handle_by").input("ana").run()
+    at.text_input(key="handle_note").input("income pipeline changed").run()
+    at.button(key="handle_ack").click().run()
+    no_exception(at)
+    assert "data_drift of credit-daily is acknowledged by ana" in texts(at)
+    at.selectbox(key="handle_alert").set_value("credit-daily · prediction_drift").run()
+    at.selectbox(key="handle_for").set_value("24 hours").run()
+    at.button(key="handle_silence").click().run()
+    no_exception(at)
+    assert "prediction_drift of credit-daily is silenced until" in texts(at)
+    store = Store(f"sqlite:///{demo_env / 'raiwatch.db'}")
+    try:
+        handled = {(h.monitor, h.signal): h for h in store.list_alert_handling()}
+        assert handled[("credit-daily", "data_drift")].acknowledged
+        assert handled[("credit-daily", "data_drift")].note == "income pipeline changed"
+        assert handled[("credit-daily", "prediction_drift")].silenced
+        states = frame_with(at, "last_fired_at").set_index(["monitor", "signal"])
+        assert states.loc[("credit-daily", "data_drift"), "acknowledged"]
+        overview = run_page("overview")
+        credit = overview.dataframe[0].value.set_index("model").loc["credit"]
+        assert credit["unhandled"] == before - 2
+        assert "data_drift acknowledged by ana" in credit["handling"]
+        assert "prediction_drift silenced until" in credit["handling"]
+        assert credit["status"] == "alert"  # handled alerts still fire: the badge stays true
+    finally:
+        for h in store.list_alert_handling():  # leave the session's store as it was
+            store.unsilence_alert(h.monitor, h.signal)
+        with store.session() as session:
+            from monitor.store.tables_alerts import AlertHandlingRow
+
+            session.query(AlertHandlingRow).delete()
+        store.dispose()
