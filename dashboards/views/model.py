@@ -9,7 +9,7 @@ from dashboards import data
 from dashboards.components import empty_state, require_store, sources, status_badge, status_label
 from dashboards.model_queries import latest_with_data
 from dashboards.sources import DashboardSources
-from dashboards.views import model_drift, model_runs, model_signals
+from dashboards.views import model_drift, model_runs, model_signals, model_summary
 from monitor.signals.results import worst_status
 
 
@@ -75,7 +75,7 @@ def _header(src: DashboardSources, monitor: str, runs: pd.DataFrame) -> None:
         if len(firing):
             st.caption(f"{len(firing)} alert(s) firing: {', '.join(firing['signal'])}")
     cols[1].metric("Runs", f"{len(runs):,}")
-    cols[2].metric("Last window with data (end)", f"{latest['window_end']:%Y-%m-%d %H:%M}")
+    cols[2].metric("Last window with data (end)", f"{latest['window_end']:%b %d %H:%M}")
     cols[3].metric("Rows (that window)", f"{int(latest['row_count']):,}")
     newer = runs.iloc[: latest_with_data(runs)]
     if len(newer):
@@ -116,6 +116,7 @@ def render() -> None:
     if run["status"] == "error":
         _failed_run(run)
     results = data.results(src.db_url, monitor)
+    model_summary.what_is_wrong(name, version, monitor, run, results)
     tabs = st.tabs(["Signals", "Drift", "Data quality", "Performance", "Change detection", "Runs"])
     with tabs[0]:
         model_signals.timelines(results)

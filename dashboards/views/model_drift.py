@@ -10,26 +10,36 @@ from dashboards import data
 from dashboards.charts import overlay_chart
 from dashboards.components import empty_state, status_label
 from dashboards.distributions import out_of_range_share, overlay_frame
+from dashboards.labels import format_value, metric_label
 from dashboards.model_queries import model_spec
 from dashboards.sources import DashboardSources
+from dashboards.whats_wrong import sort_by_severity
 
 DRIFT_SIGNALS = ("data_drift", "prediction_drift")
 
 
 def drift_table(results: pd.DataFrame, run_id: int) -> pd.DataFrame:
-    """Drift results of one run: feature, signal, metric, value, threshold, status, p-value."""
+    """Drift results of one run, most severe first (alert, then warning, then ok; within a
+    status the furthest past its threshold first): feature, signal, metric (readable),
+    value, threshold, how far past it, status, p-value, window rows, note."""
     frame = results[(results["run_id"] == run_id) & results["signal"].isin(DRIFT_SIGNALS)]
-    return frame[
+    frame = sort_by_severity(frame)
+    return frame.assign(
+        measure=frame["metric"].map(metric_label),
+        message=frame["message"].fillna(""),
+    )[
         [
             "feature",
             "signal",
-            "metric",
+            "measure",
             "value",
             "threshold",
+            "severity",
             "status",
             "p_value",
             "current_size",
             "message",
+            "metric",
         ]
     ].reset_index(drop=True)
 
@@ -51,9 +61,14 @@ def drift_tab(
         table.assign(status=table["status"].map(status_label)),
         hide_index=True,
         key="drift_table",
+        column_order=[c for c in table.columns if c != "metric"],
         column_config={
             "value": st.column_config.NumberColumn(format="%.4f"),
             "threshold": st.column_config.NumberColumn(format="%.4f"),
+            "severity": st.column_config.NumberColumn(
+                "× threshold", format="%.2f", help="how far past its threshold (1 = at it)"
+            ),
+            "message": st.column_config.TextColumn("note"),
             "p_value": st.column_config.NumberColumn("p-value", format="%.4g"),
             "current_size": st.column_config.NumberColumn("window rows", format="%d"),
         },
@@ -104,7 +119,10 @@ def _overlay(
         overlay_chart(frame, feature=feature, numeric=hist.kind == "numeric"), key="overlay_chart"
     )
     row = table[table["feature"] == feature].iloc[0]
-    note = f"stored {row['metric']} = {row['value']:.4g} (threshold {row['threshold']:.4g}, {row['status']})"
+    note = (
+        f"stored {row['measure']} = {format_value(row['metric'], row['value'])} "
+        f"(threshold {format_value(row['metric'], row['threshold'])}, {row['status']})"
+    )
     outside = out_of_range_share(hist, values)
     st.caption(
         f"{len(values):,} window rows · {note}"

@@ -1,0 +1,78 @@
+"""Model page, the "what is wrong" card of the chosen run: signals in alert and since
+when, the features that moved most with their values and thresholds, the next step,
+and links to the run and its alerts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboards.whats_wrong import Finding, findings
+
+
+def run_link(name: str, version: str, monitor: str, run_id: int) -> str:
+    """Permalink of a run on the model page (what webhook payloads link to)."""
+    return f"./model?model={name}&version={version}&monitor={monitor}&run={run_id}"
+
+
+def _times(x: float) -> str:
+    if x != x:
+        return "—"
+    return "∞" if x == float("inf") else f"{x:.1f}×"
+
+
+def _finding(f: Finding) -> None:
+    windows = f"{f.windows} window{'s' if f.windows != 1 else ''} in a row"
+    st.markdown(
+        f"**🔴 {f.title}** — in alert since the window starting "
+        f"**{f.since:%Y-%m-%d %H:%M}** ({windows})"
+    )
+    if f.top:
+        table = pd.DataFrame(
+            [
+                {
+                    "feature": t.feature,
+                    "measure": t.metric,
+                    "value": t.value,
+                    "threshold": t.threshold,
+                    "past threshold": _times(t.severity),
+                    "effect size": "—" if t.effect_size is None else f"{t.effect_size:.3g}",
+                    "status": t.status,
+                }
+                for t in f.top
+            ]
+        )
+        if table["effect size"].eq("—").all():
+            table = table.drop(columns="effect size")
+        st.dataframe(table, hide_index=True, key=f"wrong_{f.signal}")
+    st.caption(f"Next step: {f.next_step}")
+
+
+def what_is_wrong(
+    name: str, version: str, monitor: str, run: pd.Series, results: pd.DataFrame
+) -> list[Finding]:
+    """Draw the card for ``run``; returns what it showed (for tests and callers)."""
+    run_id = int(run["id"])
+    with st.container(border=True):
+        st.subheader("What is wrong in this window")
+        if run["status"] == "no_data":
+            st.info("This window had no rows: nothing was evaluated. Choose a window with data.")
+            return []
+        if run["status"] == "error":
+            st.error("This run failed; see the message below.")
+            return []
+        found = findings(results, run_id)
+        mine = results[results["run_id"] == run_id]
+        warnings = sorted(mine.loc[mine["status"] == "warning", "signal"].unique())
+        if not found:
+            st.success(
+                "No signal is in alert in this window."
+                + (f" Warnings: {', '.join(warnings)}." if warnings else "")
+            )
+        for f in found:
+            _finding(f)
+        link = run_link(name, version, monitor, run_id)
+        st.markdown(
+            f"[Permalink to this run]({link}) · [Alerts and webhooks of this monitor](./alerts)"
+        )
+    return found
