@@ -5,7 +5,9 @@
   ``X-API-Key``; 422 with per-row reasons, 413 over the size limit.
 * ``GET /api/v1/models``, ``/monitors``, ``/runs``, ``/runs/{id}``, ``/alerts``,
   ``/alerts/events``, ``/webhooks/deliveries``: read endpoints (API key).
-* ``GET /healthz``, ``GET /metrics`` (Prometheus), ``GET /openapi.json``, ``/docs``.
+* ``GET /healthz``, ``GET /metrics`` (Prometheus), ``GET /openapi.json``, ``/docs``
+  (Swagger UI) and ``/redoc``, both served with their assets from this process
+  (no CDN: they work offline and behind an air gap).
 
 Responses never carry webhook secrets or API keys.
 """
@@ -15,8 +17,11 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from jobs.ingest import BatchRejected, Kind, ingest_rows, parse_rows
@@ -26,6 +31,65 @@ from monitor.ingest.logstore import LogStore
 from monitor.store import Store
 
 KEY_CACHE_S = 30.0
+DOCS_ASSETS = "/docs-assets"
+
+_ROW = {
+    "type": "object",
+    "description": "One row: request id, timestamp, the model's features, prediction and "
+    "scores (inference logs) or request id and target (labels). Unknown columns are ignored.",
+    "additionalProperties": True,
+    "example": {
+        "request_id": "r-1",
+        "timestamp": "2026-10-01T12:00:00Z",
+        "age": 41,
+        "purpose": "car",
+        "prediction": "1",
+        "score": 0.83,
+    },
+}
+#: The ingestion body, documented in OpenAPI (the handler reads it raw to stream-limit its size).
+INGEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"type": "array", "items": _ROW, "minItems": 1},
+                        {
+                            "type": "object",
+                            "required": ["rows"],
+                            "properties": {"rows": {"type": "array", "items": _ROW, "minItems": 1}},
+                        },
+                    ]
+                }
+            },
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "one JSON row object per line"}
+            },
+        },
+    },
+    "responses": {
+        "422": {
+            "description": "the batch was rejected (nothing stored); `errors` gives per-row reasons"
+        },
+        "413": {"description": "the body is over the size limit; split the batch"},
+    },
+}
+
+
+# module level: the handlers' annotations are resolved from module globals
+BEARER = HTTPBearer(auto_error=False, description="an API key from `raiwatch apikey create NAME`")
+HEADER_KEY = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="the same API key, in a header"
+)
+
+
+def _docs_assets_dir() -> str:
+    """Swagger UI and ReDoc bundles shipped in the ``fastapi-offline`` wheel (we use only its files)."""
+    from importlib.resources import files
+
+    return str(files("fastapi_offline") / "static")
 
 
 class _KeyCache:
@@ -45,16 +109,41 @@ class _KeyCache:
 
 def create_app(store: Store, log_store: LogStore, *, max_request_bytes: int) -> FastAPI:
     """Build the FastAPI application over a store and a log store."""
-    app = FastAPI(title="raiwatch", version="1", description=__doc__)
+    from jobs import __version__
+
+    app = FastAPI(
+        title="raiwatch", version=__version__, description=__doc__, docs_url=None, redoc_url=None
+    )
+    app.mount(DOCS_ASSETS, StaticFiles(directory=_docs_assets_dir()), name="docs-assets")
     keys = _KeyCache(store)
     counters = IngestCounters()
     app.state.counters = counters
 
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="raiwatch API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="raiwatch API",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
     def api_key(
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+        x_api_key: Annotated[str | None, Depends(HEADER_KEY)] = None,
     ) -> str:
-        key = x_api_key or (authorization or "").removeprefix("Bearer ").strip()
+        key = x_api_key or (credentials.credentials if credentials else "")
         name = keys.check(key) if key else None
         if name is None:
             raise HTTPException(
@@ -95,14 +184,22 @@ def create_app(store: Store, log_store: LogStore, *, max_request_bytes: int) -> 
         return {"accepted": result.accepted, "ignored_columns": result.ignored_columns,
                 "with_type_errors": result.with_type_errors}  # fmt: skip
 
-    @app.post("/api/v1/models/{model}/versions/{version}/logs", tags=["ingestion"])
+    @app.post(
+        "/api/v1/models/{model}/versions/{version}/logs",
+        tags=["ingestion"],
+        openapi_extra=INGEST_BODY,
+    )
     async def ingest_logs(
         request: Request, model: str, version: str, key: str = Depends(api_key)
     ) -> Any:
         """Store a batch of inference-log rows (all or nothing)."""
         return await _ingest(request, model, version, "logs", key)
 
-    @app.post("/api/v1/models/{model}/versions/{version}/labels", tags=["ingestion"])
+    @app.post(
+        "/api/v1/models/{model}/versions/{version}/labels",
+        tags=["ingestion"],
+        openapi_extra=INGEST_BODY,
+    )
     async def ingest_labels(
         request: Request, model: str, version: str, key: str = Depends(api_key)
     ) -> Any:

@@ -140,3 +140,53 @@ def test_read_endpoints_health_metrics_openapi_and_no_secrets(
     )
     for secret in (SECRET, SECRET.removeprefix("whsec_"), key, key[3:]):
         assert secret not in everything
+
+
+def test_docs_and_redoc_work_offline(client: tuple[TestClient, str, LogStore]) -> None:
+    """Both pages load every script and stylesheet from this service, never from a CDN."""
+    import re
+
+    c, _, _ = client
+    for page in ("/docs", "/redoc"):
+        html = c.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        for url in assets:
+            assert url.startswith("/"), f"{page} loads {url} from another host"
+            r = c.get(url)
+            assert r.status_code == 200 and len(r.content) > 1000, url
+        assert "cdn" not in html.lower() and "fonts.googleapis" not in html
+
+
+def test_openapi_documents_request_bodies_and_the_bearer_scheme(
+    client: tuple[TestClient, str, LogStore],
+) -> None:
+    from jobs import __version__
+
+    c, _, _ = client
+    spec = c.get("/openapi.json").json()
+    assert spec["info"]["version"] == __version__
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API key from `raiwatch apikey create NAME`",
+    }
+    assert schemes["APIKeyHeader"]["name"] == "X-API-Key"
+    for kind in ("logs", "labels"):
+        op = spec["paths"][f"/api/v1/models/{{model}}/versions/{{version}}/{kind}"]["post"]
+        content = op["requestBody"]["content"]
+        assert set(content) == {"application/json", "application/x-ndjson"}
+        assert content["application/json"]["schema"]["oneOf"][0]["type"] == "array"
+        assert {"HTTPBearer": []} in op["security"]
+        assert "422" in op["responses"]
+    assert {"HTTPBearer": []} in spec["paths"]["/api/v1/runs"]["get"]["security"]
+    assert "security" not in spec["paths"]["/healthz"]["get"]
+
+
+def test_a_non_bearer_authorization_is_refused(client: tuple[TestClient, str, LogStore]) -> None:
+    c, key, _ = client
+    r = c.get("/api/v1/runs", headers={"Authorization": f"Basic {key}"})
+    assert r.status_code == 401
+    assert "Authorization: Bearer" in r.json()["detail"]
+    assert c.get("/api/v1/runs", headers={"Authorization": f"Bearer {key}"}).status_code == 200
