@@ -88,8 +88,12 @@ def review_command(
     version: str = typer.Option(..., "--version", "-v", help="model version"),
     start: str = typer.Option(..., help="window start (ISO), inclusive"),
     end: str = typer.Option(..., help="window end (ISO), exclusive"),
-    file: Path | None = typer.Option(None, "--file", "-f", help="rai.yaml settings (components, gates...)"),
-    out: Path | None = typer.Option(None, help="bundle directory (default <home>/bundles/adhoc/<end>)"),
+    file: Path | None = typer.Option(
+        None, "--file", "-f", help="rai.yaml settings (components, gates...)"
+    ),
+    out: Path | None = typer.Option(
+        None, help="bundle directory (default <home>/bundles/adhoc/<end>)"
+    ),
     min_labels: int = typer.Option(200, help="labelled rows the window needs"),
     home: Path | None = typer.Option(None, help="data directory"),
 ) -> None:
@@ -111,9 +115,13 @@ def review_command(
         t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
         extra = yaml.safe_load(file.read_text()) if file is not None else {}
         review = RaiReviewSpec(settings=extra or {}, min_labels=min_labels)
-        target = out or settings.bundle_dir / "adhoc" / f"{mv.name}-{mv.version}-{t1:%Y%m%dT%H%M%SZ}"
+        target = (
+            out or settings.bundle_dir / "adhoc" / f"{mv.name}-{mv.version}-{t1:%Y%m%dT%H%M%SZ}"
+        )
         loaded = load_model(mv.model_uri) if mv.model_uri else None
-        result = review_window(mv, baseline, LogStore(settings.home), t0, t1, review, loaded, target)
+        result = review_window(
+            mv, baseline, LogStore(settings.home), t0, t1, review, loaded, target
+        )
     except (RaiwatchError, FileNotFoundError, ValueError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from exc

@@ -24,6 +24,7 @@ from monitor.store.base import as_utc
 
 log = logging.getLogger("raiwatch.evaluation")
 
+
 @dataclass(frozen=True)
 class WindowOutcome:
     """The results of evaluating one window."""
@@ -77,7 +78,9 @@ class EngineEvaluator:
         document, sample = self.store.load_baseline(spec.model, spec.version)
         baseline = Baseline.from_document(document, sample)
         logs = LogStore(self.settings.home)
-        batches = logs.scan(model_version, window.start, window.end, batch_rows=self.settings.batch_rows)
+        batches = logs.scan(
+            model_version, window.start, window.end, batch_rows=self.settings.batch_rows
+        )
         # The change detectors continue from the state saved after the previous window;
         # re-running a window starts again from that same checkpoint (idempotent).
         previous = self.store.load_detector_state(spec.name, detector_checkpoint(window.start))
@@ -103,8 +106,9 @@ class EngineEvaluator:
             details=details,
         )
 
-
-    def _export_report(self, spec: MonitorSpec, baseline: Any, profile: Any, window: Window) -> str | None:
+    def _export_report(
+        self, spec: MonitorSpec, baseline: Any, profile: Any, window: Window
+    ) -> str | None:
         """The window as an Evidently HTML report (from the reservoir samples), for the dashboard."""
         from monitor.signals.evidently_report import export_evidently_report
 
@@ -116,7 +120,9 @@ class EngineEvaluator:
             return None
         return str(path)
 
-    def _rai_review(self, spec: MonitorSpec, mv: Any, baseline: Any, logs: Any, window: Window) -> dict[str, Any]:
+    def _rai_review(
+        self, spec: MonitorSpec, mv: Any, baseline: Any, logs: Any, window: Window
+    ) -> dict[str, Any]:
         """Build the window's RAI bundle; a failure is recorded, never fails the run."""
         from jobs.rai_job import review_window
 
@@ -124,7 +130,9 @@ class EngineEvaluator:
         out = self.settings.bundle_dir / spec.name / as_utc(window.end).strftime("%Y%m%dT%H%M%SZ")
         try:
             model = self._model(mv.model_uri, spec)
-            return review_window(mv, baseline, logs, window.start, window.end, spec.rai_review, model, out)
+            return review_window(
+                mv, baseline, logs, window.start, window.end, spec.rai_review, model, out
+            )
         except Exception as err:  # the user's model or data may raise anything
             return {"status": "failed", "error": f"{type(err).__name__}: {err}"}
 
