@@ -128,10 +128,13 @@ def test_read_endpoints_health_metrics_openapi_and_no_secrets(
     assert c.get("/healthz").json() == {"status": "ok"}
     metrics = c.get("/metrics").text
     assert 'raiwatch_signal_value{monitor="m1",model="credit",version="1",signal="data_drift",' \
-           'feature="age",metric="wasserstein",status="alert"} 0.25' in metrics  # fmt: skip
-    assert 'raiwatch_alert_firing{monitor="m1",signal="data_drift",state="firing"} 1' in metrics
+           'feature="age",metric="wasserstein"} 0.25' in metrics  # fmt: skip
+    assert 'raiwatch_signal_status_code{monitor="m1",model="credit",version="1",' \
+           'signal="data_drift",feature="age",metric="wasserstein"} 2' in metrics  # fmt: skip
+    assert 'raiwatch_alert_firing{monitor="m1",signal="data_drift"} 1' in metrics
     assert 'raiwatch_webhook_deliveries{status="pending"} 1' in metrics
-    assert 'raiwatch_run_duration_seconds{monitor="m1",status="alert"} 0.5' in metrics
+    assert 'raiwatch_webhook_deliveries{status="dead"} 0' in metrics
+    assert 'raiwatch_run_duration_seconds{monitor="m1",model="credit",version="1"} 0.5' in metrics
     paths = c.get("/openapi.json").json()["paths"]
     assert "/api/v1/models/{model}/versions/{version}/logs" in paths
     everything = "".join(
@@ -190,3 +193,48 @@ def test_a_non_bearer_authorization_is_refused(client: tuple[TestClient, str, Lo
     assert r.status_code == 401
     assert "Authorization: Bearer" in r.json()["detail"]
     assert c.get("/api/v1/runs", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+def _series(text: str) -> dict[str, float]:
+    """``name{labels}`` → value for every sample line of a Prometheus text body."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            out[key] = float(value)
+    return out
+
+
+def test_metrics_keep_their_series_through_a_status_change_and_an_empty_window(
+    client: tuple[TestClient, str, LogStore], store: Store
+) -> None:
+    """ok → alert → a window without rows: the same series all along (no state in labels),
+    the signal gauges stay at the last window with data, and the empty window shows up
+    in its own gauges."""
+    c, _, _ = client
+    store.upsert_monitor("m1", "credit", "1", {"name": "m1"}, start_at=T0)
+    bodies = []
+    for hour, (status, rows) in enumerate([("ok", 7), ("alert", 7), ("no_data", 0)]):
+        value = {"ok": 0.01, "alert": 0.4, "no_data": 0.0}[status]
+        result = SignalResult("data_drift", "age", "wasserstein", value, 0.1, status)
+        start = T0 + hour * timedelta(hours=1)
+        store.save_run("m1", "credit", "1", start, start + timedelta(hours=1), status, [result],
+                       rows, 0.5, {}, policy=AlertPolicy())  # fmt: skip
+        bodies.append(_series(c.get("/metrics").text))
+    assert set(bodies[0]) <= set(bodies[1]) == set(bodies[2])  # the alert only adds alert series
+    value = ('raiwatch_signal_value{monitor="m1",model="credit",version="1",'
+             'signal="data_drift",feature="age",metric="wasserstein"}')  # fmt: skip
+    assert [b[value] for b in bodies] == [0.01, 0.4, 0.4]  # the empty window wipes nothing
+    labels = '{monitor="m1",model="credit",version="1"}'
+    assert bodies[2][f"raiwatch_run_rows{labels}"] == 7
+    assert bodies[2][f"raiwatch_empty_windows{labels}"] == 1
+    assert (
+        bodies[2][f"raiwatch_last_data_window_end_timestamp_seconds{labels}"]
+        == (T0 + timedelta(hours=2)).timestamp()
+    )
+    assert (
+        bodies[2][f"raiwatch_last_run_window_end_timestamp_seconds{labels}"]
+        == (T0 + timedelta(hours=3)).timestamp()
+    )
+    firing = 'raiwatch_alert_firing{monitor="m1",signal="data_drift"}'
+    assert bodies[1][firing] == 1 and bodies[2][firing] == 1
