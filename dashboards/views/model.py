@@ -9,7 +9,13 @@ from dashboards import data
 from dashboards.components import empty_state, require_store, sources, status_badge, status_label
 from dashboards.model_queries import latest_with_data
 from dashboards.sources import DashboardSources
-from dashboards.views import model_drift, model_runs, model_signals, model_summary
+from dashboards.views import (
+    model_drift,
+    model_performance,
+    model_runs,
+    model_signals,
+    model_summary,
+)
 from monitor.signals.results import worst_status
 
 
@@ -125,8 +131,8 @@ def render() -> None:
     with tabs[2]:
         model_signals.quality(results, int(run["id"]))
     with tabs[3]:
-        model_signals.performance(results, runs)
+        model_performance.performance(results, runs)
     with tabs[4]:
-        model_signals.change_detection(results)
+        model_performance.change_detection(results)
     with tabs[5]:
         model_runs.history(src, monitor, runs)

@@ -55,8 +55,14 @@ def drift_tab(
             "A failed run or a window without rows stores none; choose another run in the sidebar.",
         )
         return
-    in_alert = table.loc[table["status"] == "alert", "feature"].dropna().tolist()
-    st.markdown(f"**Drifted in this window:** {', '.join(in_alert) if in_alert else 'none'}")
+    alerting = table[table["status"] == "alert"]
+    inputs = alerting.loc[alerting["signal"] == "data_drift", "feature"].dropna().tolist()
+    outputs = alerting.loc[alerting["signal"] == "prediction_drift", "feature"].dropna().tolist()
+    in_alert = inputs + outputs
+    st.markdown(
+        f"**Drifted in this window:** {', '.join(inputs) if inputs else 'none'}"
+        + (f" · **prediction drift:** {', '.join(outputs)}" if outputs else "")
+    )
     st.dataframe(
         table.assign(status=table["status"].map(status_label)),
         hide_index=True,

@@ -118,6 +118,28 @@ class Browser:
             f"{url} did not show {marker!r} within {timeout_s:.0f} s; page text: {text[:500]!r}"
         )
 
+    def click_tab(self, label: str, *, settle_s: float = 4.0) -> None:
+        """Click the tab whose text contains ``label`` like a person would (mouse events)."""
+        box = self.evaluate(
+            "(() => { const e = Array.from(document.querySelectorAll('[role=tab]'))"
+            f".find(e => e.innerText.includes({json.dumps(label)})); if (!e) return null;"
+            " const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        if box is None:
+            raise LookupError(f"no tab labelled {label!r} on the page")
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left",
+                      clickCount=1)  # fmt: skip
+        time.sleep(settle_s)
+
+    def resize(self, height: int) -> None:
+        """A taller window, so a long page is captured whole."""
+        self.call("Emulation.setDeviceMetricsOverride", width=1400, height=height,
+                  deviceScaleFactor=1, mobile=False)  # fmt: skip
+
+    def main_text(self) -> str:
+        return str(self.evaluate(MAIN_TEXT_JS) or "")
+
     def screenshot(self, path: Path) -> None:
         data = self.call("Page.captureScreenshot", format="png")["data"]
         path.write_bytes(base64.b64decode(data))

@@ -78,3 +78,23 @@ def test_page_renders_without_exception(
         "(document.querySelector('[data-testid=\"stHeader\"]') || {innerText: ''}).innerText"
     )
     assert "Deploy" not in header  # toolbarMode=minimal
+
+
+@pytest.mark.parametrize(
+    ("tab", "marker"),
+    [("Performance", "rows per window"), ("Change detection", "First detection")],
+)
+def test_model_tabs_render_their_charts(
+    app_url: str, browser: Browser, tab: str, marker: str
+) -> None:
+    """Performance panels and the error-rate chart, as a person sees them after a click."""
+    browser.resize(3600)
+    try:
+        browser.open(app_url + "/model?model=credit&version=1", "What is wrong", timeout_s=90)
+        browser.click_tab(tab)
+        assert marker in browser.main_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.screenshot(ARTIFACTS / f"dashboard-model-{tab.lower().replace(' ', '-')}.png")
+        assert browser.evaluate("document.querySelectorAll('.js-plotly-plot').length") >= 1
+    finally:
+        browser.resize(1000)
