@@ -4,6 +4,8 @@ and links to the run and its alerts."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pandas as pd
 import streamlit as st
 
@@ -13,6 +15,13 @@ from dashboards.whats_wrong import Finding, findings
 def run_link(name: str, version: str, monitor: str, run_id: int) -> str:
     """Permalink of a run on the model page (what webhook payloads link to)."""
     return f"./model?model={name}&version={version}&monitor={monitor}&run={run_id}"
+
+
+def rai_review_of(run: pd.Series) -> dict[str, object]:
+    """What the run stored about its window's RAI review (``{}`` when none was asked)."""
+    details = run["details"] if isinstance(run.get("details"), dict) else {}
+    review = details.get("rai_review")
+    return review if isinstance(review, dict) else {}
 
 
 def _times(x: float) -> str:
@@ -72,7 +81,19 @@ def what_is_wrong(
         for f in found:
             _finding(f)
         link = run_link(name, version, monitor, run_id)
-        st.markdown(
-            f"[Permalink to this run]({link}) · [Alerts and webhooks of this monitor](./alerts)"
-        )
+        links = [
+            f"[Permalink to this run]({link})",
+            "[Alerts and webhooks of this monitor](./alerts)",
+        ]
+        review = rai_review_of(run)
+        if review.get("bundle"):
+            verdict = "gates pass" if review.get("gates_passed") else "gates fail"
+            links.append(
+                f"[RAI review of this window ({verdict})](./rai?bundle={quote(str(review['bundle']))})"
+            )
+        elif review.get("status") in ("skipped", "failed"):
+            links.append(
+                f"RAI review {review['status']}: {review.get('reason') or review.get('error')}"
+            )
+        st.markdown(" · ".join(links))
     return found

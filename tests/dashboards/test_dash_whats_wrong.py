@@ -86,3 +86,11 @@ def test_model_page_card_on_a_drifted_run(demo_env: Path) -> None:
     statuses = [s.split()[-1] for s in drift["status"]]
     assert statuses == sorted(statuses, key=["alert", "warning", "ok", "data"].index)
     assert "None" not in drift["message"].tolist() and drift["message"].notna().all()
+
+
+def test_run_card_links_the_windows_rai_review() -> None:
+    from dashboards.views.model_summary import rai_review_of
+
+    run = pd.Series({"id": 3, "details": {"rai_review": {"status": "built", "bundle": "/b/x"}}})
+    assert rai_review_of(run) == {"status": "built", "bundle": "/b/x"}
+    assert rai_review_of(pd.Series({"id": 3, "details": None})) == {}
