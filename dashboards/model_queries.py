@@ -103,7 +103,32 @@ def results_of(
         query = query.where(RESULTS.c.signal.in_(signals))
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    return expand_gaps(pd.DataFrame(rows, columns=RESULT_COLUMNS))
+
+
+def expand_gaps(results: pd.DataFrame) -> pd.DataFrame:
+    """Give every series of a signal its gap in windows without rows.
+
+    An empty window stores one ``no_data`` placeholder per signal (metric ``rows``, no
+    feature); drawn as such it is a stray series. Each placeholder becomes one ``None``
+    point per (feature, metric) series the signal has in other windows, so every line
+    breaks where the traffic stopped.
+    """
+    empty = (
+        (results["status"] == "no_data") & (results["metric"] == "rows") & results["feature"].isna()
+    )
+    if not empty.any():
+        return results
+    real = results[~empty]
+    series = real[["signal", "feature", "metric"]].drop_duplicates()
+    placeholders = results[empty]
+    expanded = placeholders.drop(columns=["feature", "metric"]).merge(
+        series, on="signal", how="inner"
+    )
+    expanded = expanded.assign(value=None, threshold=None)
+    kept = placeholders[~placeholders["signal"].isin(series["signal"])]
+    out = pd.concat([real, expanded[RESULT_COLUMNS], kept], ignore_index=True)
+    return out.sort_values("window_end", kind="stable").reset_index(drop=True)
 
 
 def model_spec(engine: Engine, name: str, version: str) -> dict[str, Any] | None:

@@ -48,6 +48,13 @@ def drift_tab(
     src: DashboardSources, name: str, version: str, run: pd.Series, results: pd.DataFrame
 ) -> None:
     """Draw the drift table and the distribution overlay for ``run``."""
+    if run["status"] == "no_data":
+        empty_state(
+            "This window had no rows",
+            "Nothing was evaluated; choose a window with data in the sidebar (the page opens on "
+            "the latest one).",
+        )
+        return
     table = drift_table(results, int(run["id"]))
     if table.empty:
         empty_state(

@@ -129,3 +129,29 @@ def test_dashboard_child_stops_with_its_parent(tmp_path: Path, how: str) -> None
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_an_empty_window_is_a_gap_in_every_series_of_its_signals() -> None:
+    from dashboards.model_queries import RESULT_COLUMNS, expand_gaps
+
+    def row(day: int, feature: str | None, metric: str, value: float | None, status: str) -> dict:
+        return {c: None for c in RESULT_COLUMNS} | {
+            "run_id": day, "window_end": day, "signal": "data_drift", "feature": feature,
+            "metric": metric, "value": value, "status": status,
+        }  # fmt: skip
+
+    results = pd.DataFrame([
+        row(1, "age", "wasserstein", 0.1, "ok"),
+        row(1, "purpose", "jensenshannon", 0.2, "ok"),
+        row(2, None, "rows", None, "no_data"),  # what an empty window stores
+        row(3, "age", "wasserstein", 0.3, "alert"),
+        row(3, "purpose", "jensenshannon", 0.1, "ok"),
+    ])  # fmt: skip
+    out = expand_gaps(results)
+    gap = out[out["window_end"] == 2]
+    assert sorted(zip(gap["feature"], gap["metric"], strict=True)) == [
+        ("age", "wasserstein"), ("purpose", "jensenshannon"),
+    ]  # fmt: skip
+    assert gap["value"].isna().all() and (gap["status"] == "no_data").all()
+    assert "rows" not in set(out["metric"])  # no stray series
+    assert out["window_end"].tolist() == [1, 1, 2, 2, 3, 3]
