@@ -29,6 +29,7 @@ class FeatureFinding:
     feature: str
     metric: str
     value: str
+    metric_name: str
     threshold: str
     severity: float
     effect_size: float | None
@@ -114,6 +115,7 @@ def findings(results: pd.DataFrame, run_id: int, *, top: int = 5) -> list[Findin
             FeatureFinding(
                 feature=str(r.feature) if isinstance(r.feature, str) else "(dataset)",
                 metric=metric_label(str(r.metric)),
+                metric_name=str(r.metric),
                 value=format_value(str(r.metric), r.value),
                 threshold=format_value(str(r.metric), r.threshold),
                 severity=float(r.severity),

@@ -122,7 +122,14 @@ def render() -> None:
     if run["status"] == "error":
         _failed_run(run)
     results = data.results(src.db_url, monitor)
-    model_summary.what_is_wrong(name, version, monitor, run, results)
+    model_summary.what_is_wrong(
+        name,
+        version,
+        monitor,
+        run,
+        results,
+        examples=lambda feature: model_drift.quality_examples_of(src, name, version, run, feature),
+    )
     tabs = st.tabs(["Signals", "Drift", "Data quality", "Performance", "Change detection", "Runs"])
     with tabs[0]:
         model_signals.timelines(results)

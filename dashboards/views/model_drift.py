@@ -9,7 +9,7 @@ import streamlit as st
 from dashboards import data
 from dashboards.charts import overlay_chart
 from dashboards.components import empty_state, status_label
-from dashboards.distributions import out_of_range_share, overlay_frame
+from dashboards.distributions import out_of_range_share, overlay_frame, quality_examples
 from dashboards.labels import format_value, metric_label
 from dashboards.model_queries import model_spec
 from dashboards.sources import DashboardSources
@@ -141,3 +141,22 @@ def _overlay(
         f"{len(values):,} window rows · {note}"
         + (f" · {outside:.1%} outside the baseline range" if outside else "")
     )
+
+
+def quality_examples_of(
+    src: DashboardSources, name: str, version: str, run: pd.Series, feature: str
+) -> str | None:
+    """New categories or out-of-range values of ``feature`` in ``run``'s window (read from
+    the log store and the baseline, never recomputed as a result)."""
+    hist = data.baseline_histogram(src.db_url, name, version, feature)
+    spec = model_spec(data.engine_for(src.db_url), name, version)
+    if hist is None or spec is None:
+        return None
+    values = data.window_values(
+        str(src.home),
+        spec,
+        run["window_start"].to_pydatetime(),
+        run["window_end"].to_pydatetime(),
+        feature,
+    )
+    return quality_examples(hist, values)

@@ -4,6 +4,7 @@ and links to the run and its alerts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import quote
 
 import pandas as pd
@@ -30,7 +31,12 @@ def _times(x: float) -> str:
     return "∞" if x == float("inf") else f"{x:.1f}×"
 
 
-def _finding(f: Finding) -> None:
+#: Data-quality rates whose alert is explained by the window's own values.
+EXPLAINED_RATES = ("unseen_category_rate", "out_of_range_rate")
+Examples = Callable[[str], str | None]
+
+
+def _finding(f: Finding, examples: Examples | None = None) -> None:
     windows = f"{f.windows} window{'s' if f.windows != 1 else ''} in a row"
     st.markdown(
         f"**🔴 {f.title}** — in alert since the window starting "
@@ -54,11 +60,20 @@ def _finding(f: Finding) -> None:
         if table["effect size"].eq("—").all():
             table = table.drop(columns="effect size")
         st.dataframe(table, hide_index=True, key=f"wrong_{f.signal}")
+    if examples is not None:
+        for t in f.top:
+            if t.metric_name in EXPLAINED_RATES and (text := examples(t.feature)):
+                st.markdown(f"**{t.feature}**: {text}")
     st.caption(f"Next step: {f.next_step}")
 
 
 def what_is_wrong(
-    name: str, version: str, monitor: str, run: pd.Series, results: pd.DataFrame
+    name: str,
+    version: str,
+    monitor: str,
+    run: pd.Series,
+    results: pd.DataFrame,
+    examples: Examples | None = None,
 ) -> list[Finding]:
     """Draw the card for ``run``; returns what it showed (for tests and callers)."""
     run_id = int(run["id"])
@@ -79,7 +94,7 @@ def what_is_wrong(
                 + (f" Warnings: {', '.join(warnings)}." if warnings else "")
             )
         for f in found:
-            _finding(f)
+            _finding(f, examples)
         link = run_link(name, version, monitor, run_id)
         links = [
             f"[Permalink to this run]({link})",

@@ -94,3 +94,41 @@ def test_run_card_links_the_windows_rai_review() -> None:
     run = pd.Series({"id": 3, "details": {"rai_review": {"status": "built", "bundle": "/b/x"}}})
     assert rai_review_of(run) == {"status": "built", "bundle": "/b/x"}
     assert rai_review_of(pd.Series({"id": 3, "details": None})) == {}
+
+
+def _card_with_a_quality_alert() -> None:
+    import pandas as pd
+
+    from dashboards.views.model_summary import what_is_wrong
+
+    t0 = pd.Timestamp("2026-03-01", tz="UTC")
+    row = {"run_id": 1, "window_start": t0, "window_end": t0 + pd.Timedelta(days=1),
+           "signal": "data_quality", "feature": "purpose", "metric": "unseen_category_rate",
+           "value": 0.3, "threshold": 0.05, "status": "alert", "p_value": None,
+           "reference_size": 100, "current_size": 100, "message": None, "details": {}}  # fmt: skip
+    run = pd.Series({"id": 1, "status": "alert", "details": {}})
+    examples = {"purpose": "new categories: boat (2), plane (1)"}
+    what_is_wrong("credit", "1", "m", run, pd.DataFrame([row]), examples=examples.get)
+
+
+def test_card_names_the_new_categories_of_a_quality_alert() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_card_with_a_quality_alert).run()
+    no_exception(at)
+    assert "**purpose**: new categories: boat (2), plane (1)" in texts(at)
+    assert "new-category rate" in " ".join(frame_with(at, "measure")["measure"])
+
+
+def test_quality_examples_from_window_values() -> None:
+    from dashboards.distributions import ColumnHistogram, quality_examples
+
+    cats = ColumnHistogram("categorical", counts=(3.0, 1.0), categories=("car", "home"))
+    assert quality_examples(cats, ["car", "home"]) is None
+    many = [f"c{i}" for i in range(7)]
+    assert quality_examples(cats, many, limit=2) == "new categories: c0 (1), c1 (1) and 5 more"
+    nums = ColumnHistogram("numeric", edges=(0.0, 10.0), counts=(5.0,))
+    assert quality_examples(nums, [0.0, 10.0, 5.0]) is None  # the edges are inside
+    assert quality_examples(nums, ["x", 11]) == (
+        "1 values outside the baseline range [0, 10]: lowest 11, highest 11"
+    )
