@@ -32,7 +32,8 @@ def engine_for(db_url: str) -> Engine:
 
 @st.cache_resource(show_spinner=False)
 def store_for(db_url: str) -> Store:
-    """The writable store, for redelivery only."""
+    """The writable store, for the dashboard's few writes: redelivery, acknowledging and
+    silencing alerts."""
     return Store(db_url)
 
 
@@ -89,6 +90,11 @@ def deliveries(db_url: str) -> pd.DataFrame:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def attempts(db_url: str, delivery_ids: tuple[int, ...]) -> pd.DataFrame:
     return webhook_queries.attempts(engine_for(db_url), delivery_ids)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def delivery_body(db_url: str, delivery_id: int) -> str | None:
+    return webhook_queries.delivery_body(engine_for(db_url), delivery_id)
 
 
 @st.cache_data(ttl=600, show_spinner=False)

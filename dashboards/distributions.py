@@ -128,3 +128,35 @@ def out_of_range_share(hist: ColumnHistogram, window: Sequence[Any]) -> float:
     if not len(values):
         return 0.0
     return float(((values < hist.edges[0]) | (values > hist.edges[-1])).mean())
+
+
+def quality_examples(hist: ColumnHistogram, values: Sequence[Any], *, limit: int = 5) -> str | None:
+    """What a data-quality alert is about, from the window's values: the categories the
+    baseline never saw (with counts), or the values outside the baseline's range.
+
+    >>> cats = ColumnHistogram("categorical", counts=(3.0, 1.0), categories=("car", "home"))
+    >>> quality_examples(cats, ["car", "boat", "boat", "plane", None])
+    'new categories: boat (2), plane (1)'
+    >>> nums = ColumnHistogram("numeric", edges=(0.0, 5.0, 10.0), counts=(1.0, 1.0))
+    >>> quality_examples(nums, [1.0, 12.5, -3.0, 11.0, float("nan")])
+    '3 values outside the baseline range [0, 10]: lowest -3, highest 12.5'
+    """
+    if hist.kind == "categorical":
+        known = set(hist.categories)
+        new = Counter(str(v) for v in values if v is not None and str(v) not in known)
+        if not new:
+            return None
+        shown = ", ".join(f"{k} ({n})" for k, n in new.most_common(limit))
+        more = f" and {len(new) - limit} more" if len(new) > limit else ""
+        return f"new categories: {shown}{more}"
+    if not hist.edges:
+        return None
+    low, high = hist.edges[0], hist.edges[-1]
+    numbers = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").dropna()
+    outside = numbers[(numbers < low) | (numbers > high)]
+    if outside.empty:
+        return None
+    return (
+        f"{len(outside):,} values outside the baseline range [{low:.4g}, {high:.4g}]: "
+        f"lowest {outside.min():.4g}, highest {outside.max():.4g}"
+    )

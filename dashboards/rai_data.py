@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,15 +11,35 @@ import streamlit as st
 from rai.bundle import InsightsBundle
 from rai.errors import BundleError
 
+#: How deep under the bundle directory bundles are looked for (``rai review`` writes
+#: ``<bundles>/adhoc/<name>``, scheduled reviews ``<bundles>/<monitor>/<window end>``).
+MAX_DEPTH = 4
 
-def find_bundles(bundle_dir: str) -> list[str]:
-    """Bundle directories: ``bundle_dir`` itself when it is one, and its sub-directories that are."""
+
+def find_bundles(bundle_dir: str, *, max_depth: int = MAX_DEPTH) -> list[str]:
+    """Every bundle directory (one holding ``manifest.json``) at or under ``bundle_dir``,
+    at most ``max_depth`` levels down, sorted by path; a bundle's own sub-directories are
+    not searched."""
     root = Path(bundle_dir)
     if not root.is_dir():
         return []
-    found = [root] if (root / "manifest.json").is_file() else []
-    found += sorted(p for p in root.iterdir() if p.is_dir() and (p / "manifest.json").is_file())
-    return [str(p) for p in found]
+    found: list[str] = []
+    for current, dirs, files in os.walk(root):
+        depth = len(Path(current).relative_to(root).parts)
+        if "manifest.json" in files:
+            found.append(current)
+            dirs[:] = []  # a bundle's component folders hold no bundles
+        elif depth >= max_depth:
+            dirs[:] = []
+        else:
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    return sorted(found)
+
+
+def bundle_label(bundle: str, bundle_dir: str) -> str:
+    """``credit-daily / 20261005T000000Z``: the bundle's path under the bundle directory."""
+    relative = Path(bundle).relative_to(bundle_dir).parts if bundle != bundle_dir else ()
+    return " / ".join(relative) or Path(bundle).name
 
 
 @st.cache_data(ttl=300, show_spinner="Loading the insights bundle…")

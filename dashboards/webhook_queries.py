@@ -6,14 +6,16 @@ duration, which the latency chart needs. Endpoint secrets are never selected.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
 
 from monitor.store.tables_alerts import (
     AlertEventRow,
+    AlertHandlingRow,
     AlertStateRow,
     WebhookAttemptRow,
     WebhookDeliveryRow,
@@ -22,6 +24,7 @@ from monitor.store.tables_alerts import (
 from monitor.store.tables_runs import MonitorRow
 
 STATES = AlertStateRow.__table__
+HANDLING = AlertHandlingRow.__table__
 EVENTS = AlertEventRow.__table__
 DELIVERIES = WebhookDeliveryRow.__table__
 ENDPOINTS = WebhookEndpointRow.__table__
@@ -29,8 +32,10 @@ ATTEMPTS = WebhookAttemptRow.__table__
 MONITORS = MonitorRow.__table__
 
 
-def alert_states(engine: Engine) -> pd.DataFrame:
-    """Current state of every (monitor, signal), with the monitor's model version."""
+def alert_states(engine: Engine, *, now: dt.datetime | None = None) -> pd.DataFrame:
+    """Current state of every (monitor, signal), firing first, with the monitor's model
+    version and what a person did about it (acknowledged, silenced until) as of ``now``."""
+    now = now or dt.datetime.now(dt.UTC)
     query = (
         select(
             STATES.c.monitor,
@@ -42,13 +47,39 @@ def alert_states(engine: Engine) -> pd.DataFrame:
             STATES.c.last_window_end,
             STATES.c.last_fired_at,
             STATES.c.last_run_id,
+            HANDLING.c.acknowledged_by,
+            HANDLING.c.acknowledged_at,
+            HANDLING.c.acknowledged_episode,
+            HANDLING.c.note,
+            HANDLING.c.silenced_by,
+            HANDLING.c.silenced_until,
+            HANDLING.c.silence_reason,
         )
         .outerjoin(MONITORS, MONITORS.c.name == STATES.c.monitor)
+        .outerjoin(
+            HANDLING,
+            and_(HANDLING.c.monitor == STATES.c.monitor, HANDLING.c.signal == STATES.c.signal),
+        )
         .order_by(STATES.c.monitor, STATES.c.signal)
     )
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    return pd.DataFrame(rows, columns=list(query.selected_columns.keys()))
+    frame = pd.DataFrame(rows, columns=list(query.selected_columns.keys()))
+    firing = frame["state"] == "firing"
+    episode = frame["acknowledged_episode"]
+    frame["acknowledged"] = firing & episode.notna() & (episode == frame["since"])
+    until = pd.to_datetime(frame["silenced_until"], utc=True)
+    frame["silenced"] = until.notna() & (until > pd.Timestamp(now))
+    frame["silenced_until"] = frame["silenced_until"].where(frame["silenced"], None)
+    frame = frame.drop(columns=["acknowledged_episode"])
+    frame["_rank"] = frame["state"].map({"firing": 0, "resolved": 1, "ok": 2}).fillna(3)
+    return (
+        frame.sort_values(
+            ["_rank", "since", "monitor", "signal"], ascending=[True, False, True, True]
+        )
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
 
 
 def alert_events(engine: Engine, *, limit: int = 1000) -> pd.DataFrame:
@@ -117,3 +148,11 @@ def attempts(engine: Engine, delivery_ids: Sequence[int]) -> pd.DataFrame:
     )
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(query).all(), columns=columns)
+
+
+def delivery_body(engine: Engine, delivery_id: int) -> str | None:
+    """The JSON payload a delivery sends (signed on sending; it holds no secret)."""
+    query = select(DELIVERIES.c.body).where(DELIVERIES.c.id == int(delivery_id))
+    with engine.connect() as conn:
+        body = conn.scalar(query)
+    return None if body is None else str(body)

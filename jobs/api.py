@@ -10,7 +10,8 @@
 * ``GET /api/v1/models``, ``/monitors``, ``/runs``, ``/runs/{id}``, ``/alerts``,
   ``/alerts/events``, ``/webhooks/deliveries``: read endpoints (API key).
 * ``GET /healthz``, ``GET /metrics`` (Prometheus; API key unless ``metrics_public``),
-  ``GET /openapi.json``, ``/docs``.
+  ``GET /openapi.json``, ``/docs`` (Swagger UI) and ``/redoc``, both served with their
+  assets from this process (no CDN: they work offline and behind an air gap).
 
 When the database or the data directory is unavailable every endpoint answers
 503 with ``Retry-After`` (and ``/healthz`` 503); the outage is logged once when
@@ -24,9 +25,12 @@ import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as FastApiPath
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from jobs.idempotency import IdempotencyKeys
@@ -45,6 +49,21 @@ MAX_ROW_ID = 2**31 - 1
 #: Called after labels are stored with the model version and the labelled request ids;
 #: returns the ids of the runs it re-ran.
 LabelHook = Callable[[ModelVersion, list[str]], list[int]]
+DOCS_ASSETS = "/docs-assets"
+
+
+# module level: the handlers' annotations are resolved from module globals
+BEARER = HTTPBearer(auto_error=False, description="an API key from `raiwatch apikey create NAME`")
+HEADER_KEY = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="the same API key, in a header"
+)
+
+
+def _docs_assets_dir() -> str:
+    """Swagger UI and ReDoc bundles shipped in the ``fastapi-offline`` wheel (we use only its files)."""
+    from importlib.resources import files
+
+    return str(files("fastapi_offline") / "static")
 
 class _KeyCheck:
     """API-key verification against the store on every request: a revoked key stops at once."""
@@ -102,7 +121,12 @@ def create_app(
     passes :func:`jobs.relabel.rerun_for_labels`); without it labels are only stored.
     ``/metrics`` needs an API key unless ``metrics_public`` (settings ``metrics_public: true``).
     """
-    app = FastAPI(title="raiwatch", version="1", description=__doc__)
+    from jobs import __version__
+
+    app = FastAPI(
+        title="raiwatch", version=__version__, description=__doc__, docs_url=None, redoc_url=None
+    )
+    app.mount(DOCS_ASSETS, StaticFiles(directory=_docs_assets_dir()), name="docs-assets")
     keys = _KeyCheck(store)
     counters = IngestCounters()
     outages = OutageTracker()
@@ -124,11 +148,31 @@ def create_app(
             outages.succeeded("database")
         return response
 
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="raiwatch API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="raiwatch API",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
     def api_key(
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+        x_api_key: Annotated[str | None, Depends(HEADER_KEY)] = None,
     ) -> str:
-        key = x_api_key or (authorization or "").removeprefix("Bearer ").strip()
+        key = x_api_key or (credentials.credentials if credentials else "")
         name = keys.check(key) if key else None
         if name is None:
             raise HTTPException(

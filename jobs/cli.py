@@ -18,11 +18,15 @@ import yaml
 from rich.table import Table
 
 from jobs.cli_common import (
+    FormatOption,
+    OutputFormat,
     console,
+    emit,
     err_console,
     load_baseline,
     log_store,
     open_store,
+    parse_range,
     parse_time,
     row_progress,
     settings_for,
@@ -48,7 +52,7 @@ from monitor.spec.window import Window
 
 app = typer.Typer(
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     help="raiwatch: watch ML models in production and review them before release.",
 )
@@ -102,12 +106,15 @@ def model_register(
 
 
 @model_app.command("list")
-def model_list(home: Home = None) -> None:
+def model_list(home: Home = None, fmt: FormatOption = OutputFormat.table) -> None:
     """List registered model versions."""
-    table = Table("model", "version", "task", "features")
-    for mv in open_store(settings_for(home)).list_model_versions():
-        table.add_row(mv.name, mv.version, mv.task, str(len(mv.features)))
-    console.print(table)
+    versions = open_store(settings_for(home)).list_model_versions()
+    rows = [
+        {"model": mv.name, "version": mv.version, "task": mv.task, "features": len(mv.features)}
+        | ({"spec": mv.model_dump(mode="json")} if fmt is OutputFormat.json else {})
+        for mv in versions
+    ]
+    emit(rows, fmt, columns=["model", "version", "task", "features"])
 
 
 @baseline_app.command("create")
@@ -266,7 +273,9 @@ def labels_ingest(
     files: list[Path],
     model: ModelName,
     version: Version,
-    rerun: Annotated[bool, typer.Option(help="re-run stored windows whose requests got labels")] = True,
+    rerun: Annotated[
+        bool, typer.Option(help="re-run stored windows whose requests got labels")
+    ] = True,
     home: Home = None,
     force: Annotated[bool, typer.Option(help="ingest a file even if its content was ingested before")] = False,
 ) -> None:
@@ -362,13 +371,16 @@ def monitor_run(
     check_engine(engine)
     if fail_on not in (None, "alert", "warning"):
         raise SchemaError(f"--fail-on must be 'alert' or 'warning', got {fail_on!r}")
+    t0: dt.datetime | None
+    t1: dt.datetime | None
+    if start is not None and end is not None:
+        t0, t1 = parse_range(start, end)  # checked before anything is read or written
+    else:
+        t0, t1 = parse_optional_time(start, "--start"), parse_optional_time(end, "--end")
     settings = settings_for(home)
     store = open_store(settings)
     baseline = load_baseline(store, model, version)
     mv = baseline.model_version
-    t0, t1 = parse_optional_time(start, "--start"), parse_optional_time(end, "--end")
-    if t0 is not None and t1 is not None and t1 < t0:
-        raise SchemaError(f"--end {end!r} is before --start {start!r}; swap them (the range is --start to --end)")
     signal_config = load_signal_config(config)
     if engine == "spark":
         from monitor.engines.spark_window import evaluate_on_spark
@@ -461,15 +473,38 @@ def demo(
     run_demo(home=home, days=days, drift_day=drift_day, seed=seed)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from jobs import __version__
+
+        typer.echo(f"raiwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """raiwatch: watch ML models in production and review them before release."""
+
+
 def _mount_subcommands() -> None:
-    """The service, RAI and dashboard commands live in their own modules."""
-    from jobs import cli_dashboard, cli_rai, cli_service
+    """The service, RAI, dashboard and operator commands live in their own modules."""
+    from jobs import cli_dashboard, cli_ops, cli_rai, cli_service
 
     app.command("serve")(cli_service.serve)
     app.command("dashboard")(cli_dashboard.dashboard)
     monitor_app.command("add")(cli_service.monitor_add)
     monitor_app.command("list")(cli_service.monitor_list)
     monitor_app.command("backfill")(cli_service.monitor_backfill)
+    monitor_app.command("delete")(cli_ops.monitor_delete)
+    app.add_typer(cli_ops.runs_app, name="runs")
+    app.add_typer(cli_ops.alerts_app, name="alerts")
     app.add_typer(cli_service.webhooks_app, name="webhooks")
     app.add_typer(cli_service.apikey_app, name="apikey")
     app.add_typer(cli_rai.app, name="rai")
@@ -480,7 +515,7 @@ _mount_subcommands()
 
 def main() -> None:
     try:
-        app()
+        app(prog_name="raiwatch")  # also when run as `python -m` / `python -c` (completion, help)
     except RaiwatchError as err:
         err_console.print(f"[bold red]error:[/] {redact(err)}", markup=True, highlight=False)
         sys.exit(2)

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
+import json
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from monitor.baseline.reference import Baseline
 from monitor.errors import SchemaError
@@ -17,8 +24,68 @@ from monitor.spec.model_version import ModelVersion
 from monitor.spec.settings import Settings, load_settings
 from monitor.store import Store
 
-console = Console()
-err_console = Console(stderr=True)
+#: Width of output that is not a terminal (a pipe, a file): wide enough that no table is cut.
+PIPE_WIDTH = 10_000
+
+
+def _console(*, stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    # piped output is not cut to 80 columns: tables keep their natural width
+    return Console(stderr=stderr, width=None if stream.isatty() else PIPE_WIDTH)
+
+
+console = _console()
+err_console = _console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    """How list commands print: a table for people, JSON for scripts."""
+
+    table = "table"
+    json = "json"
+
+
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option("--format", help="table for people, json for scripts (jq, pipelines)"),
+]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "—"
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def emit(
+    rows: Sequence[Mapping[str, Any]],
+    fmt: OutputFormat,
+    *,
+    columns: Sequence[str],
+    title: str | None = None,
+) -> None:
+    """Print ``rows``: a JSON array of objects (every key), or a table of ``columns``."""
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps([_jsonable(dict(r)) for r in rows], indent=2) + "\n")
+        return
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*(escape(_cell(row.get(c))) for c in columns))
+    console.print(table)
 
 
 def settings_for(home: Path | None) -> Settings:
@@ -63,6 +130,27 @@ def row_progress(description: str, total: int | None = None) -> Iterator[Callabl
         yield lambda n: progress.advance(task, n)
 
 
+def parse_range(
+    start: str,
+    end: str,
+    *,
+    inclusive: bool = False,
+    start_flag: str = "--start",
+    end_flag: str = "--end",
+) -> tuple[dt.datetime, dt.datetime]:
+    """Both ends of a range; ``SchemaError`` when the end is before the start (or equal to
+    it, unless the range is ``inclusive`` of its end, as backfill ticks are)."""
+    t0, t1 = parse_time(start, start_flag), parse_time(end, end_flag)
+    if t1 < t0 or (t1 == t0 and not inclusive):
+        bound = "[start, end]" if inclusive else "[start, end)"
+        raise SchemaError(
+            f"{end_flag} {t1.isoformat()} is {'before' if t1 < t0 else 'equal to'} "
+            f"{start_flag} {t0.isoformat()}; give {start_flag} the earlier time "
+            f"(the range is {bound})"
+        )
+    return t0, t1
+
+
 def parse_time(value: str, what: str) -> dt.datetime:
     """An ISO date or datetime from the command line, UTC when no zone is given."""
     try:
@@ -73,12 +161,3 @@ def parse_time(value: str, what: str) -> dt.datetime:
         ) from None
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
-
-def parse_range(start: str, end: str) -> tuple[dt.datetime, dt.datetime]:
-    """``--start`` and ``--end`` parsed; ``--end`` before ``--start`` is an error (exit 2)."""
-    t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
-    if t1 < t0:
-        raise SchemaError(
-            f"--end {end!r} is before --start {start!r}; swap them (the range is --start to --end)"
-        )
-    return t0, t1

@@ -2,12 +2,15 @@
 
 The dashboard runs as ``python -m streamlit run dashboards/app.py`` in a child
 process with ``RAIWATCH_HOME`` (and ``RAIWATCH_BUNDLE_DIR``) set, so it reads the
-same settings as every other command. This module does not import Streamlit.
+same settings as every other command. The child stops with its parent (Ctrl+C,
+SIGTERM, or the parent being killed). This module does not import Streamlit.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +40,9 @@ def dashboard_command(port: int, address: str) -> list[str]:
         "none",
         "--browser.gatherUsageStats",
         "false",
+        # no "Deploy" button: this dashboard is self-hosted, not a Streamlit Cloud app
+        "--client.toolbarMode",
+        "minimal",
     ]
 
 
@@ -50,6 +56,45 @@ def dashboard_env(
     if bundles is not None:
         env[BUNDLE_DIR_ENV] = str(bundles.resolve())
     return env
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the child gets SIGTERM when its parent dies, even on ``kill -9``."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def run_child(cmd: list[str], env: dict[str, str], *, stop_timeout_s: float = 10.0) -> int:
+    """Run the dashboard child until it exits; Ctrl+C or SIGTERM to this process stops it.
+
+    The child never outlives this process: SIGINT/SIGTERM here terminate it (then kill it
+    after ``stop_timeout_s``), and on Linux it also gets SIGTERM if this process is killed.
+    """
+    child = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
+
+    def _stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        child.terminate()
+        try:
+            child.wait(timeout=stop_timeout_s)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
 
 
 def dashboard(
@@ -75,8 +120,5 @@ def dashboard(
             param_hint="--bundles",
         )
     typer.echo(f"raiwatch dashboard on http://{address}:{port} (Ctrl+C to stop)")
-    try:
-        code = subprocess.call(dashboard_command(port, address), env=dashboard_env(home, bundles))
-    except KeyboardInterrupt:
-        code = 0
+    code = run_child(dashboard_command(port, address), dashboard_env(home, bundles))
     raise typer.Exit(code)

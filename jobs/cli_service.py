@@ -22,9 +22,17 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from jobs.cli_common import console, err_console, open_store, parse_range, settings_for
+from jobs.cli_common import (
+    FormatOption,
+    OutputFormat,
+    console,
+    emit,
+    err_console,
+    open_store,
+    parse_range,
+    settings_for,
+)
 from jobs.evaluation import EngineEvaluator, load_evaluator
 from jobs.runner import MonitorRunner
 from jobs.webhook_destinations import DestinationPolicy
@@ -111,23 +119,21 @@ def monitor_add(
     )
 
 
-def monitor_list(home: Home = None) -> None:
+def monitor_list(home: Home = None, fmt: FormatOption = OutputFormat.table) -> None:
     """List monitors with their last completed window and alert states."""
     store = open_store(settings_for(home))
     states = store.list_alert_states()
-    table = Table(title="monitors")
-    for col in ("name", "model", "schedule", "window", "last window end", "firing"):
-        table.add_column(col)
+    rows = []
     for m in store.list_monitors():
         spec = MonitorSpec.from_stored(m.spec)
         firing = [s.signal for s in states if s.monitor == m.name and s.state == "firing"]
-        table.add_row(
-            m.name + ("" if m.enabled else " (disabled)"), f"{m.model_name}:{m.model_version}",
-            spec.schedule, str(spec.window),
-            m.last_completed_end.isoformat() if m.last_completed_end else "—",
-            ", ".join(firing) or "—",
-        )  # fmt: skip
-    console.print(table)
+        rows.append({
+            "name": m.name, "enabled": m.enabled, "model": f"{m.model_name}:{m.model_version}",
+            "schedule": spec.schedule, "window": str(spec.window),
+            "last_window_end": m.last_completed_end, "firing": firing,
+        })  # fmt: skip
+    emit(rows, fmt, title="monitors",
+         columns=["name", "enabled", "model", "schedule", "window", "last_window_end", "firing"])  # fmt: skip
 
 
 def monitor_backfill(
@@ -138,6 +144,7 @@ def monitor_backfill(
     home: Home = None,
 ) -> None:
     """Run a monitor over every window of a past range, with a progress bar."""
+    t0, t1 = parse_range(start, end, inclusive=True)  # checked before anything is read or written
     settings = settings_for(home)
     store = open_store(settings)
     named = os.environ.get("RAIWATCH_EVALUATOR")
@@ -164,16 +171,18 @@ def webhooks_list(
     monitor: Annotated[str | None, typer.Option(help="only this monitor")] = None,
     limit: int = 50,
     home: Home = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List webhook deliveries, newest first."""
     store = open_store(settings_for(home))
-    table = Table(title="webhook deliveries")
-    for col in ("id", "event", "url", "webhook-id", "status", "attempts", "last error"):
-        table.add_column(col)
-    for d in store.list_deliveries(status=status, monitor=monitor, limit=limit):
-        table.add_row(str(d.id), d.event_type, d.url, d.message_id, d.status,
-                      str(d.attempts), d.last_error or "")  # fmt: skip
-    console.print(table)
+    rows = [
+        {"id": d.id, "event": d.event_type, "url": d.url, "webhook_id": d.message_id,
+         "run_id": d.run_id, "status": d.status, "attempts": d.attempts,
+         "last_error": d.last_error, "created_at": d.created_at}
+        for d in store.list_deliveries(status=status, monitor=monitor, limit=limit)
+    ]  # fmt: skip
+    emit(rows, fmt, title="webhook deliveries",
+         columns=["id", "event", "url", "webhook_id", "status", "attempts", "last_error"])  # fmt: skip
 
 
 @webhooks_app.command("redeliver")
@@ -199,15 +208,13 @@ def apikey_create(name: str, home: Home = None) -> None:
 
 
 @apikey_app.command("list")
-def apikey_list(home: Home = None) -> None:
+def apikey_list(home: Home = None, fmt: FormatOption = OutputFormat.table) -> None:
     """List API keys (name, prefix, dates; never the key)."""
-    table = Table(title="API keys")
-    for col in ("name", "prefix", "created", "revoked"):
-        table.add_column(col)
-    for k in open_store(settings_for(home)).list_api_keys():
-        table.add_row(k.name, k.prefix + "…", k.created_at.isoformat(),
-                      k.revoked_at.isoformat() if k.revoked_at else "—")  # fmt: skip
-    console.print(table)
+    rows = [
+        {"name": k.name, "prefix": k.prefix + "…", "created": k.created_at, "revoked": k.revoked_at}
+        for k in open_store(settings_for(home)).list_api_keys()
+    ]
+    emit(rows, fmt, title="API keys", columns=["name", "prefix", "created", "revoked"])
 
 
 @apikey_app.command("revoke")

@@ -131,7 +131,9 @@ def run_demo(
     exe = _command_name()
     drift_date = (START + dt.timedelta(days=drift_day)).date()
     console.print(f"\nEverything is stored under [bold]{home}[/]. Look at a day yourself:")
-    console.print(f"  {exe} monitor run --home {home} -m credit -v 1 --start {drift_date} --end {drift_date + dt.timedelta(days=1)}")
+    console.print(
+        f"  {exe} monitor run --home {home} -m credit -v 1 --start {drift_date} --end {drift_date + dt.timedelta(days=1)}"
+    )
     console.print("\n[bold]Open the dashboard on the demo's results:[/]")
     console.print(f"  {exe} dashboard --home {home}")
 
@@ -152,10 +154,17 @@ def _rai_step(home: Path, seed: int) -> None:
     from rai.demo import build_demo_bundle
 
     bundle_path = build_demo_bundle(home / "bundles", seed=seed)
-    console.print(f"[bold]5.[/] built the Responsible-AI bundle at {bundle_path}; its release gates:")
+    console.print(
+        f"[bold]5.[/] built the Responsible-AI bundle at {bundle_path}; its release gates:"
+    )
     for v in InsightsBundle.load(bundle_path).gate_verdicts():
         value = "-" if v.value is None else f"{v.value:.4g}"
         verdict = "[green]PASS[/]" if v.passed else "[red]FAIL[/]"
         scope = f" [{v.gate.sensitive_feature}]" if v.gate.sensitive_feature else ""
-        console.print(f"  {verdict} " + escape(f"{v.gate.metric}{scope} = {value} (threshold {v.gate.threshold_text}) {v.reason}"))
+        console.print(
+            f"  {verdict} "
+            + escape(
+                f"{v.gate.metric}{scope} = {value} (threshold {v.gate.threshold_text}) {v.reason}"
+            )
+        )
     console.print(f"  (a release pipeline runs: raiwatch rai gate {bundle_path})")

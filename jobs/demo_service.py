@@ -52,25 +52,42 @@ webhooks:
 
 
 def run_service_step(
-    home: Path, settings: Settings, store: Store, *, name: str, start: dt.datetime, days: int, drift_day: int,
+    home: Path,
+    settings: Settings,
+    store: Store,
+    *,
+    name: str,
+    start: dt.datetime,
+    days: int,
+    drift_day: int,
     concept_days: tuple[int, int],
 ) -> list[dict[str, Any]]:
     """Add the monitor, backfill every day with alerts on, deliver the webhooks."""
     received: list[dict[str, Any]] = []
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-    server = make_server("127.0.0.1", 0, secret, on_event=lambda mid, p: received.append({"id": mid, **p}))
+    server = make_server(
+        "127.0.0.1", 0, secret, on_event=lambda mid, p: received.append({"id": mid, **p})
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/hooks/raiwatch"
     path = home / "monitor.yaml"
     path.write_text(_monitor_yaml(name, url, start))
     spec = load_monitor_spec(path)
     endpoints = [
-        EndpointSpec(url=w.url, secret=secret, events=tuple(w.events), timeout_s=5.0, max_attempts=3)
+        EndpointSpec(
+            url=w.url, secret=secret, events=tuple(w.events), timeout_s=5.0, max_attempts=3
+        )
         for w in spec.webhooks
     ]
-    store.upsert_monitor(spec.name, spec.model, spec.version, spec.stored_dict(), start_at=start, endpoints=endpoints)
-    runner = MonitorRunner(store, EngineEvaluator(store, settings), dashboard_url=settings.dashboard_url)
-    run_ids = runner.backfill(name, start + dt.timedelta(days=1), start + dt.timedelta(days=days), notify=True)
+    store.upsert_monitor(
+        spec.name, spec.model, spec.version, spec.stored_dict(), start_at=start, endpoints=endpoints
+    )
+    runner = MonitorRunner(
+        store, EngineEvaluator(store, settings), dashboard_url=settings.dashboard_url
+    )
+    run_ids = runner.backfill(
+        name, start + dt.timedelta(days=1), start + dt.timedelta(days=days), notify=True
+    )
     deliverer = Deliverer(store, backoff=Backoff(base_s=0.1, cap_s=1.0), poll_interval_s=0.1)
     try:
         while deliverer.deliver_pending():
@@ -91,21 +108,37 @@ def _value(results: Sequence[SignalResult], signal: str, metric: str) -> tuple[f
     return None, "—"
 
 
-def _print_days(store: Store, run_ids: list[int], drift_day: int, concept_days: tuple[int, int]) -> None:
+def _print_days(
+    store: Store, run_ids: list[int], drift_day: int, concept_days: tuple[int, int]
+) -> None:
     table = Table(
         title=(
             f"credit:1 — daily monitor (concept drift days {concept_days[0]}–{concept_days[1]}: same inputs, "
             f"changed relation to the label; data drift in income and purpose from day {drift_day})"
         )
     )
-    for col in ("day", "window", "rows", "status", "drifted features", "accuracy", "estimated acc.", "detectors fired", "labels"):
+    for col in (
+        "day",
+        "window",
+        "rows",
+        "status",
+        "drifted features",
+        "accuracy",
+        "estimated acc.",
+        "detectors fired",
+        "labels",
+    ):
         table.add_column(col)
     for day, run_id in enumerate(run_ids):
         run = store.get_run(run_id)
-        drifted = [r.feature or "" for r in run.results if r.signal == "data_drift" and r.status == "alert"]
+        drifted = [
+            r.feature or "" for r in run.results if r.signal == "data_drift" and r.status == "alert"
+        ]
         acc, acc_status = _value(run.results, "performance", "accuracy")
         est, est_status = _value(run.results, "estimated_performance", "accuracy")
-        fired = [r.metric for r in run.results if r.signal == "concept_drift" and r.status == "alert"]
+        fired = [
+            r.metric for r in run.results if r.signal == "concept_drift" and r.status == "alert"
+        ]
         coverage = (run.details or {}).get("details", {}).get("label_coverage")
         table.add_row(
             str(day), run.window_start.date().isoformat(), f"{run.row_count:,}",
@@ -117,7 +150,13 @@ def _print_days(store: Store, run_ids: list[int], drift_day: int, concept_days: 
     console.print(table)
 
 
-_STYLE = {"ok": "green", "alert": "bold red", "warning": "yellow", "no_data": "dim", "error": "magenta"}
+_STYLE = {
+    "ok": "green",
+    "alert": "bold red",
+    "warning": "yellow",
+    "no_data": "dim",
+    "error": "magenta",
+}
 
 
 def _fmt(value: float | None, status: str) -> str:
@@ -137,6 +176,7 @@ def _print_alerts_and_deliveries(store: Store, name: str, received: list[dict[st
         f"[bold]webhooks[/]: {len(deliveries)} enqueued, {delivered} delivered; the local receiver verified "
         f"the signature of {len(received)} distinct messages:"
     )
+
     def when(msg: dict[str, Any]) -> str:
         return str(msg.get("data", {}).get("window", {}).get("start", ""))
 

@@ -24,6 +24,7 @@ from monitor.store.base import as_utc
 
 log = logging.getLogger("raiwatch.evaluation")
 
+
 @dataclass(frozen=True)
 class WindowOutcome:
     """The results of evaluating one window."""
@@ -135,7 +136,9 @@ class EngineEvaluator:
             return None
         return str(path)
 
-    def _rai_review(self, spec: MonitorSpec, mv: Any, baseline: Any, logs: Any, window: Window) -> dict[str, Any]:
+    def _rai_review(
+        self, spec: MonitorSpec, mv: Any, baseline: Any, logs: Any, window: Window
+    ) -> dict[str, Any]:
         """Build the window's RAI bundle; a failure is recorded, never fails the run."""
         from jobs.rai_job import review_window
 
@@ -143,7 +146,9 @@ class EngineEvaluator:
         out = self.settings.bundle_dir / spec.name / as_utc(window.end).strftime("%Y%m%dT%H%M%SZ")
         try:
             model = self._model(mv.model_uri, spec)
-            return review_window(mv, baseline, logs, window.start, window.end, spec.rai_review, model, out)
+            return review_window(
+                mv, baseline, logs, window.start, window.end, spec.rai_review, model, out
+            )
         except Exception as err:  # the user's model or data may raise anything
             return {"status": "failed", "error": f"{type(err).__name__}: {err}"}
 

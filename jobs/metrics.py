@@ -1,8 +1,11 @@
 """Prometheus text exposition of the service's state.
 
-Gauges are read from the store at scrape time (latest signal values and run
-durations per monitor, alert states, deliveries per status); counters of
-ingested rows live in the process (:class:`IngestCounters`).
+Label sets are stable: a series is identified by what it measures (monitor,
+model, version, signal, feature, metric), never by its state, so a status
+change moves a value instead of starting a new series. Signal gauges come from
+each monitor's latest window *with data*: a window without rows leaves them in
+place (its age is ``time() - raiwatch_last_data_window_end_timestamp_seconds``).
+Counters of ingested rows live in the process (:class:`IngestCounters`).
 """
 
 from __future__ import annotations
@@ -12,13 +15,18 @@ from collections import defaultdict
 
 from monitor.store import Store
 
+#: ``raiwatch_*_status_code`` values (severity order).
+STATUS_CODES: dict[str, int] = {"no_data": -1, "ok": 0, "warning": 1, "alert": 2, "error": 3}
+DELIVERY_STATUSES = ("pending", "sending", "delivered", "dead")
+
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 def _labels(**labels: str | None) -> str:
-    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items() if v is not None)
+    """Every label, always (``""`` for a missing value): one label set per metric family."""
+    inner = ",".join(f'{k}="{_escape(v or "")}"' for k, v in labels.items())
     return "{" + inner + "}" if inner else ""
 
 
@@ -47,35 +55,72 @@ def render_metrics(store: Store, counters: IngestCounters) -> str:
         out.append(f"# HELP {name} {help_text}")
         out.append(f"# TYPE {name} {kind}")
 
-    family("raiwatch_signal_value", "gauge", "Latest value of each signal result per monitor.")
-    family("raiwatch_signal_threshold", "gauge", "Threshold of each latest signal result.")
-    runs = store.latest_runs()
-    for run in runs:
+    with_data = store.latest_runs(with_data=True)
+    newest = {r.monitor: r for r in store.latest_runs()}
+    codes = ", ".join(f"{c} {s}" for s, c in STATUS_CODES.items())
+    family(
+        "raiwatch_signal_value",
+        "gauge",
+        "Value of each signal result in the latest window with data.",
+    )
+    family(
+        "raiwatch_signal_threshold",
+        "gauge",
+        "Threshold of each signal result in the latest window with data.",
+    )
+    family("raiwatch_signal_status_code", "gauge", f"Status of each signal result ({codes}).")
+    for run in with_data:
         for r in run.results:
             labels = _labels(monitor=run.monitor, model=run.model_name, version=run.model_version,
-                             signal=r.signal, feature=r.feature, metric=r.metric, status=r.status)  # fmt: skip
+                             signal=r.signal, feature=r.feature, metric=r.metric)  # fmt: skip
             d = r.to_dict()
             if d["value"] is not None:
                 out.append(f"raiwatch_signal_value{labels} {d['value']}")
             if d["threshold"] is not None:
                 out.append(f"raiwatch_signal_threshold{labels} {d['threshold']}")
-    family("raiwatch_run_duration_seconds", "gauge", "Duration of the latest run per monitor.")
-    family("raiwatch_run_window_end_timestamp_seconds", "gauge", "End of the latest run's window.")
-    family("raiwatch_run_rows", "gauge", "Rows in the latest run's window.")
-    for run in runs:
-        labels = _labels(monitor=run.monitor, status=run.status)
+            out.append(f"raiwatch_signal_status_code{labels} {STATUS_CODES[r.status]}")
+    family("raiwatch_run_status_code", "gauge", f"Status of the latest run with data ({codes}).")
+    family("raiwatch_run_duration_seconds", "gauge", "Duration of the latest run with data.")
+    family("raiwatch_run_rows", "gauge", "Rows in the latest window with data.")
+    family(
+        "raiwatch_last_data_window_end_timestamp_seconds",
+        "gauge",
+        "End of the latest window with data.",
+    )
+    for run in with_data:
+        labels = _labels(monitor=run.monitor, model=run.model_name, version=run.model_version)
+        out.append(f"raiwatch_run_status_code{labels} {STATUS_CODES[run.status]}")
         out.append(f"raiwatch_run_duration_seconds{labels} {run.duration_s}")
-        out.append(
-            f"raiwatch_run_window_end_timestamp_seconds{labels} {run.window_end.timestamp()}"
-        )
         out.append(f"raiwatch_run_rows{labels} {run.row_count}")
+        out.append(
+            f"raiwatch_last_data_window_end_timestamp_seconds{labels} {run.window_end.timestamp()}"
+        )
+    family(
+        "raiwatch_last_run_window_end_timestamp_seconds",
+        "gauge",
+        "End of the latest evaluated window (with or without rows).",
+    )
+    family("raiwatch_empty_windows", "gauge", "1 when the latest evaluated window had no rows.")
+    for run in newest.values():
+        labels = _labels(monitor=run.monitor, model=run.model_name, version=run.model_version)
+        out.append(
+            f"raiwatch_last_run_window_end_timestamp_seconds{labels} {run.window_end.timestamp()}"
+        )
+        out.append(f"raiwatch_empty_windows{labels} {int(run.status == 'no_data')}")
+    handling = {(h.monitor, h.signal): h for h in store.list_alert_handling()}
     family("raiwatch_alert_firing", "gauge", "1 when the (monitor, signal) alert is firing.")
+    family("raiwatch_alert_acknowledged", "gauge", "1 when a firing alert was acknowledged.")
+    family("raiwatch_alert_silenced", "gauge", "1 while the alert is silenced.")
     for state in store.list_alert_states():
-        labels = _labels(monitor=state.monitor, signal=state.signal, state=state.state)
+        labels = _labels(monitor=state.monitor, signal=state.signal)
+        h = handling.get((state.monitor, state.signal))
         out.append(f"raiwatch_alert_firing{labels} {int(state.state == 'firing')}")
+        out.append(f"raiwatch_alert_acknowledged{labels} {int(bool(h and h.acknowledged))}")
+        out.append(f"raiwatch_alert_silenced{labels} {int(bool(h and h.silenced))}")
     family("raiwatch_webhook_deliveries", "gauge", "Webhook deliveries per status.")
-    for status, count in store.delivery_counts().items():
-        out.append(f"raiwatch_webhook_deliveries{_labels(status=status)} {count}")
+    counts = store.delivery_counts()
+    for status in DELIVERY_STATUSES:  # every status, always: no series appears or vanishes
+        out.append(f"raiwatch_webhook_deliveries{_labels(status=status)} {counts.get(status, 0)}")
     family("raiwatch_ingested_rows_total", "counter", "Rows stored through the HTTP API.")
     for (model, version, kind), n in sorted(counters.rows.items()):
         out.append(

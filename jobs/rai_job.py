@@ -66,16 +66,29 @@ def review_window(
         joiner(batch)
     labelled = joiner.frame()
     if len(labelled) < review.min_labels:
-        return {"status": "skipped", "reason": f"{len(labelled)} labelled rows; the review needs at least {review.min_labels}"}
+        return {
+            "status": "skipped",
+            "reason": f"{len(labelled)} labelled rows; the review needs at least {review.min_labels}",
+        }
     if model is None or not mv.target:
-        return {"status": "skipped", "reason": "the model version needs model_uri and target for an RAI review"}
+        return {
+            "status": "skipped",
+            "reason": "the model version needs model_uri and target for an RAI review",
+        }
     sample = baseline.profile.reservoir.to_pandas()
     train_rows = sample[sample[mv.target].notna()] if mv.target in sample else sample.iloc[0:0]
     if train_rows.empty:
         return {"status": "skipped", "reason": "the baseline sample has no labelled rows"}
     train = _frame(mv, train_rows, train_rows[mv.target], model)
     test = _frame(mv, labelled, labelled[LABEL_COLUMN], model)
-    bundle = build_from_frames(model, train, test, config=rai_config_for(mv, review.settings), out_dir=out_dir, model_reference=mv.model_uri)
+    bundle = build_from_frames(
+        model,
+        train,
+        test,
+        config=rai_config_for(mv, review.settings),
+        out_dir=out_dir,
+        model_reference=mv.model_uri,
+    )
     verdicts = bundle.gate_verdicts()
     return {
         "status": "built",

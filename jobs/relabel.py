@@ -30,7 +30,9 @@ from monitor.store.base import as_utc
 log = logging.getLogger("raiwatch.relabel")
 
 
-def labelled_timestamps(logs: LogStore, mv: ModelVersion, request_ids: Iterable[str]) -> list[datetime]:
+def labelled_timestamps(
+    logs: LogStore, mv: ModelVersion, request_ids: Iterable[str]
+) -> list[datetime]:
     """Log timestamps of the given request ids (reads only two columns)."""
     wanted = pa.array(sorted({str(i) for i in request_ids}), pa.string())
     if len(wanted) == 0:
@@ -69,11 +71,20 @@ def rerun_for_labels(
             store.list_runs(monitor=monitor.name, limit=100_000, since=stamps[0]),
             key=lambda r: r.window_start,
         )
-        first = next((i for i, r in enumerate(runs) if any(r.window_start <= t < r.window_end for t in stamps)), None)
+        first = next(
+            (
+                i
+                for i, r in enumerate(runs)
+                if any(r.window_start <= t < r.window_end for t in stamps)
+            ),
+            None,
+        )
         if first is None:
             continue
         spec = MonitorSpec.from_stored(monitor.spec)
         for run in runs[first:]:  # the touched window and the later ones (detector stream)
-            rerun.append(runner.run_window(spec, Window(run.window_start, run.window_end), notify=notify))
+            rerun.append(
+                runner.run_window(spec, Window(run.window_start, run.window_end), notify=notify)
+            )
         log.info("monitor %s: re-ran %d window(s) for late labels", monitor.name, len(runs) - first)
     return rerun

@@ -7,8 +7,16 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.components import empty_state, require_store, sources, status_badge, status_label
+from dashboards.model_queries import latest_with_data
 from dashboards.sources import DashboardSources
-from dashboards.views import model_drift, model_runs, model_signals
+from dashboards.views import (
+    model_drift,
+    model_performance,
+    model_runs,
+    model_signals,
+    model_summary,
+)
+from monitor.signals.results import worst_status
 
 
 def _choose_version(src: DashboardSources) -> tuple[str, str] | None:
@@ -30,9 +38,15 @@ def _choose_version(src: DashboardSources) -> tuple[str, str] | None:
 
 
 def _choose_run(runs: pd.DataFrame) -> pd.Series:
+    """The run asked for in the URL, else the newest window *with data* (an empty
+    window has nothing to show; the page says how many came after it)."""
     wanted = st.query_params.get("run")
     ids = [int(i) for i in runs["id"]]
-    index = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
+    index = (
+        ids.index(int(wanted))
+        if wanted and wanted.isdigit() and int(wanted) in ids
+        else latest_with_data(runs)
+    )
     labels = {
         int(
             r.id
@@ -53,6 +67,31 @@ def _failed_run(run: pd.Series) -> None:
         "replaces the failed run.",
         kind="error",
     )
+
+
+def _header(src: DashboardSources, monitor: str, runs: pd.DataFrame) -> None:
+    """Status from the firing alerts and the newest window with data; the empty windows after it."""
+    latest = runs.iloc[latest_with_data(runs)]
+    states = data.alert_states(src.db_url)
+    firing = states[(states["monitor"] == monitor) & (states["state"] == "firing")]
+    status = worst_status([str(latest["status"]), *(["alert"] if len(firing) else [])])
+    cols = st.columns(4)
+    with cols[0]:
+        status_badge(status, prefix="latest: ")
+        if len(firing):
+            st.caption(f"{len(firing)} alert(s) firing: {', '.join(firing['signal'])}")
+    cols[1].metric("Runs", f"{len(runs):,}")
+    cols[2].metric("Last window with data (end)", f"{latest['window_end']:%b %d %H:%M}")
+    cols[3].metric("Rows (that window)", f"{int(latest['row_count']):,}")
+    newer = runs.iloc[: latest_with_data(runs)]
+    if len(newer):
+        empty_state(
+            f"No traffic: the last {len(newer)} window(s) had no rows "
+            f"(since {newer['window_start'].min():%Y-%m-%d %H:%M})",
+            "The status above is that of the last window with data. Check that the serving code "
+            "still logs to raiwatch (SDK, `POST /api/v1/models/…/logs` or the file drop).",
+            kind="warning",
+        )
 
 
 def render() -> None:
@@ -79,16 +118,18 @@ def render() -> None:
     )
     runs = data.runs(src.db_url, monitor)
     run = _choose_run(runs)
-    latest = runs.iloc[0]
-    cols = st.columns(4)
-    with cols[0]:
-        status_badge(str(latest["status"]), prefix="latest: ")
-    cols[1].metric("Runs", f"{len(runs):,}")
-    cols[2].metric("Last window end", f"{latest['window_end']:%Y-%m-%d %H:%M}")
-    cols[3].metric("Rows (last run)", f"{int(latest['row_count']):,}")
+    _header(src, monitor, runs)
     if run["status"] == "error":
         _failed_run(run)
     results = data.results(src.db_url, monitor)
+    model_summary.what_is_wrong(
+        name,
+        version,
+        monitor,
+        run,
+        results,
+        examples=lambda feature: model_drift.quality_examples_of(src, name, version, run, feature),
+    )
     tabs = st.tabs(["Signals", "Drift", "Data quality", "Performance", "Change detection", "Runs"])
     with tabs[0]:
         model_signals.timelines(results)
@@ -97,8 +138,8 @@ def render() -> None:
     with tabs[2]:
         model_signals.quality(results, int(run["id"]))
     with tabs[3]:
-        model_signals.performance(results, runs)
+        model_performance.performance(results, runs)
     with tabs[4]:
-        model_signals.change_detection(results)
+        model_performance.change_detection(results)
     with tabs[5]:
         model_runs.history(src, monitor, runs)

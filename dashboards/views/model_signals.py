@@ -1,10 +1,9 @@
-"""Model page sections drawn from stored results over time: timelines, quality,
-performance with label coverage, and change-detector events."""
+"""Model page sections drawn from stored results over time: timelines and quality
+(performance and change detection: :mod:`dashboards.views.model_performance`)."""
 
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from dashboards.charts import signal_timeline
@@ -14,8 +13,6 @@ from monitor.signals import SIGNALS, signals_on_panel
 # Panels come from the signal registry: a new signal shows up without a change here.
 TIMELINE_SIGNALS = (*signals_on_panel(SIGNALS, "timeline"), *signals_on_panel(SIGNALS, "drift"))
 QUALITY_SIGNALS = signals_on_panel(SIGNALS, "quality")
-PERFORMANCE_SIGNALS = signals_on_panel(SIGNALS, "performance")
-CHANGE_SIGNALS = signals_on_panel(SIGNALS, "changes")
 
 
 def _series(frame: pd.DataFrame) -> pd.Series:
@@ -78,65 +75,3 @@ def quality(results: pd.DataFrame, run_id: int) -> None:
     metric = st.selectbox("Rate over time", sorted(frame["metric"].unique()), key="quality_metric")
     chosen = frame[frame["metric"] == metric]
     st.plotly_chart(signal_timeline(chosen, title=metric), key="timeline_quality")
-
-
-def performance(results: pd.DataFrame, runs: pd.DataFrame) -> None:
-    """Performance and estimated performance over time, with label coverage."""
-    frame = results[results["signal"].isin(PERFORMANCE_SIGNALS)]
-    if frame.empty:
-        empty_state(
-            "No performance results yet",
-            "Performance needs labels: ingest them with `raiwatch labels ingest` (or the SDK) and add "
-            "`performance` to the monitor's signals; before labels arrive, `estimated_performance` "
-            "(CBPE) estimates it from calibrated scores.",
-        )
-        return
-    for signal, group in frame.groupby("signal"):
-        if group["value"].notna().any():
-            st.plotly_chart(
-                signal_timeline(group, title=str(signal), series="metric"), key=f"timeline_{signal}"
-            )
-        else:
-            st.info(
-                f"`{signal}` has no value yet: {group['message'].dropna().iloc[-1] if group['message'].notna().any() else 'no labels'}"
-            )
-    labelled = frame[frame["signal"] == "performance"].groupby("run_id")["current_size"].max()
-    if labelled.empty:
-        return
-    coverage = runs.set_index("id")[["window_end", "row_count"]].join(
-        labelled.rename("labelled"), how="inner"
-    )
-    coverage["label coverage"] = coverage["labelled"].fillna(0) / coverage["row_count"].where(
-        coverage["row_count"] > 0
-    )
-    fig = px.line(
-        coverage, x="window_end", y="label coverage", markers=True, title="Label coverage"
-    )
-    fig.update_layout(yaxis_tickformat=".0%", yaxis_range=[0, 1.05])
-    st.plotly_chart(fig, key="label_coverage")
-
-
-def change_detection(results: pd.DataFrame) -> None:
-    """Events of the streaming change detectors (concept drift)."""
-    frame = results[results["signal"].isin(CHANGE_SIGNALS)]
-    if frame.empty:
-        empty_state(
-            "No change-detector results",
-            "Concept drift needs labels and the `concept_drift` signal in the monitor "
-            "(DDM, EDDM, ADWIN, Page-Hinkley, KSWIN run over the error stream).",
-        )
-        return
-    rows = [
-        {"window_end": r.window_end, "detector": r.metric, **event}
-        for r in frame.itertuples()
-        for event in (r.details or {}).get("events", [])
-    ]
-    summary = frame.groupby("metric").agg(
-        windows=("run_id", "nunique"), alerts=("status", lambda s: int((s == "alert").sum()))
-    )
-    st.dataframe(summary.rename_axis("detector"))
-    if rows:
-        st.subheader("Detected changes")
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
-    else:
-        st.success("No detector fired in any stored window.")

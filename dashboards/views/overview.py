@@ -1,4 +1,9 @@
-"""Fleet overview: every model version with its status, last run, alerts and drift."""
+"""Fleet overview: every model version with its status, alerts, traffic and drift.
+
+A version's status is the worst of its firing alerts and of the latest window
+*with data* of each monitor; windows without rows are reported as "no traffic",
+never as a healthy or empty state.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +32,21 @@ def filter_fleet(fleet: pd.DataFrame, search: str, statuses: list[str]) -> pd.Da
 
 def _summary(fleet: pd.DataFrame) -> None:
     counts = fleet["status"].value_counts()
-    for col, status in zip(st.columns(len(BADGE_ORDER)), BADGE_ORDER, strict=True):
+    cols = st.columns(len(BADGE_ORDER) + 1)
+    for col, status in zip(cols, BADGE_ORDER, strict=False):
         col.metric(status_label(status), int(counts.get(status, 0)))
+    cols[-1].metric(
+        "Firing, not handled",
+        int(fleet["unhandled"].sum()),
+        help="Firing alerts nobody acknowledged or silenced (Alerts page)",
+    )
+    quiet = fleet[fleet["quiet"] != ""]
+    if not quiet.empty:
+        st.warning(
+            "**No traffic:** "
+            + "; ".join(f"{r.model}:{r.version} has {r.quiet}" for r in quiet.itertuples())
+            + ". Its status is that of its last window with data; check the serving logs."
+        )
 
 
 def render() -> None:
@@ -79,25 +97,29 @@ def render() -> None:
             "model",
             "version",
             "badge",
-            "last_run",
-            "in_alert",
             "drift",
-            "runs",
+            "in_alert",
+            "quiet",
+            "handling",
+            "last_data",
             "rows",
+            "runs",
             "monitors",
             "task",
             "link",
         ],
         column_config={
             "badge": st.column_config.TextColumn("status", width="small"),
-            "last_run": st.column_config.DatetimeColumn(
-                "last run (window end)", format="YYYY-MM-DD HH:mm"
+            "last_data": st.column_config.DatetimeColumn(
+                "last window with data (end)", format="YYYY-MM-DD HH:mm"
             ),
+            "quiet": st.column_config.TextColumn("no traffic"),
             "in_alert": st.column_config.TextColumn("signals in alert", width="large"),
+            "handling": st.column_config.TextColumn("acknowledged / silenced"),
             "drift": st.column_config.LineChartColumn(
-                "dataset drift (last 30 runs)", y_min=0.0, y_max=1.0
+                "dataset drift (last 30 windows; gaps = no rows)", y_min=0.0, y_max=1.0
             ),
-            "rows": st.column_config.NumberColumn("rows (last run)", format="%d"),
+            "rows": st.column_config.NumberColumn("rows (last window with data)", format="%d"),
             "link": st.column_config.LinkColumn("page", display_text="open"),
         },
     )

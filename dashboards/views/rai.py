@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 from dashboards.components import empty_state, sources
-from dashboards.rai_data import find_bundles, load_bundle
+from dashboards.rai_data import bundle_label, find_bundles, load_bundle
 from dashboards.views import rai_analysis, rai_whatif
 from rai.bundle import InsightsBundle
 
@@ -87,7 +85,7 @@ def render() -> None:
         )
         return
     wanted = st.query_params.get("bundle")
-    names = {b: Path(b).name for b in bundles}
+    names = {b: bundle_label(b, str(src.bundle_dir)) for b in bundles}
     index = bundles.index(wanted) if wanted in bundles else 0
     path = st.sidebar.selectbox("Bundle", bundles, index=index, format_func=names.__getitem__)
     bundle = load_bundle(path)

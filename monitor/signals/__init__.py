@@ -54,20 +54,20 @@ SIGNALS: dict[str, SignalEntry] = {
         description="null, type-error, out-of-range and unseen-category rates",
     ),
     "performance": SignalEntry(
-        name="performance", title="Performance", settings=performance.PerformanceSettings,
+        name="performance", title="Performance (labels)", settings=performance.PerformanceSettings,
         evaluate=performance.evaluate, applies=lambda mv: mv.prediction is not None,
         needs="labels", panel="performance",
         description="realised metrics on labelled rows: a one-sided test of the drop against the baseline",
     ),
     "estimated_performance": SignalEntry(
-        name="estimated_performance", title="Estimated performance (CBPE)",
+        name="estimated_performance", title="Estimated performance (no labels)",
         settings=estimated_performance.EstimatedPerformanceSettings, evaluate=estimated_performance.evaluate,
         applies=lambda mv: mv.task != "regression" and bool(mv.scores) and mv.prediction is not None,
         needs="scores", panel="performance",
         description="performance estimated from calibrated scores before labels arrive",
     ),
     "concept_drift": SignalEntry(
-        name="concept_drift", title="Change detection", settings=concept_drift.ConceptDriftSettings,
+        name="concept_drift", title="Concept drift", settings=concept_drift.ConceptDriftSettings,
         evaluate=concept_drift.evaluate, applies=lambda mv: mv.prediction is not None,
         needs="labels", panel="changes",
         description="budget-calibrated CUSUM on the time-ordered error stream, state carried across windows",
@@ -79,7 +79,7 @@ SIGNALS: dict[str, SignalEntry] = {
         description="PCA reconstruction error of the window vs held-out baseline rows (Mann-Whitney)",
     ),
     "attribution_drift": SignalEntry(
-        name="attribution_drift", title="Attribution drift", settings=attribution_drift.AttributionDriftSettings,
+        name="attribution_drift", title="Feature-attribution drift", settings=attribution_drift.AttributionDriftSettings,
         evaluate=attribution_drift.evaluate, applies=lambda mv: mv.model_uri is not None,
         needs="model", description="the real model's permutation importance, window vs baseline",
     ),

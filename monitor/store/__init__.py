@@ -6,6 +6,7 @@ from monitor.store.events import EVENT_FIRING, EVENT_RESOLVED, EVENT_RETRAIN, EV
 from monitor.store.monitors import EndpointSpec
 from monitor.store.records import (
     AlertEventRecord,
+    AlertHandlingRecord,
     AlertStateRecord,
     ApiKeyRecord,
     DeliveryJob,
@@ -22,6 +23,7 @@ __all__ = [
     "EVENT_RETRAIN",
     "EVENT_TYPES",
     "AlertEventRecord",
+    "AlertHandlingRecord",
     "AlertPolicy",
     "AlertStateRecord",
     "ApiKeyRecord",

@@ -4,7 +4,9 @@ Runs inside the transaction that stores the run (transactional outbox): either
 the results, the alert transitions and the deliveries are all committed, or
 none is. A window is applied to an alert state at most once (windows at or
 before the state's ``last_window_end`` leave it alone), so re-runs and
-backfills of old windows never duplicate an alert or a webhook.
+backfills of old windows never duplicate an alert or a webhook. A signal
+silenced by a person (``Store.silence_alert``) still moves its state and logs
+its event, but its firing webhooks are not enqueued until the silence ends.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerting.policy import AlertPolicy, decide, signal_statuses
 from monitor.signals.results import SignalResult
+from monitor.store.alert_handling import silenced_signals
 from monitor.store.base import utcnow
 from monitor.store.events import (
     EVENT_FIRING,
@@ -95,6 +98,8 @@ def apply_alerts(
             only_breached=decision.event == "firing",
         )
         (fired if decision.event == "firing" else resolved).append(entry)
+    silenced = silenced_signals(session, run.monitor, utcnow()) if fired else set()
+    fired = [e for e in fired if e["signal"] not in silenced]  # recorded above, not paged
     events: list[tuple[str, list[dict[str, object]]]] = []
     if fired:
         events.append((EVENT_FIRING, fired))

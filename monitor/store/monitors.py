@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from monitor.errors import NotFoundError
@@ -110,6 +110,54 @@ class MonitorStore(StoreCore):
         """Pause or resume a monitor."""
         with self.session() as session:
             self._monitor_row(session, name).enabled = enabled
+
+    def delete_monitor(self, name: str, *, purge_runs: bool = False) -> dict[str, int]:
+        """Delete a monitor with its endpoints (and their deliveries), alert states, events,
+        acknowledgements and detector state; its runs too with ``purge_runs``.
+
+        Returns how many rows of each kind were deleted. Raises ``NotFoundError``
+        (listing the known monitors) when ``name`` does not exist. A scheduler that
+        still has the monitor drops it at its next reconcile.
+        """
+        from monitor.store.tables_alerts import (
+            AlertEventRow,
+            AlertHandlingRow,
+            AlertStateRow,
+            WebhookAttemptRow,
+            WebhookDeliveryRow,
+        )
+        from monitor.store.tables_runs import DetectorStateRow, RunRow, SignalResultRow
+
+        counts: dict[str, int] = {}
+        with self.session() as session:
+            row = self._monitor_row(session, name)
+            endpoints = select(WebhookEndpointRow.id).where(WebhookEndpointRow.monitor == name)
+            deliveries = select(WebhookDeliveryRow.id).where(
+                WebhookDeliveryRow.endpoint_id.in_(endpoints)
+            )
+            steps: list[tuple[str, Any]] = [
+                ("webhook_attempts", delete(WebhookAttemptRow).where(
+                    WebhookAttemptRow.delivery_id.in_(deliveries))),
+                ("webhook_deliveries", delete(WebhookDeliveryRow).where(
+                    WebhookDeliveryRow.endpoint_id.in_(endpoints))),
+                ("webhook_endpoints", delete(WebhookEndpointRow).where(
+                    WebhookEndpointRow.monitor == name)),
+                ("alert_states", delete(AlertStateRow).where(AlertStateRow.monitor == name)),
+                ("alert_events", delete(AlertEventRow).where(AlertEventRow.monitor == name)),
+                ("alert_handling", delete(AlertHandlingRow).where(AlertHandlingRow.monitor == name)),
+                ("detector_states", delete(DetectorStateRow).where(DetectorStateRow.monitor == name)),
+            ]  # fmt: skip
+            if purge_runs:
+                runs = select(RunRow.id).where(RunRow.monitor == name)
+                steps += [
+                    ("signal_results", delete(SignalResultRow).where(SignalResultRow.run_id.in_(runs))),
+                    ("runs", delete(RunRow).where(RunRow.monitor == name)),
+                ]  # fmt: skip
+            for table, statement in steps:
+                counts[table] = int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+            session.delete(row)
+            counts["monitors"] = 1
+        return counts
 
     def list_endpoints(self, monitor: str | None = None) -> list[EndpointRecord]:
         """Webhook endpoints (without secrets)."""

@@ -79,6 +79,26 @@ class AlertStateRecord:
 
 
 @dataclass(frozen=True)
+class AlertHandlingRecord:
+    """What a person did about one alert, as of ``now``.
+
+    ``acknowledged`` is true only while the alert is still in the firing episode
+    that was acknowledged; ``silenced`` only while ``silenced_until`` is ahead.
+    """
+
+    monitor: str
+    signal: str
+    acknowledged: bool
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    note: str | None
+    silenced: bool
+    silenced_by: str | None
+    silenced_until: datetime | None
+    silence_reason: str | None
+
+
+@dataclass(frozen=True)
 class AlertEventRecord:
     """One alert transition (``firing`` or ``resolved``)."""
 

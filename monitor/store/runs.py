@@ -211,13 +211,17 @@ class RunStore(StoreCore):
                 )
             return to_record(row, with_results=True)
 
-    def latest_runs(self) -> list[RunRecord]:
-        """The newest-window run of every monitor, with results (for metrics)."""
-        newest = (
-            select(RunRow.monitor, func.max(RunRow.window_end).label("end"))
-            .group_by(RunRow.monitor)
-            .subquery()
-        )
+    def latest_runs(self, *, with_data: bool = False) -> list[RunRecord]:
+        """The newest-window run of every monitor, with results (for metrics).
+
+        With ``with_data`` windows without rows (``no_data`` runs) are skipped: the
+        newest run that had rows or failed, so an empty window does not hide the
+        monitor's last evidence.
+        """
+        newest_query = select(RunRow.monitor, func.max(RunRow.window_end).label("end"))
+        if with_data:
+            newest_query = newest_query.where(RunRow.status != "no_data")
+        newest = newest_query.group_by(RunRow.monitor).subquery()
         query = (
             select(RunRow)
             .join(
@@ -226,6 +230,8 @@ class RunStore(StoreCore):
             .options(selectinload(RunRow.results))
             .order_by(RunRow.monitor, RunRow.window_start.desc())
         )
+        if with_data:  # an empty run may share the window end of one with data
+            query = query.where(RunRow.status != "no_data")
         latest: dict[str, RunRecord] = {}
         with self.session() as session:
             for row in session.scalars(query):

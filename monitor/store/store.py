@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from monitor.store.alert_handling import AlertHandlingStore
 from monitor.store.alert_history import AlertHistoryStore
 from monitor.store.apikeys import ApiKeyStore
 from monitor.store.detectors import DetectorStateStore
@@ -20,11 +21,12 @@ class Store(
     RunStore,
     MonitorStore,
     AlertHistoryStore,
+    AlertHandlingStore,
     OutboxStore,
     ApiKeyStore,
     DetectorStateStore,
 ):
-    """Metadata, baselines, monitors, runs, alerts, the webhook outbox and API keys.
+    """Metadata, baselines, monitors, runs, alerts (and their acknowledgements and silences), the webhook outbox and API keys.
 
     Parameters
     ----------

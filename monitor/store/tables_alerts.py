@@ -135,3 +135,27 @@ class SchedulerJobRow(Base):
     id: Mapped[str] = mapped_column(String(191), primary_key=True)
     next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True, nullable=True)
     job_state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AlertHandlingRow(Base):
+    """What a person did about one (monitor, signal) alert: acknowledged it, silenced it.
+
+    An acknowledgement holds for the firing episode it was given in (the alert
+    state's ``since``); a silence holds until ``silenced_until`` (wall-clock,
+    UTC) and keeps the signal's firing webhooks from being enqueued meanwhile.
+    """
+
+    __tablename__ = "alert_handling"
+    __table_args__ = (UniqueConstraint("monitor", "signal"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor: Mapped[str] = mapped_column(String(128))
+    signal: Mapped[str] = mapped_column(String(64))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_episode: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    silenced_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    silence_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

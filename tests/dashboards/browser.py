@@ -34,6 +34,10 @@ CHROMIUM_FLAGS = [
 BUSY_JS = "!!document.querySelector('[data-testid=\"stStatusWidget\"]') || !!document.querySelector('[data-testid=\"stSkeleton\"]')"
 
 
+# the page's own content, not the sidebar menu (whose page titles show before the page runs)
+MAIN_TEXT_JS = "(document.querySelector('[data-testid=\"stMain\"]') || {innerText: ''}).innerText"
+
+
 def chromium_path() -> str | None:
     """Debian's ``chromium`` (or ``chromium-browser``), if installed."""
     return shutil.which("chromium") or shutil.which("chromium-browser")
@@ -99,19 +103,42 @@ class Browser:
         return result.get("result", {}).get("value")
 
     def open(self, url: str, marker: str, *, timeout_s: float = 60.0, settle_s: float = 1.5) -> str:
-        """Open ``url`` and wait until its text has ``marker`` and Streamlit is idle; returns the DOM."""
+        """Open ``url`` and wait until its main area shows ``marker`` and Streamlit is idle;
+        returns the DOM."""
         self.call("Page.navigate", url=url)
         deadline = time.monotonic() + timeout_s
         text = ""
         while time.monotonic() < deadline:
             time.sleep(0.5)
-            text = self.evaluate("document.body ? document.body.innerText : ''") or ""
+            text = self.evaluate(MAIN_TEXT_JS) or ""
             if marker in text and not self.evaluate(BUSY_JS):
                 time.sleep(settle_s)  # let Plotly finish drawing
                 return str(self.evaluate("document.documentElement.outerHTML"))
         raise TimeoutError(
             f"{url} did not show {marker!r} within {timeout_s:.0f} s; page text: {text[:500]!r}"
         )
+
+    def click_tab(self, label: str, *, settle_s: float = 4.0) -> None:
+        """Click the tab whose text contains ``label`` like a person would (mouse events)."""
+        box = self.evaluate(
+            "(() => { const e = Array.from(document.querySelectorAll('[role=tab]'))"
+            f".find(e => e.innerText.includes({json.dumps(label)})); if (!e) return null;"
+            " const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        if box is None:
+            raise LookupError(f"no tab labelled {label!r} on the page")
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left",
+                      clickCount=1)  # fmt: skip
+        time.sleep(settle_s)
+
+    def resize(self, height: int) -> None:
+        """A taller window, so a long page is captured whole."""
+        self.call("Emulation.setDeviceMetricsOverride", width=1400, height=height,
+                  deviceScaleFactor=1, mobile=False)  # fmt: skip
+
+    def main_text(self) -> str:
+        return str(self.evaluate(MAIN_TEXT_JS) or "")
 
     def screenshot(self, path: Path) -> None:
         data = self.call("Page.captureScreenshot", format="png")["data"]

@@ -17,11 +17,14 @@ from tests.dashboards.seed import seed_all
 
 DEMO_DAYS = 6
 DRIFT_DAY = 3
+#: Windows without any logged row after the demo's last day (a traffic outage).
+QUIET_DAYS = 3
 
 
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo home with runs, alerts, deliveries, a failed run and an empty version."""
+    """A demo home with runs, alerts, deliveries, a failed run, an empty version and
+    :data:`QUIET_DAYS` windows without traffic at the end."""
     import jobs.demo as demo
     from monitor.store import Store
 
@@ -33,10 +36,13 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         patch.undo()
     store = Store(f"sqlite:///{home / 'raiwatch.db'}")
-    seed_all(store)
+    seed_all(store, home, demo_days=DEMO_DAYS, quiet_days=QUIET_DAYS)
     report = home / "reports" / "credit-daily"
     report.mkdir(parents=True)
-    newest = max(store.list_runs(monitor="credit-daily"), key=lambda r: r.window_end)
+    newest = max(
+        (r for r in store.list_runs(monitor="credit-daily") if r.row_count),
+        key=lambda r: r.window_end,
+    )
     (report / f"{newest.id}.html").write_text("<html><body>report</body></html>")
     store.dispose()
     return home

@@ -1,9 +1,11 @@
 """Seed a demo store with what the demo does not write: webhook deliveries to endpoints
-that fail (one delivered, one dead-lettered), a failed run and a version without runs."""
+that fail (one delivered, one dead-lettered), a failed run, a version without runs and
+windows without traffic after the demo's last day."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from monitor.signals.results import SignalResult
 from monitor.spec.model_version import parse_model_version
@@ -101,6 +103,24 @@ def seed_failed_and_empty_versions(store: Store) -> None:
     )
 
 
-def seed_all(store: Store) -> None:
+def seed_quiet_windows(home: Path, store: Store, *, first_day: int, days: int) -> list[int]:
+    """Run the demo monitor, alerts on, over ``days`` windows after the demo's last day in
+    which no row was logged: the real runner stores them as ``no_data`` runs."""
+    from jobs.demo import START
+    from jobs.evaluation import EngineEvaluator
+    from jobs.runner import MonitorRunner
+    from monitor.spec.settings import load_settings
+
+    settings = load_settings(env={"RAIWATCH_HOME": str(home)})
+    runner = MonitorRunner(store, EngineEvaluator(store, settings))
+    first = START + dt.timedelta(days=first_day + 1)
+    return runner.backfill(MONITOR, first, first + dt.timedelta(days=days - 1), notify=True)
+
+
+def seed_all(
+    store: Store, home: Path | None = None, *, demo_days: int = 0, quiet_days: int = 0
+) -> None:
     seed_alerts_and_webhooks(store)
     seed_failed_and_empty_versions(store)
+    if home is not None and quiet_days:
+        seed_quiet_windows(home, store, first_day=demo_days, days=quiet_days)

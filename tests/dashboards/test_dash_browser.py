@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dashboards import APP_PATH
+from jobs.cli_dashboard import dashboard_command
 from tests.dashboards.browser import Browser, chromium_path, free_port, wait_http
 
 pytestmark = [
@@ -25,7 +24,7 @@ pytestmark = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PAGES = [
-    ("overview", "/", "Fleet overview"),
+    ("overview", "/", "No traffic"),
     ("model", "/model?model=credit&version=1", "latest: alert"),
     ("model-failed-run", "/model?model=churn&version=2", "failed"),
     ("deep-link", "/?model=credit&version=1&monitor=credit-daily", "latest: alert"),
@@ -44,23 +43,7 @@ def app_url(demo_home: Path, demo_bundle: Path) -> Iterator[str]:
         "RAIWATCH_BUNDLE_DIR": str(demo_bundle.parent),
     }
     env.pop("RAIWATCH_DATABASE_URL", None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP_PATH),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    cmd = dashboard_command(port, "127.0.0.1")  # what `raiwatch dashboard` runs
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_http(f"http://127.0.0.1:{port}/_stcore/health", 60)
@@ -91,3 +74,27 @@ def test_page_renders_without_exception(
     for text in FORBIDDEN:
         assert text not in dom, f"{text} on {path}"
     assert "Page not found" not in dom
+    header = browser.evaluate(
+        "(document.querySelector('[data-testid=\"stHeader\"]') || {innerText: ''}).innerText"
+    )
+    assert "Deploy" not in header  # toolbarMode=minimal
+
+
+@pytest.mark.parametrize(
+    ("tab", "marker"),
+    [("Performance", "rows per window"), ("Change detection", "First detection")],
+)
+def test_model_tabs_render_their_charts(
+    app_url: str, browser: Browser, tab: str, marker: str
+) -> None:
+    """Performance panels and the error-rate chart, as a person sees them after a click."""
+    browser.resize(3600)
+    try:
+        browser.open(app_url + "/model?model=credit&version=1", "What is wrong", timeout_s=90)
+        browser.click_tab(tab)
+        assert marker in browser.main_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.screenshot(ARTIFACTS / f"dashboard-model-{tab.lower().replace(' ', '-')}.png")
+        assert browser.evaluate("document.querySelectorAll('.js-plotly-plot').length") >= 1
+    finally:
+        browser.resize(1000)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.dashboards.apptest import frame_with, no_exception, run_page, texts
+from tests.dashboards.conftest import DEMO_DAYS, QUIET_DAYS
 
 
 def test_overview_lists_every_version_with_its_badge_and_alerts(demo_env: Path) -> None:
@@ -18,8 +21,39 @@ def test_overview_lists_every_version_with_its_badge_and_alerts(demo_env: Path) 
     assert "purpose" in fleet.loc["credit", "in_alert"]
     assert fleet.loc["churn", "status"] == "error"
     assert fleet.loc["fraud", "status"] == "no_data"
-    assert len(fleet.loc["credit", "drift"]) == 6
     assert [m.value for m in at.metric][:3] == ["1", "1", "0"]  # error, alert, warning
+
+
+def test_overview_status_survives_windows_without_traffic(demo_env: Path) -> None:
+    """After the outage the model is still in alert (its alerts fire and its last window
+    with data drifted), the empty windows are gaps in the sparkline, and the page says
+    there is no traffic."""
+    at = run_page("overview")
+    no_exception(at)
+    credit = at.dataframe[0].value.set_index("model").loc["credit"]
+    assert credit["status"] == "alert"
+    drift = list(credit["drift"])
+    assert len(drift) == DEMO_DAYS + QUIET_DAYS
+    assert all(pd.isna(v) for v in drift[-QUIET_DAYS:])  # gaps, not zeros
+    assert not any(pd.isna(v) for v in drift[:DEMO_DAYS])
+    assert drift[DEMO_DAYS - 1] > 0  # the last window with data drifted
+    assert credit["rows"] > 0
+    assert credit["quiet"].startswith(f"no rows in the last {QUIET_DAYS} windows")
+    assert f"credit:1 has no rows in the last {QUIET_DAYS} windows" in texts(at)
+    assert credit["unhandled"] > 0
+
+
+def test_model_page_opens_on_the_latest_window_with_data(demo_env: Path) -> None:
+    at = run_page("model", model="credit", version="1", monitor="credit-daily")
+    no_exception(at)
+    runs = frame_with(at, "report")
+    with_data = runs[runs["row_count"] > 0]
+    assert at.sidebar.selectbox[2].value == int(with_data["id"].iloc[0])
+    assert int(runs["id"].iloc[0]) != int(with_data["id"].iloc[0])  # newer empty windows exist
+    shown = texts(at)
+    assert f"No traffic: the last {QUIET_DAYS} window(s) had no rows" in shown
+    assert "This run has no drift results" not in shown  # an empty window was not chosen
+    assert "No baseline histogram" not in shown
 
 
 def test_overview_search_and_status_filter(demo_env: Path) -> None:
@@ -41,12 +75,15 @@ def test_model_page_shows_drifted_features_and_overlay(demo_env: Path) -> None:
     assert drift.loc["income", "status"].endswith("alert")
     assert drift.loc["age", "status"].endswith("ok")
     assert at.selectbox(key="overlay_feature").value == "income"
-    assert "window rows · stored wasserstein" in shown
-    # The demo's labels arrive, so performance, its estimate and label coverage are drawn.
+    assert "window rows · stored Wasserstein distance (in reference std) = 0.70" in shown
+    # The demo's labels arrive: realised and estimated performance share one panel per metric.
     assert "No performance results yet" not in shown
-    specs = [chart.proto.spec for chart in at.get("plotly_chart")]
-    assert any("estimated_performance" in spec for spec in specs)
-    assert any("Label coverage" in spec for spec in specs)
+    specs = {chart.proto.id: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
+    [panels] = [s for s in specs.values() if "rows per window" in json.dumps(s["layout"])]
+    names = {(t.get("name"), t.get("yaxis", "y")) for t in panels["data"]}
+    assert ("realised (labels)", "y") in names and ("estimated", "y") in names  # same panel
+    titles = [a["text"] for a in panels["layout"]["annotations"] if "threshold" not in a["text"]]
+    assert titles[:2] == ["accuracy", "precision"] and titles[-1].startswith("rows per window")
 
 
 def test_model_page_overlay_for_a_categorical_feature_and_an_early_run(demo_env: Path) -> None:
@@ -61,7 +98,8 @@ def test_model_page_overlay_for_a_categorical_feature_and_an_early_run(demo_env:
 
 def test_model_page_links_the_exported_report(demo_env: Path) -> None:
     at = run_page("model", model="credit", version="1")
-    assert frame_with(at, "report")["report"].iloc[0] == "yes"
+    runs = frame_with(at, "report")
+    assert runs[runs["row_count"] > 0]["report"].iloc[0] == "yes"  # the newest with data
     assert at.get("download_button")
 
 
@@ -112,3 +150,77 @@ def test_redelivery_needs_confirmation(demo_env: Path, confirm: bool) -> None:
     else:
         assert still_dead == dead
     store.dispose()
+
+
+def test_alerts_are_firing_first_linked_to_their_runs(demo_env: Path) -> None:
+    at = run_page("alerts")
+    no_exception(at)
+    states = frame_with(at, "last_fired_at")
+    order = states["state"].tolist()
+    assert order == sorted(order, key=["firing", "resolved", "ok"].index)
+    firing = states[states["state"] == "firing"].iloc[0]
+    assert firing["run"] == (
+        f"./model?model=credit&version=1&monitor={firing['monitor']}&run={int(firing['last_run_id'])}"
+    )
+    # the run link opens the model page on that run
+    linked = run_page(
+        "model",
+        model="credit",
+        version="1",
+        monitor=firing["monitor"],
+        run=str(firing["last_run_id"]),
+    )
+    no_exception(linked)
+    assert linked.sidebar.selectbox[2].value == int(firing["last_run_id"])
+
+
+def test_webhook_payload_is_viewable(demo_env: Path) -> None:
+    at = run_page("alerts")
+    payloads = [json.loads(j.proto.body) for j in at.get("json")]
+    assert payloads, "no payload shown"
+    payload = payloads[0]
+    assert payload["type"].startswith(("monitor.alert.", "model.retrain."))
+    assert payload["data"]["monitor"] == "credit-daily-shadow"
+    assert "whsec_" not in json.dumps(payload)  # the signing secret is never in the body
+
+
+def test_acknowledge_and_silence_are_stored_and_shown_on_the_overview(demo_env: Path) -> None:
+    from monitor.store import Store
+
+    before = run_page("overview").dataframe[0].value.set_index("model").loc["credit", "unhandled"]
+    at = run_page("alerts")
+    at.selectbox(key="handle_alert").set_value("credit-daily · data_drift").run()
+    at.button(key="handle_ack").click().run()
+    assert "'by' must name who" in texts(at)  # no name, nothing stored
+    at.text_input(key="handle_by").input("ana").run()
+    at.text_input(key="handle_note").input("income pipeline changed").run()
+    at.button(key="handle_ack").click().run()
+    no_exception(at)
+    assert "data_drift of credit-daily is acknowledged by ana" in texts(at)
+    at.selectbox(key="handle_alert").set_value("credit-daily · prediction_drift").run()
+    at.selectbox(key="handle_for").set_value("24 hours").run()
+    at.button(key="handle_silence").click().run()
+    no_exception(at)
+    assert "prediction_drift of credit-daily is silenced until" in texts(at)
+    store = Store(f"sqlite:///{demo_env / 'raiwatch.db'}")
+    try:
+        handled = {(h.monitor, h.signal): h for h in store.list_alert_handling()}
+        assert handled[("credit-daily", "data_drift")].acknowledged
+        assert handled[("credit-daily", "data_drift")].note == "income pipeline changed"
+        assert handled[("credit-daily", "prediction_drift")].silenced
+        states = frame_with(at, "last_fired_at").set_index(["monitor", "signal"])
+        assert states.loc[("credit-daily", "data_drift"), "acknowledged"]
+        overview = run_page("overview")
+        credit = overview.dataframe[0].value.set_index("model").loc["credit"]
+        assert credit["unhandled"] == before - 2
+        assert "data_drift acknowledged by ana" in credit["handling"]
+        assert "prediction_drift silenced until" in credit["handling"]
+        assert credit["status"] == "alert"  # handled alerts still fire: the badge stays true
+    finally:
+        for h in store.list_alert_handling():  # leave the session's store as it was
+            store.unsilence_alert(h.monitor, h.signal)
+        with store.session() as session:
+            from monitor.store.tables_alerts import AlertHandlingRow
+
+            session.query(AlertHandlingRow).delete()
+        store.dispose()

@@ -49,3 +49,39 @@ def test_sparklines_are_the_newest_runs_oldest_first(store: Store, db_url: str) 
         assert row["in_alert"] == "dataset_drift"
     finally:
         engine.dispose()
+
+
+def test_windows_without_rows_are_gaps_and_do_not_set_the_status(store: Store, db_url: str) -> None:
+    """Two drifted windows, then two without rows: the status stays ``alert`` (the latest
+    window *with data*) and the sparkline ends in two gaps on both backends."""
+    mv = parse_model_version(
+        {"name": "q", "version": "1", "task": "regression", "features": {"x": "numeric"}}
+    )
+    store.register_model_version(mv)
+    for day, rows in enumerate([10, 10, 0, 0]):
+        start = START + dt.timedelta(days=day)
+        status = "alert" if rows else "no_data"
+        value = 0.75 if rows else 0.0  # what evaluate_window stores for an empty window
+        result = SignalResult("dataset_drift", None, "drift_share", value, 0.5, status)  # type: ignore[arg-type]
+        store.save_run(
+            "q-daily",
+            "q",
+            "1",
+            start,
+            start + dt.timedelta(days=1),
+            status,
+            [result],
+            rows,
+            0.1,
+            {},
+        )
+    engine = read_engine(db_url)
+    try:
+        assert drift_sparklines(engine)["q-daily"] == [0.75, 0.75, None, None]
+        row = fleet_overview(engine).set_index("model").loc["q"]
+        assert row["status"] == "alert"
+        assert row["rows"] == 10
+        assert row["last_data"] == START + dt.timedelta(days=2)
+        assert row["quiet"] == "no rows in the last 2 windows (since 2026-03-03 00:00)"
+    finally:
+        engine.dispose()

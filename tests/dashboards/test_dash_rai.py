@@ -67,3 +67,38 @@ def test_no_bundle_says_how_to_build_one(empty_env: Path) -> None:
     at = run_page("rai")
     no_exception(at)
     assert "No insights bundle" in texts(at)
+
+
+def test_bundles_are_found_wherever_raiwatch_writes_them(tmp_path: Path) -> None:
+    """``rai build --out``, ``rai review`` (``adhoc/<name>``) and scheduled reviews
+    (``<monitor>/<window end>``) all show up; a bundle's own folders are not searched."""
+    from dashboards.rai_data import bundle_label, find_bundles
+
+    root = tmp_path / "bundles"
+    places = ["credit-demo", "adhoc/credit-1-20261005T000000Z", "credit-daily/20261005T000000Z"]
+    for place in places:
+        (root / place / "components" / "nested").mkdir(parents=True)
+        (root / place / "manifest.json").write_text("{}")
+        (root / place / "components" / "nested" / "manifest.json").write_text("{}")
+    (root / "a" / "b" / "c" / "d" / "e").mkdir(parents=True)
+    (root / "a" / "b" / "c" / "d" / "e" / "manifest.json").write_text("{}")  # too deep
+    found = find_bundles(str(root))
+    assert found == sorted(str(root / p) for p in places)
+    assert bundle_label(found[1], str(root)) == "credit-daily / 20261005T000000Z"
+    assert find_bundles(str(root / "credit-demo")) == [str(root / "credit-demo")]
+    assert find_bundles(str(tmp_path / "missing")) == []
+
+
+def test_a_scheduled_review_bundle_opens_from_its_link(
+    demo_bundle: Path, empty_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "bundles"
+    scheduled = root / "credit-daily" / "20261005T000000Z"
+    shutil.copytree(demo_bundle, scheduled)
+    shutil.copytree(demo_bundle, root / "adhoc" / "credit-1")
+    monkeypatch.setenv("RAIWATCH_BUNDLE_DIR", str(root))
+    at = run_page("rai", bundle=str(scheduled))
+    no_exception(at)
+    assert at.sidebar.selectbox[0].value == str(scheduled)
+    assert at.sidebar.selectbox[0].format_func(str(scheduled)) == "credit-daily / 20261005T000000Z"
+    assert "gates pass" in texts(at)

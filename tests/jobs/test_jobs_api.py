@@ -129,10 +129,13 @@ def test_read_endpoints_health_metrics_openapi_and_no_secrets(
     assert c.get("/metrics").status_code == 401  # behind a key unless metrics_public
     metrics = c.get("/metrics", headers=h).text
     assert 'raiwatch_signal_value{monitor="m1",model="credit",version="1",signal="data_drift",' \
-           'feature="age",metric="wasserstein",status="alert"} 0.25' in metrics  # fmt: skip
-    assert 'raiwatch_alert_firing{monitor="m1",signal="data_drift",state="firing"} 1' in metrics
+           'feature="age",metric="wasserstein"} 0.25' in metrics  # fmt: skip
+    assert 'raiwatch_signal_status_code{monitor="m1",model="credit",version="1",' \
+           'signal="data_drift",feature="age",metric="wasserstein"} 2' in metrics  # fmt: skip
+    assert 'raiwatch_alert_firing{monitor="m1",signal="data_drift"} 1' in metrics
     assert 'raiwatch_webhook_deliveries{status="pending"} 1' in metrics
-    assert 'raiwatch_run_duration_seconds{monitor="m1",status="alert"} 0.5' in metrics
+    assert 'raiwatch_webhook_deliveries{status="dead"} 0' in metrics
+    assert 'raiwatch_run_duration_seconds{monitor="m1",model="credit",version="1"} 0.5' in metrics
     paths = c.get("/openapi.json").json()["paths"]
     assert "/api/v1/models/{model}/versions/{version}/logs" in paths
     everything = "".join(
@@ -148,3 +151,98 @@ def test_metrics_can_be_made_public(store: Store, tmp_path: Path) -> None:
     with TestClient(app) as c:
         r = c.get("/metrics")
     assert r.status_code == 200 and "raiwatch_webhook_deliveries" in r.text
+
+
+def test_docs_and_redoc_work_offline(client: tuple[TestClient, str, LogStore]) -> None:
+    """Both pages load every script and stylesheet from this service, never from a CDN."""
+    import re
+
+    c, _, _ = client
+    for page in ("/docs", "/redoc"):
+        html = c.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        for url in assets:
+            assert url.startswith("/"), f"{page} loads {url} from another host"
+            r = c.get(url)
+            assert r.status_code == 200 and len(r.content) > 1000, url
+        assert "cdn" not in html.lower() and "fonts.googleapis" not in html
+
+
+def test_openapi_documents_request_bodies_and_the_bearer_scheme(
+    client: tuple[TestClient, str, LogStore],
+) -> None:
+    from jobs import __version__
+
+    c, _, _ = client
+    spec = c.get("/openapi.json").json()
+    assert spec["info"]["version"] == __version__
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API key from `raiwatch apikey create NAME`",
+    }
+    assert schemes["APIKeyHeader"]["name"] == "X-API-Key"
+    for kind in ("logs", "labels"):
+        op = spec["paths"][f"/api/v1/models/{{model}}/versions/{{version}}/{kind}"]["post"]
+        content = op["requestBody"]["content"]
+        assert set(content) == {"application/json", "application/x-ndjson"}
+        assert content["application/json"]["schema"]["oneOf"][0]["type"] == "array"
+        assert {"HTTPBearer": []} in op["security"]
+        assert "422" in op["responses"]
+    assert {"HTTPBearer": []} in spec["paths"]["/api/v1/runs"]["get"]["security"]
+    assert "security" not in spec["paths"]["/healthz"]["get"]
+
+
+def test_a_non_bearer_authorization_is_refused(client: tuple[TestClient, str, LogStore]) -> None:
+    c, key, _ = client
+    r = c.get("/api/v1/runs", headers={"Authorization": f"Basic {key}"})
+    assert r.status_code == 401
+    assert "Authorization: Bearer" in r.json()["detail"]
+    assert c.get("/api/v1/runs", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+def _series(text: str) -> dict[str, float]:
+    """``name{labels}`` → value for every sample line of a Prometheus text body."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            out[key] = float(value)
+    return out
+
+
+def test_metrics_keep_their_series_through_a_status_change_and_an_empty_window(
+    client: tuple[TestClient, str, LogStore], store: Store
+) -> None:
+    """ok → alert → a window without rows: the same series all along (no state in labels),
+    the signal gauges stay at the last window with data, and the empty window shows up
+    in its own gauges."""
+    c, _, _ = client
+    store.upsert_monitor("m1", "credit", "1", {"name": "m1"}, start_at=T0)
+    bodies = []
+    for hour, (status, rows) in enumerate([("ok", 7), ("alert", 7), ("no_data", 0)]):
+        value = {"ok": 0.01, "alert": 0.4, "no_data": 0.0}[status]
+        result = SignalResult("data_drift", "age", "wasserstein", value, 0.1, status)
+        start = T0 + hour * timedelta(hours=1)
+        store.save_run("m1", "credit", "1", start, start + timedelta(hours=1), status, [result],
+                       rows, 0.5, {}, policy=AlertPolicy())  # fmt: skip
+        bodies.append(_series(c.get("/metrics").text))
+    assert set(bodies[0]) <= set(bodies[1]) == set(bodies[2])  # the alert only adds alert series
+    value = ('raiwatch_signal_value{monitor="m1",model="credit",version="1",'
+             'signal="data_drift",feature="age",metric="wasserstein"}')  # fmt: skip
+    assert [b[value] for b in bodies] == [0.01, 0.4, 0.4]  # the empty window wipes nothing
+    labels = '{monitor="m1",model="credit",version="1"}'
+    assert bodies[2][f"raiwatch_run_rows{labels}"] == 7
+    assert bodies[2][f"raiwatch_empty_windows{labels}"] == 1
+    assert (
+        bodies[2][f"raiwatch_last_data_window_end_timestamp_seconds{labels}"]
+        == (T0 + timedelta(hours=2)).timestamp()
+    )
+    assert (
+        bodies[2][f"raiwatch_last_run_window_end_timestamp_seconds{labels}"]
+        == (T0 + timedelta(hours=3)).timestamp()
+    )
+    firing = 'raiwatch_alert_firing{monitor="m1",signal="data_drift"}'
+    assert bodies[1][firing] == 1 and bodies[2][firing] == 1

@@ -19,6 +19,7 @@ EXPECTED_TABLES = {
     "signal_results",
     "alert_states",
     "alert_events",
+    "alert_handling",
     "webhook_endpoints",
     "webhook_deliveries",
     "webhook_attempts",
