@@ -62,7 +62,7 @@ def test_windows_without_rows_are_gaps_and_do_not_set_the_status(store: Store, d
         start = START + dt.timedelta(days=day)
         status = "alert" if rows else "no_data"
         value = 0.75 if rows else 0.0  # what evaluate_window stores for an empty window
-        result = SignalResult("dataset_drift", None, "drift_share", value, 0.5, status)  # type: ignore[arg-type]
+        result = SignalResult(signal="dataset_drift", feature=None, metric="drift_share", value=value, threshold=0.5, status=status)  # type: ignore[arg-type]
         store.save_run(
             "q-daily",
             "q",

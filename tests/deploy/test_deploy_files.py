@@ -132,7 +132,7 @@ def exported_metrics(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     store.upsert_monitor("m", "credit", "1", {}, start_at=t0,
                          endpoints=[EndpointSpec("http://127.0.0.1:9/h", "whsec_c2VjcmV0")])  # fmt: skip
-    result = SignalResult("data_drift", "age", "wasserstein", 0.4, 0.1, "alert")
+    result = SignalResult(signal="data_drift", feature="age", metric="wasserstein", value=0.4, threshold=0.1, status="alert")
     store.save_run("m", "credit", "1", t0, t0 + timedelta(days=1), "alert", [result], 10, 0.1, {},
                    policy=AlertPolicy())  # fmt: skip
     counters = IngestCounters()

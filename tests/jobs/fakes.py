@@ -78,5 +78,5 @@ class ScanningEvaluator:
         logs = LogStore(self.home)  # every open runs recover(), as EngineEvaluator's does
         rows = sum(b.num_rows for b in logs.scan(mv, window.start, window.end))
         labels = len(logs.read_labels(mv))
-        result = SignalResult("data_quality", None, "row_count", float(rows), None, "ok")
+        result = SignalResult(signal="data_quality", feature=None, metric="row_count", value=float(rows), threshold=None, status="ok")
         return WindowOutcome(status="ok", results=[result], row_count=rows, details={"labels": labels})

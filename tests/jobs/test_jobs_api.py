@@ -224,7 +224,7 @@ def test_metrics_keep_their_series_through_a_status_change_and_an_empty_window(
     bodies = []
     for hour, (status, rows) in enumerate([("ok", 7), ("alert", 7), ("no_data", 0)]):
         value = {"ok": 0.01, "alert": 0.4, "no_data": 0.0}[status]
-        result = SignalResult("data_drift", "age", "wasserstein", value, 0.1, status)
+        result = SignalResult(signal="data_drift", feature="age", metric="wasserstein", value=value, threshold=0.1, status=status)
         start = T0 + hour * timedelta(hours=1)
         store.save_run("m1", "credit", "1", start, start + timedelta(hours=1), status, [result],
                        rows, 0.5, {}, policy=AlertPolicy())  # fmt: skip

@@ -152,7 +152,7 @@ def test_long_column_names_are_limited_in_the_schema_with_a_clear_error() -> Non
 
 class LongNames:
     def evaluate(self, spec: MonitorSpec, window: Window) -> WindowOutcome:
-        result = SignalResult("data_drift", "x" * 300, "psi", 0.1, 0.2, "ok")
+        result = SignalResult(signal="data_drift", feature="x" * 300, metric="psi", value=0.1, threshold=0.2, status="ok")
         return WindowOutcome(status="ok", results=[result], row_count=1)
 
 

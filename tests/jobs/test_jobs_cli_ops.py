@@ -39,7 +39,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                          start_at=T0, endpoints=[EndpointSpec(LONG_URL, "whsec_c2VjcmV0")])  # fmt: skip
     for hour, status in enumerate(["ok", "alert"]):
         value = 0.5 if status == "alert" else 0.01
-        result = SignalResult("data_drift", "age", "wasserstein", value, 0.1, status)
+        result = SignalResult(signal="data_drift", feature="age", metric="wasserstein", value=value, threshold=0.1, status=status)
         start = T0 + hour * HOUR
         store.save_run("m1", "credit", "1", start, start + HOUR, status, [result], 10, 0.1, {},
                        policy=AlertPolicy())  # fmt: skip

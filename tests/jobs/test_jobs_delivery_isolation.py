@@ -39,7 +39,7 @@ def _alerts(store: Store, first: int, count: int) -> None:
         status = "alert" if i % 2 == 0 else "ok"
         start = T0 + timedelta(hours=i)
         store.save_run("m1", "credit", "1", start, start + timedelta(hours=1), status,
-                       [SignalResult("data_drift", "age", "w", 1.0, 0.1, status)], 1, 0.1, {},
+                       [SignalResult(signal="data_drift", feature="age", metric="w", value=1.0, threshold=0.1, status=status)], 1, 0.1, {},
                        policy=AlertPolicy())  # fmt: skip
 
 

@@ -63,7 +63,7 @@ def test_a_denied_destination_is_dead_lettered_at_once_and_others_still_go(store
         EndpointSpec(bad_url, SECRET, timeout_s=1, max_attempts=5),
         EndpointSpec(ok_url, SECRET, timeout_s=1, max_attempts=5)])  # fmt: skip
     store.save_run("m1", "credit", "1", T0, T0 + timedelta(hours=1), "alert",
-                   [SignalResult("data_drift", "age", "w", 1.0, 0.1, "alert")], 1, 0.1, {},
+                   [SignalResult(signal="data_drift", feature="age", metric="w", value=1.0, threshold=0.1, status="alert")], 1, 0.1, {},
                    policy=AlertPolicy())  # fmt: skip
     deliverer = Deliverer(store, backoff=Backoff(base_s=0.01, cap_s=0.01))
     try:

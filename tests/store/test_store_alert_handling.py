@@ -23,7 +23,7 @@ def _setup(store: Store) -> None:
 
 
 def _run(store: Store, hour: int, status: str) -> int:
-    results = [SignalResult("data_drift", "age", "wasserstein", 0.5, 0.1, status)]  # type: ignore[arg-type]
+    results = [SignalResult(signal="data_drift", feature="age", metric="wasserstein", value=0.5, threshold=0.1, status=status)]  # type: ignore[arg-type]
     start = T0 + hour * HOUR
     return store.save_run("m1", "credit", "1", start, start + HOUR, status, results, 10, 0.1, {},
                           policy=AlertPolicy())  # fmt: skip
