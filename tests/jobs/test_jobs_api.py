@@ -187,7 +187,7 @@ def test_openapi_documents_request_bodies_and_the_bearer_scheme(
     for kind in ("logs", "labels"):
         op = spec["paths"][f"/api/v1/models/{{model}}/versions/{{version}}/{kind}"]["post"]
         content = op["requestBody"]["content"]
-        assert set(content) == {"application/json", "application/x-ndjson"}
+        assert set(content) == {"application/json", "application/x-ndjson", "application/vnd.apache.arrow.stream"}
         assert content["application/json"]["schema"]["oneOf"][0]["type"] == "array"
         assert {"HTTPBearer": []} in op["security"]
         assert "422" in op["responses"]
@@ -219,7 +219,7 @@ def test_metrics_keep_their_series_through_a_status_change_and_an_empty_window(
     """ok → alert → a window without rows: the same series all along (no state in labels),
     the signal gauges stay at the last window with data, and the empty window shows up
     in its own gauges."""
-    c, _, _ = client
+    c, key, _ = client
     store.upsert_monitor("m1", "credit", "1", {"name": "m1"}, start_at=T0)
     bodies = []
     for hour, (status, rows) in enumerate([("ok", 7), ("alert", 7), ("no_data", 0)]):
@@ -228,7 +228,7 @@ def test_metrics_keep_their_series_through_a_status_change_and_an_empty_window(
         start = T0 + hour * timedelta(hours=1)
         store.save_run("m1", "credit", "1", start, start + timedelta(hours=1), status, [result],
                        rows, 0.5, {}, policy=AlertPolicy())  # fmt: skip
-        bodies.append(_series(c.get("/metrics").text))
+        bodies.append(_series(c.get("/metrics", headers={"Authorization": f"Bearer {key}"}).text))
     assert set(bodies[0]) <= set(bodies[1]) == set(bodies[2])  # the alert only adds alert series
     value = ('raiwatch_signal_value{monitor="m1",model="credit",version="1",'
              'signal="data_drift",feature="age",metric="wasserstein"}')  # fmt: skip

@@ -176,7 +176,9 @@ def test_cli_end_before_start_is_an_error(tmp_path: Path, monkeypatch: pytest.Mo
                                           "--end", "2024-03-01", "--home", str(tmp_path)])  # fmt: skip
     # main() prints a SchemaError and exits 2 (tests/monitor/test_core_cli.py checks that mapping)
     assert isinstance(result.exception, SchemaError), result.output
-    assert "--end '2024-03-01' is before --start '2024-03-02'; swap them" in str(result.exception)
+    message = str(result.exception)
+    assert "--end 2024-03-01T00:00:00+00:00 is before --start 2024-03-02T00:00:00+00:00" in message
+    assert "give --start the earlier time" in message
 
 
 def test_yaml_version_1_10_stays_1_10(tmp_path: Path) -> None:

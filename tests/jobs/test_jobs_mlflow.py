@@ -128,13 +128,8 @@ def test_baseline_create_with_a_models_uri(
     assert "error" not in parts["performance"]  # type: ignore[operator]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug, found by this test: monitor/baseline/model_loader.py loads a models:/ "
-    "URI as an MLflow pyfunc, which sklearn's permutation_importance rejects, so attribution "
-    "drift has no baseline importance for MLflow models. The fix belongs to the baseline/"
-    "signal layer (being redesigned in parallel); strict, so the fix turns this test red.",
-)
+# attribution drift's own permutation importance takes the MLflow pyfunc model (it was a
+# bug when sklearn's permutation_importance was used)
 def test_baseline_importance_of_a_models_uri_model(
     registered: tuple[str, object, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
