@@ -15,6 +15,7 @@ import contextlib
 import io
 import signal
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -103,6 +104,7 @@ def search_rows(job: SearchJob, rows: list[tuple[int, pd.DataFrame]]) -> list[Ro
         kwargs["desired_class"] = job.desired_class
     outcomes = []
     for row_id, query in rows:
+        started = time.monotonic()
         try:
             with (
                 time_limit(job.time_limit),
@@ -122,6 +124,12 @@ def search_rows(job: SearchJob, rows: list[tuple[int, pd.DataFrame]]) -> list[Ro
             )
             continue
         except Exception as exc:
+            if job.time_limit and time.monotonic() - started >= job.time_limit:
+                # the limit fired inside a library that wrapped it in its own exception
+                outcomes.append(
+                    RowOutcome(row_id, "timeout", f"no result within the {job.time_limit:g}s per-row limit")
+                )
+                continue
             outcomes.append(RowOutcome(row_id, "error", f"{type(exc).__name__}: {exc}"))
             continue
         if frame is None or len(frame) == 0:
