@@ -59,10 +59,14 @@ def test_version_and_completion() -> None:
 
     code, out = _run("--version")
     assert code == 0 and out.strip() == f"raiwatch {__version__}"
-    script = subprocess.run(
+    # a clean environment: a completion variable left by another test would change the mode
+    env = {k: v for k, v in os.environ.items() if not k.startswith("_RAIWATCH") and k != "COMP_WORDS"}
+    done = subprocess.run(
         [sys.executable, "-c", "from jobs.cli import main; main()", "--show-completion", "bash"],
-        capture_output=True, text=True, cwd=ROOT, check=True,
-    ).stdout  # fmt: skip
+        capture_output=True, text=True, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    script = done.stdout
     assert "_RAIWATCH_COMPLETE=complete_bash" in script
     assert "complete -o default -F _raiwatch_completion raiwatch" in script
 
