@@ -16,6 +16,7 @@ import sys
 import sysconfig
 import textwrap
 import venv
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,17 @@ def _readme_imports() -> str:
     return block
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _no_checkout_on_the_path() -> Iterator[None]:
+    """The Spark engine puts this checkout on ``PYTHONPATH`` for its executors; a wheel
+    test must not see it (it would build and import the checkout, not the wheel)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("PYTHONPATH", raising=False)
+        yield
+
+
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wheel(tmp_path_factory: pytest.TempPathFactory, _no_checkout_on_the_path: None) -> Path:
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
