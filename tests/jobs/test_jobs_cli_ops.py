@@ -61,6 +61,9 @@ def test_version_and_completion() -> None:
     assert code == 0 and out.strip() == f"raiwatch {__version__}"
     # a clean environment: a completion variable left by another test would change the mode
     env = {k: v for k, v in os.environ.items() if not k.startswith("_RAIWATCH") and k != "COMP_WORDS"}
+    # typer detects the shell from the parent processes unless told to take it as an argument;
+    # under CI the parent may be make or a runner, not a shell
+    env["_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION"] = "1"
     done = subprocess.run(
         [sys.executable, "-c", "from jobs.cli import main; main()", "--show-completion", "bash"],
         capture_output=True, text=True, cwd=ROOT, env=env,
