@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import Field
 from scipy.stats import norm
 
+from monitor.baseline.model_outputs import target_for_model
 from monitor.errors import DataError
 from monitor.signals.base import SignalSettings, error, no_data
 from monitor.signals.performance import holm
@@ -243,7 +244,6 @@ def judge_importances(
 def evaluate(context: SignalContext, settings: AttributionDriftSettings) -> list[SignalResult]:
     """Permutation importance of the real model on the window's labelled rows vs the baseline's."""
     from monitor.baseline.model_input import to_model_input
-    from monitor.baseline.model_outputs import target_for_model  # imports this module
     from monitor.ingest.log_rows import LABEL_COLUMN
 
     mv = context.model_version

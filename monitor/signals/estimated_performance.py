@@ -35,6 +35,7 @@ from pydantic import Field
 from scipy.stats import norm
 from sklearn.isotonic import IsotonicRegression
 
+from monitor.baseline.model_outputs import label_text, scores_matrix
 from monitor.errors import DataError, NotFittedError, RaiwatchError
 from monitor.ingest.log_rows import LABEL_COLUMN
 from monitor.profiles.labelled_metrics import (
@@ -404,7 +405,6 @@ def fit_cbpe_part(
 
 def _window_scores(mv: Any, sample: Any) -> tuple[FloatArray | None, NDArray[Any], int]:
     """The window's scores and predictions; rows with a non-finite score or no prediction dropped."""
-    from monitor.baseline.model_outputs import label_text, scores_matrix  # imports this module
 
     scores = scores_matrix(mv, sample)
     if scores is None or mv.prediction not in sample:

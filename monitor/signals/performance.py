@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import Field, field_validator
 from scipy.stats import norm
 
+from monitor.baseline.model_outputs import classes_of, label_text, scores_matrix
 from monitor.errors import DataError, RaiwatchError
 from monitor.ingest.log_rows import LABEL_COLUMN
 from monitor.metrics._two_sample import holm_levels
@@ -333,11 +334,6 @@ def _window_metrics(
     Returns the metrics, the rows each was computed on, why any is undefined, and a note
     on the rows left out (no prediction, non-finite values).
     """
-    from monitor.baseline.model_outputs import (  # imports this module
-        classes_of,
-        label_text,
-        scores_matrix,
-    )
 
     has_label = labelled[LABEL_COLUMN].notna()
     rows = labelled[has_label & labelled[mv.prediction].notna()]

@@ -9,7 +9,6 @@ seeded windows). A signal added to the registry without a case here fails the su
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +22,7 @@ from bench._nochange import make_frame, model_version_doc
 from monitor.baseline.reference import Baseline, create_baseline
 from monitor.profiles.dataset import DatasetProfile, build_profile
 from monitor.signals import SIGNALS
-from monitor.signals.base import SignalContext, split_budget
+from monitor.signals.base import split_budget
 from monitor.signals.evaluate import evaluate_profile
 from monitor.signals.results import SignalResult
 from monitor.spec.model_version import parse_model_version
@@ -165,9 +164,3 @@ def test_significant_but_small_is_a_warning_not_an_alert() -> None:
     big = _window(b, make_frame(rng, 50_000, n_numeric=6, n_categorical=2, shift_numeric={0: 0.2}))
     assert next(r for r in evaluate_profile(b, big, _only("data_drift")) if r.feature == "x0").status == "alert"
 
-
-def test_context_copy_is_not_shared_between_runs() -> None:
-    b = _baseline(11)
-    w = _window(b, make_frame(np.random.default_rng(12), 300, n_numeric=6, n_categorical=2))
-    ctx = SignalContext(baseline=b, window=w)
-    assert copy.copy(ctx).carry is ctx.carry  # carry is the one place state is shared on purpose
