@@ -45,7 +45,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from jobs.idempotency import IdempotencyKeys
-from jobs.ingest import ARROW_STREAM, BatchRejected, Kind, ingest_rows, parse_frame
+from jobs.ingest import ARROW_STREAM, BatchRejected, Kind, ingest_rows, parse_batch
 from jobs.metrics import IngestCounters, render_metrics
 from jobs.outage import RETRY_AFTER_S, OutageTracker, is_unavailable
 from monitor.errors import NotFoundError
@@ -272,7 +272,7 @@ def create_app(
     def _store_batch(mv: ModelVersion, body: bytes, content_type: str, kind: Kind,
                      key_name: str) -> tuple[int, dict[str, Any]]:  # fmt: skip
         try:
-            frame = parse_frame(body, content_type)
+            frame = parse_batch(body, content_type)
             result = ingest_rows(log_store, mv, frame, kind, source=f"api:{key_name}")
         except BatchRejected as err:
             counters.reject(mv.name, mv.version, kind)
