@@ -272,7 +272,7 @@ def create_app(
     def _store_batch(mv: ModelVersion, body: bytes, content_type: str, kind: Kind,
                      key_name: str) -> tuple[int, dict[str, Any]]:  # fmt: skip
         try:
-            frame = parse_batch(body, content_type)
+            frame = parse_batch(body, content_type, mv)
             result = ingest_rows(log_store, mv, frame, kind, source=f"api:{key_name}")
         except BatchRejected as err:
             counters.reject(mv.name, mv.version, kind)

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import orjson
 import pandas as pd
 import pyarrow as pa
+import pyarrow.json as pa_json
 
 from monitor.errors import DataError
 from monitor.ingest.fast_rows import clean_log_table
@@ -156,7 +157,7 @@ def _columns(rows: list[dict[str, Any]]) -> pa.Table | None:
     """Rows as an Arrow table, one typed column per key (keys of every row), or ``None``
     when a column mixes kinds (then pandas reads the rows, as it always did)."""
     first = rows[0].keys()
-    if all(row.keys() == first for row in rows):  # the usual batch: every row has the same keys
+    if all(map(first.__eq__, map(dict.keys, rows))):  # the usual batch: every row has the same keys
         keys = list(first)
         values = list(zip(*map(itemgetter(*keys), rows), strict=True)) if len(keys) > 1 else [
             [row[keys[0]] for row in rows]] if keys else []  # fmt: skip
@@ -170,12 +171,46 @@ def _columns(rows: list[dict[str, Any]]) -> pa.Table | None:
     return pa.table(arrays, names=[str(k) for k in keys])
 
 
-def parse_batch(body: bytes, content_type: str) -> pa.Table | pd.DataFrame:
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _arrow_ndjson(body: bytes, mv: ModelVersion) -> pa.Table | None:
+    """An NDJSON body read by Arrow's JSON reader (C++, off the GIL), or ``None`` when the
+    body needs the reference parser: invalid UTF-8, surrogate escapes, a column that
+    changes kind, nested values, no rows. Text columns of ``mv`` are read as text, so
+    the reader never guesses dates in them."""
+    if _SURROGATE_ESCAPE_BYTES.search(body):
+        return None
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    text = [mv.id_column, mv.timestamp_column] + [
+        f.name for f in mv.features if f.type in ("categorical", "text", "datetime")]  # fmt: skip
+    options = pa_json.ParseOptions(
+        explicit_schema=pa.schema([(name, pa.string()) for name in dict.fromkeys(text)]),
+        unexpected_field_behavior="infer",
+    )
+    try:
+        table = pa_json.read_json(pa.BufferReader(body), parse_options=options)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows == 0 or any(pa.types.is_nested(f.type) for f in table.schema):
+        return None
+    return table
+
+
+def parse_batch(body: bytes, content_type: str, mv: ModelVersion | None = None) -> pa.Table | pd.DataFrame:
     """The rows of a JSON, NDJSON or Arrow IPC stream body (``BatchRejected`` if unreadable).
 
     An Arrow table when the columns are typed (Arrow bodies, and JSON whose
-    columns each hold one kind of value); otherwise a pandas frame.
+    columns each hold one kind of value); otherwise a pandas frame. With ``mv``
+    (which names the text columns) an NDJSON body is read by Arrow's JSON reader.
     """
+    if mv is not None and ("ndjson" in content_type or "jsonl" in content_type):
+        table = _arrow_ndjson(body, mv)
+        if table is not None:
+            return table
     if ARROW_STREAM not in content_type:
         rows = _fast_rows(body, content_type)
         if rows is None or not rows or not all(isinstance(r, dict) for r in rows):

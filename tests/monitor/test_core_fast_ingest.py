@@ -101,6 +101,27 @@ def test_parse_batch_reads_json_into_columns_and_falls_back_on_mixed_kinds() -> 
         parse_batch(b'[{"a": "\xff"}]', "application/json")
 
 
+def test_ndjson_read_by_arrow_stores_what_json_stores(tmp_path: Path) -> None:
+    import json
+
+    rows = _rows(12)
+    rows[3]["extra"] = "2024-01-01T00:00:00"  # an ignored column that looks like a date
+    ndjson = "\n".join(json.dumps(r) for r in rows).encode()
+    table = parse_batch(ndjson, "application/x-ndjson", MV)
+    assert isinstance(table, pa.Table) and table.schema.field("timestamp").type == pa.string()
+    stores = [LogStore(tmp_path / "nd"), LogStore(tmp_path / "js")]
+    ingest_rows(stores[0], MV, table, "logs", source="t")
+    ingest_rows(stores[1], MV, parse_batch(json.dumps(rows).encode(), "application/json"), "logs", source="t")
+    read = [pa.Table.from_batches(list(s.scan(MV))).sort_by("request_id") for s in stores]
+    assert read[0].num_rows == 12 and read[0].equals(read[1])
+    mixed = b'{"request_id": "a", "age": 1}\n{"request_id": "b", "age": "x"}'
+    assert isinstance(parse_batch(mixed, "application/x-ndjson", MV), pd.DataFrame)  # the reference reader
+    with pytest.raises(BatchRejected, match="not valid UTF-8"):
+        parse_batch(b'{"a": "\xff"}', "application/x-ndjson", MV)
+    with pytest.raises(BatchRejected, match="hold text that is not valid Unicode"):
+        parse_batch(b'{"request_id": "\\ud800"}', "application/x-ndjson", MV)
+
+
 def test_both_paths_store_the_same_rows_and_reject_the_same_way(tmp_path: Path) -> None:
     fast_store, slow_store = LogStore(tmp_path / "fast"), LogStore(tmp_path / "slow")
     table = pa.Table.from_pylist(_rows())
