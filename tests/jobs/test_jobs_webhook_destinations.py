@@ -210,3 +210,64 @@ def test_pinning_keeps_the_name_for_tls_and_brackets_ipv6() -> None:
 
     with pytest.raises(DestinationDenied, match="private range"):
         policy.pin("http://a.example/x", resolve=lambda h, p: ["127.0.0.1", "10.0.0.1"])
+
+
+def _self_signed(tmp_path, name: str):  # type: ignore[no-untyped-def]
+    """A certificate for ``name`` only (not for 127.0.0.1), and its key, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))  # fmt: skip
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    return cert_file, key_file
+
+
+def test_a_pinned_https_delivery_checks_the_certificate_against_the_name(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Connected to the checked IP, TLS still sends the name (SNI) and verifies the certificate for it."""
+    import ssl
+
+    import httpx
+
+    cert_file, key_file = _self_signed(tmp_path, REBIND_HOST)
+    receiver = Receiver()
+    receiver.start()
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert_file, key_file)
+    sni_seen: list[str | None] = []
+    server_ctx.sni_callback = lambda sock, name, ctx: sni_seen.append(name)  # type: ignore[assignment,return-value]
+    receiver._server.socket = server_ctx.wrap_socket(receiver._server.socket, server_side=True)
+    port = receiver._server.server_address[1]
+    lookups = _rebinding_resolver(monkeypatch, ["127.0.0.1"])
+    _enqueue_one(store, f"https://{REBIND_HOST}:{port}/hook")
+    deliverer = Deliverer(store, backoff=Backoff(base_s=0.01, cap_s=0.01))
+    trusted = ssl.create_default_context(cafile=str(cert_file))
+    deliverer._client.close()
+    deliverer._client = httpx.Client(follow_redirects=False, verify=trusted)
+    try:
+        deliverer.deliver_pending()
+        # the same certificate does not hold for the bare address: the name is what was verified
+        with pytest.raises(httpx.ConnectError, match=r"CERTIFICATE_VERIFY_FAILED|IP address mismatch"):
+            httpx.post(f"https://127.0.0.1:{port}/hook", content=b"{}", verify=trusted, timeout=2)
+    finally:
+        deliverer.stop()
+        receiver.stop()
+    assert store.list_deliveries()[0].status == "delivered", store.list_deliveries()[0].last_error
+    assert len(receiver.received) == 1 and lookups == ["127.0.0.1"]
+    assert sni_seen[0] == REBIND_HOST
+    headers = {k.lower(): v for k, v in receiver.received[0].headers.items()}
+    assert headers["host"] == f"{REBIND_HOST}:{port}"
