@@ -3,7 +3,7 @@
 Existing keys get the ``admin`` scope (before scopes they could do everything)
 and no model restriction, so a running deployment keeps working unchanged.
 
-Revision ID: 0003
+Revision ID: 0003_api_key_scopes
 Revises: 0002
 Create Date: 2026-11-24 15:40:00
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
+revision = "0003_api_key_scopes"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
