@@ -499,6 +499,7 @@ def _mount_subcommands() -> None:
 
     app.command("serve")(cli_service.serve)
     app.command("dashboard")(cli_dashboard.dashboard)
+    app.command("dashboard-password")(cli_dashboard.dashboard_password)
     monitor_app.command("add")(cli_service.monitor_add)
     monitor_app.command("list")(cli_service.monitor_list)
     monitor_app.command("backfill")(cli_service.monitor_backfill)
