@@ -411,10 +411,13 @@ class SparkEngine:
         elif spark_type in ("timestamp", "timestamp_ntz"):
             # naive times are UTC wall-clock times on both engines, whatever the session zone
             unit = "us"
-            value = F.unix_micros(
-                F.to_utc_timestamp(col.cast("timestamp"), F.current_timezone())
+            quoted = time_column.replace("`", "``")
+            value = (
+                F.expr(
+                    f"timestampdiff(MICROSECOND, TIMESTAMP_NTZ'1970-01-01 00:00:00', `{quoted}`)"
+                )
                 if spark_type == "timestamp_ntz"
-                else col
+                else F.unix_micros(col)
             )
         else:
             raise DataError(
