@@ -19,6 +19,7 @@ import pytest
 from jobs.cli_common import open_store
 from jobs.evaluation import EngineEvaluator
 from jobs.windows import Window
+from monitor.errors import DataError
 from monitor.spec.monitor import parse_monitor_spec
 from monitor.spec.settings import Settings
 from tests.jobs.test_jobs_cli_spark import (  # _isolated_settings: autouse, RAIWATCH_* unset
@@ -30,7 +31,7 @@ from tests.jobs.test_jobs_cli_spark import (  # _isolated_settings: autouse, RAI
     ok,
     run_json,
 )
-from tests.monitor.test_engines_spark import assert_same_profile
+from tests.monitor.test_engines_spark import assert_documents_match, assert_same_profile
 
 deltalake = pytest.importorskip("deltalake", reason="Delta sources need pip install deltalake")
 
@@ -108,21 +109,48 @@ def test_monitor_run_on_a_delta_table_matches_its_rows(
     assert expected["status"] == "alert", "the drifted table must alert, or the parity is vacuous"
 
 
-def test_a_monitor_source_block_names_a_delta_table(
-    homes: dict[str, Path], tables: dict[str, Any]
-) -> None:
-    spec = parse_monitor_spec(
+def _source_spec(engine: str, path: Path, fmt: str = "delta") -> Any:
+    return parse_monitor_spec(
         {
-            "name": "delta-daily", "model": "credit", "version": "1", "window": "1d",
-            "engine": "spark", "spark": {"master": "local[2]"},
-            "source": {"path": str(tables["drift"]), "format": "delta", "time_column": "timestamp"},
+            "name": f"delta-daily-{engine}", "model": "credit", "version": "1", "window": "1d",
+            "engine": engine, **({"spark": {"master": "local[2]"}} if engine == "spark" else {}),
+            "source": {"path": str(path), "format": fmt, "time_column": "timestamp"},
         }
     )  # fmt: skip
+
+
+def test_a_monitor_source_block_names_a_delta_table_on_both_engines(
+    homes: dict[str, Path], tables: dict[str, Any]
+) -> None:
     settings = Settings(home=homes["local"], threads=1)
+    evaluator = EngineEvaluator(open_store(settings), settings)
     start = dt.datetime(2026, 2, 2, 3, tzinfo=dt.UTC)
     window = Window(start, start + dt.timedelta(hours=5))
-    outcome = EngineEvaluator(open_store(settings), settings).evaluate(spec, window)
     rows = tables["drift_rows"]
     ts = rows["timestamp"]
     inside = int(((ts >= pd.Timestamp(window.start)) & (ts < pd.Timestamp(window.end))).sum())
-    assert 0 < outcome.row_count == inside < len(rows)
+
+    local = evaluator.evaluate(_source_spec("local", tables["drift"]), window)
+    spark = evaluator.evaluate(_source_spec("spark", tables["drift"]), window)
+    parquet = evaluator.evaluate(_source_spec("local", tables["drift_expected"], "parquet"), window)
+    assert 0 < spark.row_count == local.row_count == parquet.row_count == inside < len(rows)
+    assert spark.details["details"]["engine"] == "spark"
+    assert spark.status == local.status == parquet.status
+
+    def results(outcome: Any) -> list[dict[str, Any]]:
+        return sorted((r.to_dict() for r in outcome.results),
+                      key=lambda d: (d["signal"], str(d["feature"]), d["metric"]))  # fmt: skip
+
+    assert_documents_match(results(parquet), results(local), "results", loose=True)
+    assert_documents_match(results(parquet), results(spark), "results", loose=True)
+
+
+def test_a_local_delta_source_that_is_not_a_table_is_a_clear_error(
+    homes: dict[str, Path], tables: dict[str, Any]
+) -> None:
+    settings = Settings(home=homes["local"], threads=1)
+    start = dt.datetime(2026, 2, 2, tzinfo=dt.UTC)
+    with pytest.raises(DataError, match="is not a local Delta table directory"):
+        EngineEvaluator(open_store(settings), settings).evaluate(
+            _source_spec("local", tables["drift_expected"]), Window(start, start + dt.timedelta(days=1))
+        )
