@@ -118,6 +118,21 @@ def test_windows_by_time_hold_the_same_rows_on_both_engines(
         finally:
             engine.session.conf.set("spark.sql.session.timeZone", old)
         assert got.row_count == 300
+        # sessions that read naive Parquet timestamps as Spark `timestamp` (not timestamp_ntz)
+        key = "spark.sql.parquet.inferTimestampNTZ.enabled"
+        old = engine.session.conf.get(key)
+        engine.session.conf.set(key, "false")
+        try:
+            if unit != "ns":
+                assert dict(engine.read(path).dtypes)["ts"] == "timestamp"
+            legacy = engine.profile(path, PLAN, start=windows[0][0], end=windows[0][1], time_column="ts")
+        finally:
+            engine.session.conf.set(key, old)
+        assert legacy.row_count == 300
+        assert_same_profile(
+            LocalEngine(threads=1).profile(path, PLAN, start=windows[0][0], end=windows[0][1], time_column="ts"),
+            legacy,
+        )
 
 
 def test_a_session_without_nanos_as_long_is_a_clear_error(tmp_path: Path, engine: Any) -> None:
