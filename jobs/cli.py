@@ -122,7 +122,7 @@ def baseline_create(
     data: Annotated[
         str,
         typer.Option(
-            "--data", "-d", help="reference data: CSV, Parquet or JSONL (Spark: Parquet/Delta path or URI, or a table)"
+            "--data", "-d", help="reference data: CSV, Parquet or JSONL file, or a Delta table directory (Spark: Parquet/Delta path or URI, or a table)"
         ),
     ],
     model: Annotated[str | None, typer.Option("--model", "-m")] = None,
@@ -341,7 +341,7 @@ def monitor_run(
         str | None,
         typer.Option(
             "--file",
-            help="evaluate this CSV/Parquet/JSONL file instead of the log store (Spark: a Parquet path, URI or table)",
+            help="evaluate this CSV/Parquet/JSONL file or Delta table directory instead of the log store (Spark: a Parquet/Delta path, URI or table)",
         ),
     ] = None,
     config: Annotated[
