@@ -141,7 +141,7 @@ def ks_sf(d: float, effective_n: int) -> float:
     checks both on a grid).
 
     >>> round(ks_sf(0.02, 5_000), 4), round(ks_sf(0.002, 500_000), 4)
-    (0.0364, 0.0368)
+    (0.0361, 0.0366)
     """
     n = int(effective_n)
     if not math.isfinite(d) or n < 1:
