@@ -82,9 +82,13 @@ class EngineEvaluator:
         # The change detectors continue from the state saved after the previous window;
         # re-running a window starts again from that same checkpoint (idempotent).
         previous = self.store.load_detector_state(spec.name, detector_checkpoint(window.start))
+        labels = logs.read_labels(model_version)
+        challenger, challenger_details = (None, None)
+        if spec.challenger is not None:
+            challenger, challenger_details, labels = self._challenger(spec, logs, window, labels)
         common: dict[str, Any] = {
             "config": spec.signals, "window": window,
-            "labels": logs.read_labels(model_version),
+            "labels": labels,
             "detector_state": None if previous is None else previous[0],
             "model": self._model(model_version.model_uri, spec),
         }  # fmt: skip
@@ -92,12 +96,21 @@ class EngineEvaluator:
             report = self._evaluate_on_spark(spec, model_version, baseline, common)
         else:
             batches = logs.scan(model_version, window.start, window.end, batch_rows=self.settings.batch_rows)
-            report = evaluate_window(baseline, batches, threads=self.settings.threads, **common)
+            report = evaluate_window(
+                baseline, batches, threads=self.settings.threads, challenger=challenger,
+                keep_predictions=challenger is not None and challenger.mode == "shadow", **common,
+            )  # fmt: skip
         if report.detector_state is not None:
             self.store.save_detector_state(
                 spec.name, detector_checkpoint(window.end), report.detector_state, window.end
             )
+        if report.challenger_state is not None:
+            self.store.save_detector_state(
+                spec.name, challenger_checkpoint(window.end), report.challenger_state, window.end
+            )
         details = {k: v for k, v in report.to_dict().items() if k != "results"}
+        if challenger_details is not None:
+            details["challenger"] = challenger_details
         if spec.export_report and report.row_count and report.profile is not None:
             details["report_path"] = self._export_report(spec, baseline, report.profile, window)
         if spec.rai_review is not None and report.row_count:
@@ -109,6 +122,51 @@ class EngineEvaluator:
             details=details,
         )
 
+
+    def _challenger(self, spec: MonitorSpec, logs: Any, window: Window, labels: Any) -> tuple[Any, dict[str, Any], Any]:
+        """The challenger version's window: its own signals (drift, quality, performance) and
+        its labelled rows and predictions for the ``challenger`` signal.
+
+        Labels are keyed by request id: in shadow mode both versions answered the same
+        requests, so the labels stored under either version serve both.
+        """
+        import pandas as pd
+
+        from monitor.baseline.reference import Baseline
+        from monitor.signals.challenger import ChallengerWindow
+        from monitor.signals.evaluate import evaluate_window
+
+        assert spec.challenger is not None
+        version = spec.challenger.version
+        mv = self.store.get_model_version(spec.model, version)
+        document, sample = self.store.load_baseline(spec.model, version)
+        baseline = Baseline.from_document(document, sample)
+        both = pd.concat([labels, logs.read_labels(mv)], ignore_index=True)
+        both = both.drop_duplicates("request_id", keep="last").reset_index(drop=True)
+        off = {"enabled": False}
+        config = spec.signals.model_copy(update={
+            "challenger": spec.signals.challenger.model_copy(update=off),
+            "concept_drift": spec.signals.concept_drift.model_copy(update=off),
+            "attribution_drift": spec.signals.attribution_drift.model_copy(update=off),
+        })  # fmt: skip
+        shadow = spec.challenger.mode == "shadow"
+        report = evaluate_window(
+            baseline, logs.scan(mv, window.start, window.end, batch_rows=self.settings.batch_rows),
+            config=config, window=window, labels=both, threads=self.settings.threads, keep_predictions=shadow,
+        )  # fmt: skip
+        previous = self.store.load_detector_state(spec.name, challenger_checkpoint(window.start))
+        side = ChallengerWindow(
+            version=version, mode=spec.challenger.mode, labelled=report.labelled, row_count=report.row_count,
+            state=None if previous is None else previous[0],
+        )  # fmt: skip
+        if shadow and report.predictions is not None:
+            side.predictions["challenger"] = report.predictions
+        summary = {
+            "version": version, "mode": spec.challenger.mode, "row_count": report.row_count,
+            "status": str(report.status), "labelled_rows": report.details.get("labelled_rows", 0),
+            "results": [r.to_dict() for r in report.results],
+        }  # fmt: skip
+        return side, summary, both
 
     def _evaluate_on_spark(self, spec: MonitorSpec, mv: Any, baseline: Any, common: dict[str, Any]) -> Any:
         """The window profiled on Spark (``engine: spark``): the monitor's ``source`` or the log store."""
@@ -156,6 +214,11 @@ class EngineEvaluator:
 def detector_checkpoint(at: datetime) -> str:
     """Key of the change detectors' state after the window ending at ``at``."""
     return f"concept_drift@{as_utc(at).isoformat()}"
+
+
+def challenger_checkpoint(at: datetime) -> str:
+    """Key of the champion/challenger comparison's state after the window ending at ``at``."""
+    return f"challenger@{as_utc(at).isoformat()}"
 
 
 def load_evaluator(spec: str, store: Store, settings: Settings) -> WindowEvaluator:

@@ -14,6 +14,7 @@ from monitor.errors import NotFoundError
 from monitor.signals.results import SignalResult
 from monitor.store.alerting import apply_alerts
 from monitor.store.base import as_utc, utcnow
+from monitor.store.lifecycle import apply_lifecycle
 from monitor.store.records import RunRecord
 from monitor.store.session import StoreCore
 from monitor.store.tables_runs import MonitorRow, RunRow, SignalResultRow
@@ -164,7 +165,8 @@ class RunStore(StoreCore):
             run.results = [_result_row(i, r) for i, r in enumerate(results)]
             session.flush()
             if policy is not None:
-                apply_alerts(session, run, results, policy)
+                enqueued = apply_alerts(session, run, results, policy)
+                apply_lifecycle(session, run, results, policy, enqueued)
             session.execute(
                 update(MonitorRow)
                 .where(
