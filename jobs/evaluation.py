@@ -141,7 +141,7 @@ class EngineEvaluator:
         mv = self.store.get_model_version(spec.model, version)
         document, sample = self.store.load_baseline(spec.model, version)
         baseline = Baseline.from_document(document, sample)
-        both = pd.concat([labels, logs.read_labels(mv)], ignore_index=True)
+        both = pd.concat([f for f in (labels, logs.read_labels(mv)) if len(f)] or [labels], ignore_index=True)
         both = both.drop_duplicates("request_id", keep="last").reset_index(drop=True)
         off = {"enabled": False}
         config = spec.signals.model_copy(update={

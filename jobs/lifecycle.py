@@ -41,10 +41,7 @@ def promote(store: Store, monitor: str, *, force: bool = False) -> PromotionReco
         store.get_model_version(spec.model, version)
         store.load_baseline(spec.model, version)
     except NotFoundError as err:
-        raise NotFoundError(
-            f"cannot promote {spec.model}:{version}: {err}; register it and build its baseline with "
-            f"'raiwatch model register' and 'raiwatch baseline create' first"
-        ) from err
+        raise NotFoundError(f"cannot promote {spec.model}:{version}: {err}") from err
     evidence = latest_verdict(store, monitor)
     verdict = (evidence or {}).get("details", {}).get("verdict")
     if verdict != "better" and not force:

@@ -148,7 +148,7 @@ def evaluate(context: SignalContext, settings: Settings) -> list[SignalResult]:
             )
         ]
     mv = context.model_version
-    state = _read_state(context.carry[NAME] if NAME in context.carry else ch.state, ch)
+    state = _read_state(context.carry.get(NAME, ch.state), ch)
     champion = context.labelled
     if champion is None or ch.labelled is None:
         context.carry[NAME] = state

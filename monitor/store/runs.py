@@ -40,7 +40,7 @@ def _result_row(position: int, r: SignalResult) -> SignalResultRow:
         reference_size=r.reference_size,
         current_size=r.current_size,
         message=r.message,
-        details={**r.details, _JUDGEMENT: {k: d[k] for k in _JUDGEMENT_FIELDS}},
+        details={**d["details"], _JUDGEMENT: {k: d[k] for k in _JUDGEMENT_FIELDS}},  # strict JSON (no NaN)
     )
 
 

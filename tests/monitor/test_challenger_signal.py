@@ -20,7 +20,14 @@ from monitor.metrics.challenger_tests import (
 )
 from monitor.signals import SIGNALS, split_budget
 from monitor.signals.base import SignalContext
-from monitor.signals.challenger import ChallengerWindow, Settings, evaluate, fresh_state, judge_shadow, judge_split
+from monitor.signals.challenger import (
+    ChallengerWindow,
+    Settings,
+    evaluate,
+    fresh_state,
+    judge_shadow,
+    judge_split,
+)
 from monitor.spec.model_version import parse_model_version
 from monitor.spec.signal_config import SignalConfig
 
