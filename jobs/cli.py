@@ -470,7 +470,7 @@ def demo(
     """Run the whole demo on the embedded defaults (SQLite + local Parquet)."""
     from jobs.demo import run_demo
 
-    run_demo(home=home, days=days, drift_day=drift_day, seed=seed)
+    run_demo(home=home, days=days, drift_day=drift_day, seed=seed, lifecycle=True)
 
 
 def _version(value: bool) -> None:
