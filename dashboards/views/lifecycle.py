@@ -92,7 +92,7 @@ def _challenger_section(db_url: str) -> None:
         st.success(f"Promote it with `raiwatch monitor promote {name}` (history is kept).")
     cols = st.columns(4)
     cols[0].metric("accuracy difference", f"{last['difference']:+.4f}")
-    cols[1].metric("interval", f"[{last['low']:+.4f}, {last['high']:+.4f}]")
+    cols[1].metric("interval", f"{last['low']:+.3f} to {last['high']:+.3f}")
     cols[2].metric("labelled pairs / rows", f"{int(last['n_pairs'] or 0):,}")
     cols[3].metric(
         "prediction agreement", "—" if pd.isna(last["agreement"]) else f"{last['agreement']:.1%}"
