@@ -93,6 +93,9 @@ def monitor_add(
     settings = settings_for(home)
     store = open_store(settings)
     store.get_model_version(spec.model, spec.version)  # must be registered
+    if spec.challenger is not None:  # so must the challenger, with its baseline
+        store.get_model_version(spec.model, spec.challenger.version)
+        store.load_baseline(spec.model, spec.challenger.version)
     policy = DestinationPolicy.from_settings(settings.webhook_allowed_networks, settings.webhook_allow_loopback)
     for w in spec.webhooks:
         problem = policy.problem(w.url)

@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from jobs.windows import Window
+from monitor.errors import RaiwatchError
+from monitor.redaction import redact
 from monitor.signals.results import SignalResult
 from monitor.spec.monitor import MonitorSpec
 from monitor.spec.settings import Settings
@@ -85,7 +87,14 @@ class EngineEvaluator:
         labels = logs.read_labels(model_version)
         challenger, challenger_details = (None, None)
         if spec.challenger is not None:
-            challenger, challenger_details, labels = self._challenger(spec, logs, window, labels)
+            try:
+                challenger, challenger_details, labels = self._challenger(spec, logs, window, labels)
+            except (RaiwatchError, ValueError, KeyError) as err:  # the champion is still monitored
+                from monitor.signals.challenger import ChallengerWindow
+
+                why = redact(f"{type(err).__name__}: {err}")
+                challenger = ChallengerWindow(spec.challenger.version, spec.challenger.mode, None, error=why)
+                challenger_details = {"version": spec.challenger.version, "mode": spec.challenger.mode, "error": why}
         common: dict[str, Any] = {
             "config": spec.signals, "window": window,
             "labels": labels,

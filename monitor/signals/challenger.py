@@ -53,7 +53,7 @@ from monitor.metrics.challenger_tests import (
     spent_alpha,
     two_proportions,
 )
-from monitor.signals.base import SignalSettings, no_data
+from monitor.signals.base import SignalSettings, error, no_data
 from monitor.signals.results import SignalResult, Status
 
 if TYPE_CHECKING:
@@ -98,6 +98,7 @@ class ChallengerWindow:
     row_count: int = 0
     state: dict[str, Any] | None = None
     predictions: dict[str, pd.Series] = field(default_factory=dict)
+    error: str | None = None  # why the challenger's window could not be read (an ``error`` result)
 
 
 def fresh_state(version: str, mode: str) -> dict[str, Any]:
@@ -145,6 +146,14 @@ def evaluate(context: SignalContext, settings: Settings) -> list[SignalResult]:
                 NAME,
                 METRIC,
                 "no challenger rows: declare 'challenger:' on the monitor and log its predictions",
+            )
+        ]
+    if ch.error is not None:
+        return [
+            error(
+                NAME,
+                METRIC,
+                f"the challenger version {ch.version} could not be evaluated: {ch.error}",
             )
         ]
     mv = context.model_version

@@ -23,6 +23,7 @@ from jobs.demo_data import FEATURES, applicants, labels_for, train_model
 from jobs.evaluation import EngineEvaluator
 from jobs.lifecycle import promote
 from jobs.runner import MonitorRunner
+from jobs.windows import Window
 from monitor.baseline.reference import create_baseline
 from monitor.errors import ConflictError, SchemaError
 from monitor.ingest.logstore import LogStore
@@ -162,3 +163,31 @@ def test_promote_refuses_without_a_challenger_or_a_better_verdict(world: World) 
         promote(store, "credit-daily")
     done = promote(store, "credit-daily", force=True)
     assert done.evidence["forced"] is True and store.get_monitor("credit-daily").model_version == "2"
+
+
+def test_a_challenger_without_baseline_is_an_error_result_not_a_failed_run(tmp_path: Path) -> None:
+    """The champion keeps being monitored; the challenger signal says what is wrong."""
+    store = Store(f"sqlite:///{tmp_path / 'db'}")
+    store.migrate()
+    mv = credit_version()
+    store.register_model_version(mv)
+    store.register_model_version(credit_version(version="3"))  # registered, no baseline
+    ref = applicants(1000, np.random.default_rng(0))
+    ref["default"] = labels_for(ref, np.random.default_rng(1))
+    ref["score"], ref["prediction"] = _score(credit_model(), ref)
+    ref["request_id"] = [f"r{i}" for i in range(len(ref))]
+    b = create_baseline(mv, ref, seed=0, threads=1)
+    store.save_baseline(mv.name, mv.version, b.to_document(), b.sample_bytes())
+    logs = LogStore(tmp_path)
+    day = ref.head(300).assign(request_id=[f"d{i}" for i in range(300)],
+                               timestamp=START + pd.to_timedelta(np.arange(300) * 60, unit="s"))  # fmt: skip
+    assert logs.ingest_frame(mv, day.drop(columns=["default"])).accepted == 300
+    spec = parse_monitor_spec({**_spec().stored_dict(), "challenger": {"version": "3"}, "webhooks": []})
+    outcome = EngineEvaluator(store, Settings(home=tmp_path, threads=1)).evaluate(
+        spec, Window(START, START + dt.timedelta(days=1))
+    )
+    assert outcome.row_count == 300 and not any(r.signal == "run" for r in outcome.results)
+    (result,) = [r for r in outcome.results if r.signal == "challenger"]
+    assert result.status == "error" and "has no baseline" in (result.message or "")
+    assert "has no baseline" in outcome.details["challenger"]["error"]
+    assert any(r.signal == "data_drift" and r.status in ("ok", "warning", "alert") for r in outcome.results)

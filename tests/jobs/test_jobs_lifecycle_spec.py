@@ -82,3 +82,20 @@ def test_monitor_promote_from_the_command_line(tmp_path: Path, monkeypatch: pyte
     assert store.get_monitor("m").model_version == "2"
     assert store.list_promotions("m")[0].evidence["result"]["details"]["verdict"] == "better"
     store.dispose()
+
+
+def test_monitor_add_checks_the_challenger_is_registered_with_a_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAIWATCH_HOME", str(tmp_path))
+    monkeypatch.delenv("RAIWATCH_DATABASE_URL", raising=False)
+    store = Store(f"sqlite:///{tmp_path / 'raiwatch.db'}")
+    store.migrate()
+    store.register_model_version(ModelVersion.model_validate(
+        {"name": "credit", "version": "1", "task": "binary", "features": {"age": "numeric"}}))  # fmt: skip
+    path = tmp_path / "m.yaml"
+    path.write_text("name: m\nmodel: credit\nversion: 1\nchallenger: {version: 2}\n")
+    out = CliRunner().invoke(app, ["monitor", "add", "-f", str(path)])
+    assert isinstance(out.exception, NotFoundError) and "credit" in str(out.exception)
+    assert "2" in str(out.exception) and store.list_monitors() == []  # nothing stored
+    store.dispose()

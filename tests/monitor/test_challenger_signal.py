@@ -257,3 +257,25 @@ def test_missing_columns_and_missing_inputs_say_what_to_do() -> None:
     side = ChallengerWindow(version="2", mode="shadow", labelled=chall, state={"version": 999})
     with pytest.raises(ValueError, match="unknown format"):
         evaluate(_context(champ, side), Settings())
+
+
+def test_split_mode_compares_disjoint_traffic_unpaired() -> None:
+    rng = np.random.default_rng(12)
+    carry: dict = {}
+    for w in range(30):
+        n = 600
+        y1, y2 = rng.integers(0, 2, n), rng.integers(0, 2, n)
+        ok1, ok2 = rng.uniform(size=n) < 0.75, rng.uniform(size=n) < 0.85
+        champ = pd.DataFrame({"request_id": [f"a{w}-{i}" for i in range(n)], "prediction": np.where(ok1, y1, 1 - y1), "label": y1})
+        chall = pd.DataFrame({"request_id": [f"b{w}-{i}" for i in range(n)], "prediction": np.where(ok2, y2, 1 - y2), "label": y2})
+        side = ChallengerWindow(version="2", mode="split", labelled=chall, state=carry.get("challenger"))
+        (r,) = evaluate(_context(champ, side, carry), Settings())
+        if r.details["verdict"] != "undecided":
+            break
+    assert r.details["verdict"] == "better" and r.status == "warning"
+    cum = r.details["cumulative"]
+    expected = two_proportions(cum["x_champion"], cum["n_champion"], cum["x_challenger"], cum["n_challenger"], 0.05)
+    assert r.value == pytest.approx(expected.difference) and r.statistic == pytest.approx(expected.z)
+    assert r.details["look_alpha"] == pytest.approx(spent_alpha(SHARE / 2, cum["looks"], 30))
+    assert r.p_value is not None and r.p_value <= r.details["look_alpha"]
+    assert "pairs" not in r.details["window"]  # no pairing in split mode
