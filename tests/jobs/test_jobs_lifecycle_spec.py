@@ -65,6 +65,8 @@ def test_monitor_promote_from_the_command_line(tmp_path: Path, monkeypatch: pyte
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     store.upsert_monitor("m", "credit", "1", spec.stored_dict(), start_at=t0)
     cli = CliRunner()
+    listed = cli.invoke(app, ["monitor", "list", "--format", "json"])
+    assert '"challenger": "2 (shadow)"' in listed.output and '"retrain_due": null' in listed.output
     out = cli.invoke(app, ["monitor", "promote", "m"])
     assert isinstance(out.exception, NotFoundError)  # no baseline for credit:2 yet
     assert "cannot promote credit:2: model version credit:2 has no baseline" in str(out.exception)
