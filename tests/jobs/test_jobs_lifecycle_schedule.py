@@ -133,3 +133,17 @@ def test_removing_retrain_every_stops_the_clock(store: Store) -> None:
     assert store.retrain_schedule("m") is not None
     store.save_run("m", "credit", "1", T0 + DAY, T0 + 2 * DAY, "ok", ok, 1, 0.1, {}, policy=AlertPolicy())
     assert store.retrain_schedule("m") is None and not store.list_deliveries()
+
+
+def test_turning_retrain_every_on_later_owes_no_past_period(store: Store) -> None:
+    store.upsert_monitor("m", "credit", "1", {}, start_at=T0)
+    ok = [SignalResult(signal="data_drift", metric="w", value=0.0, status="ok")]
+    for d in range(10):  # ten days without a schedule
+        store.save_run("m", "credit", "1", T0 + d * DAY, T0 + (d + 1) * DAY, "ok", ok, 1, 0.1, {}, policy=AlertPolicy())
+    policy = AlertPolicy(retrain_every=3 * DAY)
+    store.save_run("m", "credit", "1", T0 + 10 * DAY, T0 + 11 * DAY, "ok", ok, 1, 0.1, {}, policy=policy)
+    sched = store.retrain_schedule("m")
+    assert sched is not None and sched.requests == 0 and sched.next_due_at == T0 + 12 * DAY
+    store.save_run("m", "credit", "1", T0 + 11 * DAY, T0 + 12 * DAY, "ok", ok, 1, 0.1, {}, policy=policy)
+    sched = store.retrain_schedule("m")
+    assert sched is not None and sched.requests == 1 and sched.next_due_at == T0 + 15 * DAY
