@@ -4,7 +4,8 @@ Applied inside the run's transaction, after the alert states
 (:func:`monitor.store.alerting.apply_alerts`):
 
 * **Retraining on a schedule** (``retrain_every``): the monitor's clock starts at
-  its ``start_at`` and is due at every period boundary ``start_at + k * every``.
+  its ``start_at`` and is due at every period boundary ``start_at + k * every``
+  (from the first boundary after the window that started the clock).
   The first run whose window ends at or after the boundary owed enqueues one
   ``model.retrain.requested`` with ``reason: schedule``; the clock then moves past
   that window's end. The clock is a row committed with the run, and the event id
@@ -83,7 +84,9 @@ def _apply_schedule(
             monitor=run.monitor,
             every_s=every.total_seconds(),
             anchor=anchor,
-            next_due_at=anchor + every,
+            # the first boundary after this window's start: periods before the clock existed
+            # (when the monitor had no retrain_every) are not owed
+            next_due_at=anchor + max(1, int((run.window_start - anchor) / every) + 1) * every,
             requests=0,
         )
         session.add(row)
