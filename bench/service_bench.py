@@ -8,7 +8,10 @@ Runs ``raiwatch serve`` in a subprocess on a fresh SQLite home (or
 * ingestion: batches of 1,000 rows (JSON), sequential and with 4 concurrent clients;
 * ingestion formats: JSON, NDJSON and an Arrow IPC stream, 4 concurrent clients each:
   rows/s, p50/p99 request latency, and stored rows == acknowledged rows (counted in
-  the log store afterwards); ``--formats-only`` runs just this part;
+  the log store afterwards); batches of ``--format-batch-rows`` rows (default 10,000)
+  for JSON and NDJSON and ``--arrow-batch-rows`` (default 50,000) for Arrow; the
+  1-minute load average is recorded before and after each format (the machine is
+  shared); ``--formats-only`` runs just this part;
 * latency: end of a run (its commit time) → receipt at a local webhook receiver;
 * soak: 200 monitors on ``* * * * *``; every monitor must run every minute once.
 
@@ -51,12 +54,13 @@ MV = ModelVersion.model_validate({
     "features": {f"f{i}": "numeric" for i in range(8)} | {"segment": "categorical"},
 })  # fmt: skip
 SECRET = "whsec_YmVuY2gtc2VjcmV0LWtleQ=="
+SPAN_S = 300 * 86_400  # timestamps wrap within 2024: every batch stays plausible
 
 
 def _rows(batch: int, size: int = 1000) -> list[dict[str, object]]:
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
     return [
-        {"request_id": f"b{batch}-{i}", "timestamp": (t0 + timedelta(seconds=batch * size + i)).isoformat(),
+        {"request_id": f"b{batch}-{i}", "timestamp": (t0 + timedelta(seconds=(batch * size + i) % SPAN_S)).isoformat(),
          **{f"f{j}": (i * (j + 1)) % 97 / 7 for j in range(8)}, "segment": f"s{i % 5}",
          "prediction": str(i % 2), "score": (i % 100) / 100}
         for i in range(size)
@@ -91,6 +95,31 @@ def bench_ingestion(url: str, key: str, batches: int) -> dict[str, object]:
             "batch_rows": 1000, "batches": 2 * batches}  # fmt: skip
 
 
+def _arrow_rows(batch: int, size: int) -> pa.Table:
+    """The rows of :func:`_rows` as Arrow columns, built without Python dicts (fast for big batches)."""
+    import numpy as np
+
+    i = np.arange(size)
+    t0 = np.datetime64("2024-01-01T00:00:00", "us") + ((batch * size + i) % SPAN_S) * np.timedelta64(1, "s")
+    columns: dict[str, pa.Array] = {
+        "request_id": pa.array([f"b{batch}-{k}" for k in range(size)], pa.string()),
+        "timestamp": pa.array(t0, pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC")),
+    }
+    for j in range(8):
+        columns[f"f{j}"] = pa.array((i * (j + 1)) % 97 / 7)
+    columns["segment"] = pa.array(np.char.add("s", (i % 5).astype(str)).astype(object), pa.string())
+    columns["prediction"] = pa.array((i % 2).astype(str).astype(object), pa.string())
+    columns["score"] = pa.array((i % 100) / 100)
+    return pa.table(columns)
+
+
+def _arrow_body(table: pa.Table) -> tuple[bytes, str]:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes(), ARROW_STREAM
+
+
 def _payload(fmt: str, rows: list[dict[str, object]]) -> tuple[bytes, str]:
     if fmt == "json":
         return json.dumps(rows).encode(), "application/json"
@@ -118,19 +147,25 @@ def _post_all(endpoint: str, key: str, bodies: list[tuple[bytes, str]], latencie
             acknowledged.append(int(r.json()["accepted"]))
 
 
-def bench_formats(url: str, key: str, home: Path, batches: int, clients: int = 4) -> dict[str, object]:
+def bench_formats(url: str, key: str, home: Path, batches: int, clients: int = 4, *,
+                  batch_rows: int = 10_000, arrow_batch_rows: int = 50_000) -> dict[str, object]:  # fmt: skip
     """Rows/s, latency and stored == acknowledged for JSON, NDJSON and Arrow, ``clients`` at once."""
     endpoint = f"{url}/api/v1/models/bench/versions/1/logs"
-    results: dict[str, object] = {"batch_rows": 1000, "batches_per_format": batches, "clients": clients}
+    results: dict[str, object] = {"batches_per_format": batches, "clients": clients}
     offset = 10_000  # batch numbers unused by bench_ingestion: fresh request ids
     stored_before = sum(b.num_rows for b in LogStore(home).scan(MV, columns=["request_id"]))
     for fmt in ("json", "ndjson", "arrow"):
-        bodies = [_payload(fmt, _rows(offset + b)) for b in range(batches)]
+        size = arrow_batch_rows if fmt == "arrow" else batch_rows
+        if fmt == "arrow":
+            bodies = [_arrow_body(_arrow_rows(offset + b, size)) for b in range(batches)]
+        else:
+            bodies = [_payload(fmt, _rows(offset + b, size)) for b in range(batches)]
         offset += batches
         latencies: list[float] = []
         acknowledged: list[int] = []
         threads = [threading.Thread(target=_post_all, args=(endpoint, key, bodies[i::clients], latencies, acknowledged))
                    for i in range(clients)]  # fmt: skip
+        load_before = round(os.getloadavg()[0], 2)
         t = time.perf_counter()
         for th in threads:
             th.start()
@@ -140,11 +175,15 @@ def bench_formats(url: str, key: str, home: Path, batches: int, clients: int = 4
         ordered = sorted(latencies)
         results[fmt] = {
             "rows_per_s": round(sum(acknowledged) / elapsed),
+            "batch_rows": size,
             "latency_p50_s": round(statistics.median(ordered), 4),
             "latency_p99_s": round(ordered[int(0.99 * (len(ordered) - 1))], 4),
             "acknowledged_rows": sum(acknowledged),
             "body_bytes_per_batch": len(bodies[0][0]),
+            "loadavg_1m_before": load_before,
+            "loadavg_1m_after": round(os.getloadavg()[0], 2),
         }
+        del bodies
     stored = sum(b.num_rows for b in LogStore(home).scan(MV, columns=["request_id"])) - stored_before
     results["stored_rows_all_formats"] = stored
     results["acknowledged_rows_all_formats"] = sum(
@@ -172,6 +211,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--soak-minutes", type=float, default=3.0)
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--format-batches", type=int, default=40)
+    parser.add_argument("--format-batch-rows", type=int, default=10_000, help="rows per JSON/NDJSON batch")
+    parser.add_argument("--arrow-batch-rows", type=int, default=50_000, help="rows per Arrow batch")
     parser.add_argument("--formats-only", action="store_true",
                         help="only the JSON / NDJSON / Arrow comparison (no soak)")
     args = parser.parse_args(argv)
@@ -203,7 +244,9 @@ def main(argv: list[str] | None = None) -> None:
         try:
             service.wait_healthy(60)
             ingestion = bench_ingestion(service.url, key, args.batches)
-            ingestion["formats"] = bench_formats(service.url, key, home, args.format_batches)
+            ingestion["formats"] = bench_formats(service.url, key, home, args.format_batches,
+                                                 batch_rows=args.format_batch_rows,
+                                                 arrow_batch_rows=args.arrow_batch_rows)  # fmt: skip
             soak_end = start + timedelta(minutes=args.soak_minutes)
             while datetime.now(UTC) < soak_end + timedelta(seconds=20):
                 time.sleep(1)
@@ -228,6 +271,7 @@ def main(argv: list[str] | None = None) -> None:
                 "platform": platform.platform(),
                 "cpus": os.cpu_count(),
                 "database": store.dialect,
+                "loadavg_1m_5m_15m_at_end": [round(v, 2) for v in os.getloadavg()],
             },
             "ingestion": ingestion,
             "webhook_latency_s": _summary(latencies) | {"poll_interval_s": args.poll_interval},

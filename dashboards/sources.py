@@ -22,6 +22,9 @@ from sqlalchemy.engine import Engine, make_url
 from monitor.spec.settings import load_settings
 
 BUNDLE_DIR_ENV = "RAIWATCH_BUNDLE_DIR"
+#: set by ``raiwatch dashboard``: the bind address, and "1" when --no-login accepted no login
+ADDRESS_ENV = "RAIWATCH_DASHBOARD_ADDRESS"
+NO_LOGIN_ENV = "RAIWATCH_DASHBOARD_NO_LOGIN"
 
 
 @dataclass(frozen=True)

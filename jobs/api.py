@@ -8,10 +8,20 @@
   counted in ``duplicates`` and not stored again; labels re-run the stored
   windows they touch (as ``raiwatch labels ingest`` does). 2xx means durable.
 * ``GET /api/v1/models``, ``/monitors``, ``/runs``, ``/runs/{id}``, ``/alerts``,
-  ``/alerts/events``, ``/webhooks/deliveries``: read endpoints (API key).
+  ``/alerts/events``, ``/webhooks/deliveries``: read endpoints.
+* ``GET /api/v1/apikeys`` and ``POST /api/v1/apikeys/{name}/revoke``: key management.
 * ``GET /healthz``, ``GET /metrics`` (Prometheus; API key unless ``metrics_public``),
   ``GET /openapi.json``, ``/docs`` (Swagger UI) and ``/redoc``, both served with their
   assets from this process (no CDN: they work offline and behind an air gap).
+
+Every endpoint declares its scope (:class:`RequireScope` or :func:`public_endpoint`;
+building the app fails otherwise) and OpenAPI shows it as ``x-raiwatch-scope``:
+``ingest`` for the two ingestion endpoints, ``read`` for the read endpoints and
+``/metrics``, ``admin`` for key management (``admin`` holds every scope). A key
+limited to some models gets 403 for another model's data and sees only its
+models in listings; ``/metrics`` (every model) needs an unrestricted key. A
+missing, unknown or revoked key is 401, a key without the scope 403; keys are
+checked against the store on every request, so a revocation is immediate.
 
 When the database or the data directory is unavailable every endpoint answers
 503 with ``Retry-After`` (and ``/healthz`` 503); the outage is logged once when
@@ -29,19 +39,20 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as FastApiPath
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from jobs.idempotency import IdempotencyKeys
-from jobs.ingest import ARROW_STREAM, BatchRejected, Kind, ingest_rows, parse_frame
+from jobs.ingest import ARROW_STREAM, BatchRejected, Kind, ingest_rows, parse_batch
 from jobs.metrics import IngestCounters, render_metrics
 from jobs.outage import RETRY_AFTER_S, OutageTracker, is_unavailable
 from monitor.errors import NotFoundError
 from monitor.ingest.logstore import LogStore
 from monitor.redaction import redact, redact_url, register_secret
 from monitor.spec.model_version import ModelVersion
-from monitor.store import Store
+from monitor.store import ApiKeyGrant, Store
 
 log = logging.getLogger("raiwatch.api")
 #: Row ids are 32-bit integers on every store; a larger id is a 422, not a database error.
@@ -65,17 +76,81 @@ def _docs_assets_dir() -> str:
 
     return str(files("fastapi_offline") / "static")
 
+
 class _KeyCheck:
     """API-key verification against the store on every request: a revoked key stops at once."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def check(self, key: str) -> str | None:
-        name = self.store.verify_api_key(key)
-        if name is not None:
+    def check(self, key: str) -> ApiKeyGrant | None:
+        grant = self.store.authenticate_api_key(key)
+        if grant is not None:
             register_secret(key)
-        return name
+        return grant
+
+
+class RequireScope:
+    """Dependency of an endpoint that needs an API key holding ``scope``.
+
+    401 without a valid, unrevoked key; 403 when the key lacks the scope, or
+    when ``every_model`` and the key is limited to some models (such an endpoint
+    shows data of every model, e.g. ``/metrics``).
+    """
+
+    def __init__(self, keys: _KeyCheck, scope: str, *, every_model: bool = False) -> None:
+        self.keys = keys
+        self.scope = scope
+        self.every_model = every_model
+
+    def __call__(
+        self,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+        x_api_key: Annotated[str | None, Depends(HEADER_KEY)] = None,
+    ) -> ApiKeyGrant:
+        key = x_api_key or (credentials.credentials if credentials else "")
+        grant = self.keys.check(key) if key else None
+        if grant is None:
+            raise HTTPException(
+                401,
+                "missing or invalid API key; send 'Authorization: Bearer <key>' "
+                "(create one with 'raiwatch apikey create NAME --scope SCOPE')",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if not grant.allows(self.scope):
+            raise HTTPException(
+                403, f"API key {grant.name!r} has scopes {list(grant.scopes)}; this endpoint "
+                     f"needs scope {self.scope!r} (or admin); create a key with --scope {self.scope}",
+            )  # fmt: skip
+        if self.every_model and grant.models is not None:
+            raise HTTPException(
+                403, f"API key {grant.name!r} is limited to models {list(grant.models)}; this "
+                     "endpoint shows every model and needs a key without a model restriction",
+            )  # fmt: skip
+        return grant
+
+
+def public_endpoint() -> None:
+    """Marks an endpoint that needs no API key (``/healthz``, the docs)."""
+
+
+def check_model(grant: ApiKeyGrant, model: str) -> None:
+    """403 unless ``grant`` may touch ``model``."""
+    if not grant.may_use(model):
+        raise HTTPException(
+            403, f"API key {grant.name!r} is limited to models {list(grant.models or ())}; "
+                 f"it may not use model {model!r}",
+        )  # fmt: skip
+
+
+def endpoint_scope(route: APIRoute) -> str | None:
+    """The scope an endpoint declares (``public`` for none needed), or ``None`` if it declares none."""
+    for dependency in route.dependant.dependencies:
+        if isinstance(dependency.call, RequireScope):
+            return dependency.call.scope
+        if dependency.call is public_endpoint:
+            return "public"
+    return None
 
 
 def _batch_body(rows: str) -> dict[str, Any]:
@@ -148,7 +223,7 @@ def create_app(
             outages.succeeded("database")
         return response
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(public_endpoint)])
     def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
@@ -158,7 +233,7 @@ def create_app(
             swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
         )
 
-    @app.get("/redoc", include_in_schema=False)
+    @app.get("/redoc", include_in_schema=False, dependencies=[Depends(public_endpoint)])
     def redoc() -> HTMLResponse:
         return get_redoc_html(
             openapi_url=app.openapi_url or "/openapi.json",
@@ -168,20 +243,16 @@ def create_app(
             with_google_fonts=False,
         )
 
-    def api_key(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
-        x_api_key: Annotated[str | None, Depends(HEADER_KEY)] = None,
-    ) -> str:
-        key = x_api_key or (credentials.credentials if credentials else "")
-        name = keys.check(key) if key else None
-        if name is None:
-            raise HTTPException(
-                401,
-                "missing or invalid API key; send 'Authorization: Bearer <key>' "
-                "(create one with 'raiwatch apikey create NAME')",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return name
+    ingest_key = RequireScope(keys, "ingest")
+    read_key = RequireScope(keys, "read")
+    admin_key = RequireScope(keys, "admin")
+    every_model_read_key = RequireScope(keys, "read", every_model=True)
+
+    def visible_monitors(grant: ApiKeyGrant) -> dict[str, str] | None:
+        """Monitor name → model of the monitors ``grant`` may see (``None``: every monitor)."""
+        if grant.models is None:
+            return None
+        return {m.name: m.model_name for m in store.list_monitors() if grant.may_use(m.model_name)}
 
     @app.exception_handler(NotFoundError)
     async def _not_found(_: Request, err: NotFoundError) -> JSONResponse:
@@ -201,7 +272,7 @@ def create_app(
     def _store_batch(mv: ModelVersion, body: bytes, content_type: str, kind: Kind,
                      key_name: str) -> tuple[int, dict[str, Any]]:  # fmt: skip
         try:
-            frame = parse_frame(body, content_type)
+            frame = parse_batch(body, content_type, mv)
             result = ingest_rows(log_store, mv, frame, kind, source=f"api:{key_name}")
         except BatchRejected as err:
             counters.reject(mv.name, mv.version, kind)
@@ -216,13 +287,19 @@ def create_app(
             answer["rerun_runs"] = len(on_labels(mv, result.request_ids))
         return 200, answer
 
-    async def _ingest(request: Request, model: str, version: str, kind: Kind, key_name: str) -> Any:
+    async def _ingest(
+        request: Request, model: str, version: str, kind: Kind, grant: ApiKeyGrant
+    ) -> Any:
+        check_model(grant, model)
+        key_name = grant.name
         body = await _read_body(request)
         mv = await run_in_threadpool(store.get_model_version, model, version)
         content_type = request.headers.get("content-type", "")
         key = request.headers.get("idempotency-key")
         if key is None:
-            status, answer = await run_in_threadpool(_store_batch, mv, body, content_type, kind, key_name)
+            status, answer = await run_in_threadpool(
+                _store_batch, mv, body, content_type, kind, key_name
+            )
             return JSONResponse(answer, status_code=status)
         scope = f"{key_name}\0{mv.name}\0{mv.version}\0{kind}"
         claim = await run_in_threadpool(idempotency.claim, scope, key, body)
@@ -233,7 +310,9 @@ def create_app(
             headers = {"Retry-After": "1"} if "still being processed" in claim.reason else None
             return JSONResponse({"detail": claim.reason}, status_code=claim.status, headers=headers)
         try:
-            status, answer = await run_in_threadpool(_store_batch, mv, body, content_type, kind, key_name)
+            status, answer = await run_in_threadpool(
+                _store_batch, mv, body, content_type, kind, key_name
+            )
         except BaseException:
             claim.finish(503, None)  # not an answer about the batch: the key may be retried
             raise
@@ -243,7 +322,7 @@ def create_app(
     @app.post("/api/v1/models/{model}/versions/{version}/logs", tags=["ingestion"],
               openapi_extra=_batch_body("inference-log rows: request id, timestamp, features, outputs"))  # fmt: skip
     async def ingest_logs(
-        request: Request, model: str, version: str, key: str = Depends(api_key)
+        request: Request, model: str, version: str, key: ApiKeyGrant = Depends(ingest_key)
     ) -> Any:
         """Store a batch of inference-log rows (all or nothing)."""
         return await _ingest(request, model, version, "logs", key)
@@ -251,23 +330,27 @@ def create_app(
     @app.post("/api/v1/models/{model}/versions/{version}/labels", tags=["ingestion"],
               openapi_extra=_batch_body("labels: request_id, label, optional label_timestamp"))  # fmt: skip
     async def ingest_labels(
-        request: Request, model: str, version: str, key: str = Depends(api_key)
+        request: Request, model: str, version: str, key: ApiKeyGrant = Depends(ingest_key)
     ) -> Any:
         """Store a batch of ground-truth labels keyed by request id (all or nothing)."""
         return await _ingest(request, model, version, "labels", key)
 
     @app.get("/api/v1/models", tags=["read"])
-    def list_models(_: str = Depends(api_key)) -> list[dict[str, Any]]:
-        """Registered model versions."""
-        return [mv.model_dump(mode="json") for mv in store.list_model_versions()]
+    def list_models(grant: ApiKeyGrant = Depends(read_key)) -> list[dict[str, Any]]:
+        """Registered model versions (those of the key's models when it is limited)."""
+        return [mv.model_dump(mode="json") for mv in store.list_model_versions()
+                if grant.may_use(mv.name)]  # fmt: skip
 
     @app.get("/api/v1/models/{model}/versions/{version}", tags=["read"])
-    def get_model(model: str, version: str, _: str = Depends(api_key)) -> dict[str, Any]:
+    def get_model(
+        model: str, version: str, grant: ApiKeyGrant = Depends(read_key)
+    ) -> dict[str, Any]:
         """One model version."""
+        check_model(grant, model)
         return store.get_model_version(model, version).model_dump(mode="json")
 
     @app.get("/api/v1/monitors", tags=["read"])
-    def list_monitors(_: str = Depends(api_key)) -> list[dict[str, Any]]:
+    def list_monitors(grant: ApiKeyGrant = Depends(read_key)) -> list[dict[str, Any]]:
         """Monitors with their cursors and endpoints (never secrets)."""
         endpoints = store.list_endpoints()
         return [
@@ -276,65 +359,108 @@ def create_app(
              "last_completed_end": m.last_completed_end.isoformat() if m.last_completed_end else None,
              "webhooks": [{"url": redact_url(e.url), "events": list(e.events), "enabled": e.enabled}
                           for e in endpoints if e.monitor == m.name]}
-            for m in store.list_monitors()
+            for m in store.list_monitors() if grant.may_use(m.model_name)
         ]  # fmt: skip
 
     @app.get("/api/v1/runs", tags=["read"])
     def list_runs(
-        _: str = Depends(api_key),
+        grant: ApiKeyGrant = Depends(read_key),
         model: str | None = None,
         version: str | None = None,
         monitor: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
         """Runs, newest window first (without results)."""
-        runs = store.list_runs(name=model, version=version, monitor=monitor, limit=limit)
-        return [r.to_dict() for r in runs]
+        if model is not None:
+            check_model(grant, model)
+        models: list[str | None] = (
+            [model] if model is not None or grant.models is None else list(grant.models)
+        )
+        runs = [r for name in models
+                for r in store.list_runs(name=name, version=version, monitor=monitor, limit=limit)]  # fmt: skip
+        runs.sort(key=lambda r: (r.window_end, r.id), reverse=True)
+        return [r.to_dict() for r in runs[:limit]]
 
     @app.get("/api/v1/runs/{run_id}", tags=["read"])
     def get_run(
-        run_id: Annotated[int, FastApiPath(ge=1, le=MAX_ROW_ID)], _: str = Depends(api_key)
+        run_id: Annotated[int, FastApiPath(ge=1, le=MAX_ROW_ID)],
+        grant: ApiKeyGrant = Depends(read_key),
     ) -> dict[str, Any]:
         """One run with its signal results."""
-        return store.get_run(run_id).to_dict()
+        run = store.get_run(run_id)
+        check_model(grant, run.model_name)
+        return run.to_dict()
 
     @app.get("/api/v1/alerts", tags=["read"])
-    def alerts(_: str = Depends(api_key), monitor: str | None = None) -> list[dict[str, Any]]:
+    def alerts(
+        grant: ApiKeyGrant = Depends(read_key), monitor: str | None = None
+    ) -> list[dict[str, Any]]:
         """Current alert state of every (monitor, signal)."""
+        visible = visible_monitors(grant)
         return [
             {"monitor": s.monitor, "signal": s.signal, "state": s.state, "since": s.since.isoformat(),
              "last_window_end": s.last_window_end.isoformat(), "last_run_id": s.last_run_id}
-            for s in store.list_alert_states(monitor)
+            for s in store.list_alert_states(monitor) if visible is None or s.monitor in visible
         ]  # fmt: skip
 
     @app.get("/api/v1/alerts/events", tags=["read"])
     def alert_events(
-        _: str = Depends(api_key),
+        grant: ApiKeyGrant = Depends(read_key),
         monitor: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
         """Alert transitions, newest first."""
+        visible = visible_monitors(grant)
+        names: list[str | None] = [monitor] if visible is None else [
+            m for m in visible if monitor is None or m == monitor]  # fmt: skip
+        events = [e for name in names for e in store.list_alert_events(name, limit=limit)]
+        events.sort(key=lambda e: e.id, reverse=True)
         return [
             {"monitor": e.monitor, "signal": e.signal, "event": e.event, "run_id": e.run_id,
              "window_start": e.window_start.isoformat(), "window_end": e.window_end.isoformat()}
-            for e in store.list_alert_events(monitor, limit=limit)
+            for e in events[:limit]
         ]  # fmt: skip
 
     @app.get("/api/v1/webhooks/deliveries", tags=["read"])
     def deliveries(
-        _: str = Depends(api_key),
+        grant: ApiKeyGrant = Depends(read_key),
         status: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
         """Webhook deliveries, newest first."""
+        visible = visible_monitors(grant)
+        names: list[str | None] = [None] if visible is None else list(visible)
+        found = [
+            d
+            for name in names
+            for d in store.list_deliveries(status=status, monitor=name, limit=limit)
+        ]
+        found.sort(key=lambda d: d.id, reverse=True)
         return [
             {"id": d.id, "url": redact_url(d.url), "webhook_id": d.message_id,
              "event": d.event_type, "run_id": d.run_id, "status": d.status,
              "attempts": d.attempts, "last_error": redact(d.last_error) if d.last_error else None, "created_at": d.created_at.isoformat()}
-            for d in store.list_deliveries(status=status, limit=limit)
+            for d in found[:limit]
         ]  # fmt: skip
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/api/v1/apikeys", tags=["admin"])
+    def list_api_keys(_: ApiKeyGrant = Depends(admin_key)) -> list[dict[str, Any]]:
+        """API keys: name, prefix, scopes, models and dates (never a key or its hash)."""
+        return [
+            {"name": k.name, "prefix": k.prefix, "scopes": list(k.scopes),
+             "models": None if k.models is None else list(k.models),
+             "created_at": k.created_at.isoformat(),
+             "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+            for k in store.list_api_keys()
+        ]  # fmt: skip
+
+    @app.post("/api/v1/apikeys/{name}/revoke", tags=["admin"])
+    def revoke_api_key(name: str, _: ApiKeyGrant = Depends(admin_key)) -> dict[str, Any]:
+        """Revoke a key by name; the next request with it is refused."""
+        store.revoke_api_key(name)
+        return {"name": name, "revoked": True}
+
+    @app.get("/healthz", tags=["ops"], dependencies=[Depends(public_endpoint)])
     def healthz() -> JSONResponse:
         """200 when the database answers and the data directory is writable, 503 otherwise."""
         problems: dict[str, str] = {}
@@ -357,14 +483,31 @@ def create_app(
                                 headers={"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip
         return JSONResponse({"status": "ok"})
 
-    def _public() -> str:
-        return "public"
-
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
-    def metrics(_: str = Depends(_public if metrics_public else api_key)) -> PlainTextResponse:
+    def metrics(
+        _: Any = Depends(public_endpoint if metrics_public else every_model_read_key),
+    ) -> PlainTextResponse:
         """Prometheus metrics (scrape with ``authorization: Bearer <key>`` unless public)."""
         return PlainTextResponse(
             render_metrics(store, counters), media_type="text/plain; version=0.0.4"
         )
 
+    _declare_scopes(app)
     return app
+
+
+def _declare_scopes(app: FastAPI) -> None:
+    """Write each endpoint's scope into its OpenAPI operation; refuse an endpoint without one."""
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        scope = endpoint_scope(route)
+        if scope is None:
+            raise RuntimeError(
+                f"endpoint {route.path} declares no scope (RequireScope or public_endpoint)"
+            )
+        route.openapi_extra = {**(route.openapi_extra or {}), "x-raiwatch-scope": scope}
+        if scope != "public":
+            route.description = (route.description or "") + (
+                f"\n\nNeeds an API key with scope `{scope}` (or `admin`)."
+            )

@@ -122,7 +122,7 @@ def baseline_create(
     data: Annotated[
         str,
         typer.Option(
-            "--data", "-d", help="reference data: CSV, Parquet or JSONL (Spark: Parquet/Delta path or URI, or a table)"
+            "--data", "-d", help="reference data: CSV, Parquet or JSONL file, or a Delta table directory (Spark: Parquet/Delta path or URI, or a table)"
         ),
     ],
     model: Annotated[str | None, typer.Option("--model", "-m")] = None,
@@ -341,7 +341,7 @@ def monitor_run(
         str | None,
         typer.Option(
             "--file",
-            help="evaluate this CSV/Parquet/JSONL file instead of the log store (Spark: a Parquet path, URI or table)",
+            help="evaluate this CSV/Parquet/JSONL file or Delta table directory instead of the log store (Spark: a Parquet/Delta path, URI or table)",
         ),
     ] = None,
     config: Annotated[
@@ -499,6 +499,7 @@ def _mount_subcommands() -> None:
 
     app.command("serve")(cli_service.serve)
     app.command("dashboard")(cli_dashboard.dashboard)
+    app.command("dashboard-password")(cli_dashboard.dashboard_password)
     monitor_app.command("add")(cli_service.monitor_add)
     monitor_app.command("list")(cli_service.monitor_list)
     monitor_app.command("backfill")(cli_service.monitor_backfill)

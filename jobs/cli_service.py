@@ -47,7 +47,7 @@ Home = Annotated[
     typer.Option("--home", help="data directory (default $RAIWATCH_HOME or ./.raiwatch)"),
 ]
 webhooks_app = typer.Typer(no_args_is_help=True, help="Inspect and redeliver webhooks.")
-apikey_app = typer.Typer(no_args_is_help=True, help="Manage ingestion API keys.")
+apikey_app = typer.Typer(no_args_is_help=True, help="Manage API keys (scopes ingest, read, admin).")
 
 
 def serve(
@@ -96,7 +96,9 @@ def monitor_add(
     if spec.challenger is not None:  # so must the challenger, with its baseline
         store.get_model_version(spec.model, spec.challenger.version)
         store.load_baseline(spec.model, spec.challenger.version)
-    policy = DestinationPolicy.from_settings(settings.webhook_allowed_networks, settings.webhook_allow_loopback)
+    policy = DestinationPolicy.from_settings(
+        settings.webhook_allowed_networks, settings.webhook_allow_loopback
+    )
     for w in spec.webhooks:
         problem = policy.problem(w.url)
         if problem:
@@ -207,25 +209,49 @@ def webhooks_redeliver(
 
 
 @apikey_app.command("create")
-def apikey_create(name: str, home: Home = None) -> None:
+def apikey_create(
+    name: str,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="ingest, read or admin (repeat for several); default admin"),
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="limit the key to this model name (repeat for several)"),
+    ] = None,
+    home: Home = None,
+) -> None:
     """Create an API key; it is printed once and stored only as a hash."""
-    key = open_store(settings_for(home)).create_api_key(name)
-    err_console.print(f"API key [bold]{name}[/] created; store it now, it is not shown again:")
+    scopes = scope or ["admin"]
+    key = open_store(settings_for(home)).create_api_key(name, scopes=scopes, models=model or None)
+    where = f"models {', '.join(sorted(set(model)))}" if model else "every model"
+    err_console.print(f"API key [bold]{name}[/] created (scopes {', '.join(scopes)}; {where}); "
+                      "store it now, it is not shown again:")  # fmt: skip
+    if scope is None:
+        err_console.print("[yellow]no --scope given: this is an admin key (as keys were before "
+                          "scopes existed); use --scope ingest / --scope read for least privilege[/]")  # fmt: skip
     print(key)
 
 
 @apikey_app.command("list")
 def apikey_list(home: Home = None, fmt: FormatOption = OutputFormat.table) -> None:
-    """List API keys (name, prefix, dates; never the key)."""
+    """List API keys (name, prefix, scopes, models, dates; never the key)."""
     rows = [
-        {"name": k.name, "prefix": k.prefix + "…", "created": k.created_at, "revoked": k.revoked_at}
+        {"name": k.name, "prefix": k.prefix + "…", "scopes": ",".join(k.scopes),
+         "models": "*" if k.models is None else ",".join(k.models),
+         "created": k.created_at, "revoked": k.revoked_at}
         for k in open_store(settings_for(home)).list_api_keys()
-    ]
-    emit(rows, fmt, title="API keys", columns=["name", "prefix", "created", "revoked"])
+    ]  # fmt: skip
+    emit(
+        rows,
+        fmt,
+        title="API keys",
+        columns=["name", "prefix", "scopes", "models", "created", "revoked"],
+    )
 
 
 @apikey_app.command("revoke")
 def apikey_revoke(name: str, home: Home = None) -> None:
-    """Revoke an API key."""
+    """Revoke an API key (refused from the next request on, also by a running server)."""
     open_store(settings_for(home)).revoke_api_key(name)
     console.print(f"API key {name} revoked")

@@ -26,17 +26,13 @@ from datetime import timedelta
 
 import httpx
 
-from jobs.webhook_destinations import DestinationPolicy
+from jobs.webhook_destinations import DestinationDenied, DestinationPolicy
 from jobs.webhook_signature import sign_headers
 from monitor.redaction import redact, redact_url, register_secret
 from monitor.store import DeliveryJob, Store
 from monitor.store.base import utcnow
 
 log = logging.getLogger(__name__)
-
-
-class _Denied(Exception):
-    """The destination is not allowed (not retried)."""
 
 
 @dataclass(frozen=True)
@@ -123,18 +119,23 @@ class Deliverer:
         started, began = utcnow(), time.perf_counter()
         status_code: int | None = None
         error: str | None = None
-        denied = self.destinations.problem(job.url)
+        denied = False
         try:
-            if denied:
-                raise _Denied(denied)
+            # resolved once and checked; the connection goes to that address (no DNS rebinding)
+            pinned = self.destinations.pin(job.url)
+            headers["host"] = pinned.host_header
+            extensions = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else None
             response = self._client.post(
-                job.url, content=job.body.encode(), headers=headers, timeout=job.timeout_s
-            )
+                pinned.url, content=job.body.encode(), headers=headers, timeout=job.timeout_s,
+                extensions=extensions,
+            )  # fmt: skip
             status_code = response.status_code
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}"
-        except _Denied as err:
-            error = str(err)
+        except DestinationDenied as err:
+            error, denied = str(err), True
+        except OSError as err:  # the name does not resolve now: retried like a refused connection
+            error = redact(f"cannot resolve the webhook host: {type(err).__name__}: {err}")
         except httpx.TimeoutException:
             error = f"timeout after {job.timeout_s:g}s"
         except httpx.HTTPError as err:

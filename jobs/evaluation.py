@@ -104,7 +104,11 @@ class EngineEvaluator:
         if spec.engine == "spark":
             report = self._evaluate_on_spark(spec, model_version, baseline, common)
         else:
-            batches = logs.scan(model_version, window.start, window.end, batch_rows=self.settings.batch_rows)
+            batches = (
+                self._local_source(spec, model_version, window)
+                if spec.source is not None
+                else logs.scan(model_version, window.start, window.end, batch_rows=self.settings.batch_rows)
+            )
             report = evaluate_window(
                 baseline, batches, threads=self.settings.threads, challenger=challenger,
                 keep_predictions=challenger is not None and challenger.mode == "shadow", **common,
@@ -176,6 +180,24 @@ class EngineEvaluator:
             "results": [r.to_dict() for r in report.results],
         }  # fmt: skip
         return side, summary, both
+
+    def _local_source(self, spec: MonitorSpec, mv: Any, window: Window) -> Any:
+        """The window's rows from a local ``source:`` path (Parquet/CSV/JSONL file or Delta directory)."""
+        from monitor.errors import DataError
+        from monitor.ingest.delta import is_delta_table
+        from monitor.ingest.sources import iter_batches
+        from monitor.ingest.time_filter import in_window
+
+        assert spec.source is not None and spec.source.path is not None
+        path = spec.source.path
+        if spec.source.format == "delta" and not is_delta_table(path):
+            raise DataError(
+                f"source {path!r} is not a local Delta table directory (no _delta_log/ in it); "
+                "the local engine reads local paths, a remote table needs 'engine: spark'"
+            )
+        time_column = spec.source.time_column or mv.timestamp_column
+        batches = iter_batches(path, batch_rows=self.settings.batch_rows)
+        return (in_window(b, time_column, window.start, window.end) for b in batches)
 
     def _evaluate_on_spark(self, spec: MonitorSpec, mv: Any, baseline: Any, common: dict[str, Any]) -> Any:
         """The window profiled on Spark (``engine: spark``): the monitor's ``source`` or the log store."""

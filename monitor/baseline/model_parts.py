@@ -29,7 +29,14 @@ from monitor.signals.multivariate_drift import fit_multivariate_part
 from monitor.signals.performance import baseline_performance, window_performance
 from monitor.spec.model_version import ModelVersion
 
-__all__ = ["as_json", "classes_of", "fit_model_baselines", "label_text", "scores_matrix", "target_for_model"]
+__all__ = [
+    "as_json",
+    "classes_of",
+    "fit_model_baselines",
+    "label_text",
+    "scores_matrix",
+    "target_for_model",
+]
 
 ESTIMATED = ("accuracy", "roc_auc", "f1")
 
@@ -48,7 +55,9 @@ def fit_model_baselines(
         reason = {"error": f"no labelled reference data: {why}; rebuild the baseline with labels"}
         return as_json({**out, "performance": reason, "cbpe": reason, "attribution": reason})
     if mv.prediction is None:
-        reason = {"error": "the model version logs no prediction column; only data drift and quality apply"}
+        reason = {
+            "error": "the model version logs no prediction column; only data drift and quality apply"
+        }
         return as_json({**out, "performance": reason, "cbpe": reason, "attribution": reason})
     labelled = sample[sample[target].notna()]
     y = labelled[target].map(label_text) if mv.task != "regression" else labelled[target]
@@ -58,9 +67,21 @@ def fit_model_baselines(
         else labelled[mv.prediction]
     )
     scores = scores_matrix(mv, labelled)
+    # rows with a missing prediction or a non-finite score or prediction say nothing about
+    # performance: left out here as the window signals leave them out, and counted
+    usable = pred.notna().to_numpy()
+    if mv.task == "regression":
+        usable &= np.isfinite(
+            pd.to_numeric(pred, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        )
+    if scores is not None:
+        usable &= np.isfinite(scores) if scores.ndim == 1 else np.isfinite(scores).all(axis=1)
     try:
-        perf = baseline_performance(mv.task, y, pred, scores, classes=classes_of(mv), seed=seed)
-        out["performance"] = perf.to_dict()
+        perf = baseline_performance(
+            mv.task, y[usable], pred[usable], None if scores is None else scores[usable],
+            classes=classes_of(mv), seed=seed,
+        )  # fmt: skip
+        out["performance"] = {**perf.to_dict(), "dropped_non_finite": int((~usable).sum())}
     except (RaiwatchError, ValueError) as err:
         out["performance"] = {"error": f"reference performance could not be computed: {err}"}
     if mv.task == "regression":
@@ -92,16 +113,18 @@ def fit_model_baselines(
     if model is None:
         out["attribution"] = {"error": "the model version names no loadable model (model_uri)"}
     else:
-        from monitor.signals.attribution_drift import fit_attribution_part
+        from monitor.signals.attribution_drift import fit_attribution_part, scorable_rows
 
         try:
+            usable = labelled[scorable_rows(mv, labelled)]
             out["attribution"] = fit_attribution_part(
                 model,
-                to_model_input(mv, labelled),
-                target_for_model(labelled[target], model),
+                to_model_input(mv, usable),
+                target_for_model(usable[target], model),
                 mv.task,
                 seed=seed,
             )
+            out["attribution"]["rows_left_out_non_finite"] = len(labelled) - len(usable)
         except Exception as err:  # a user's model may raise anything; store why
             out["attribution"] = {"error": f"permutation importance of the model failed: {err}"}
     return as_json(out)  # in memory exactly as stored

@@ -24,6 +24,7 @@ import pyarrow as pa
 from monitor.baseline.model_parts import fit_model_baselines
 from monitor.engines.local import LocalEngine, ProfileEngine
 from monitor.ingest.conform import missing_columns_error, profile_kind
+from monitor.ingest.delta import delta_snapshot, is_delta_table
 from monitor.profiles.column import CategoricalProfile, NumericProfile
 from monitor.profiles.dataset import (
     ColumnPlan,
@@ -153,6 +154,8 @@ def sampling_key_columns(specs: list[FeatureSpec], n: int = 4) -> tuple[str, ...
 def _fingerprint(source: Source) -> dict[str, Any]:
     if isinstance(source, pd.DataFrame | pa.Table):
         return {"kind": "frame", "rows": len(source)}
+    if is_delta_table(source):  # the log names the version, and the version the files
+        return delta_snapshot(source).describe()
     p = Path(source)
     size = p.stat().st_size
     h = hashlib.sha256()

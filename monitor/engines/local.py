@@ -1,8 +1,9 @@
 """The local engine: today's Arrow-batch, column-parallel builder behind the engine interface.
 
 An engine profiles a *source* with a :class:`~monitor.profiles.dataset.ProfilePlan`.
-For the local engine a source is a CSV/Parquet/JSONL file, a pandas frame or an
-Arrow table, read in bounded batches by :func:`monitor.ingest.sources.iter_batches`.
+For the local engine a source is a CSV/Parquet/JSONL file, a Delta table
+directory, a pandas frame or an Arrow table, read in bounded batches by
+:func:`monitor.ingest.sources.iter_batches`.
 
     >>> import pandas as pd
     >>> from monitor.profiles.dataset import ColumnPlan, ProfilePlan
@@ -21,7 +22,9 @@ from typing import Any, Protocol
 import pandas as pd
 import pyarrow as pa
 
+from monitor.errors import DataError
 from monitor.ingest.sources import file_columns, iter_batches
+from monitor.ingest.time_filter import in_window
 from monitor.profiles.dataset import (
     DatasetProfile,
     ProfilePlan,
@@ -102,9 +105,20 @@ class LocalEngine:
         *,
         columns: Sequence[str] | None = None,
         what: str = "input",
+        start: Any = None,
+        end: Any = None,
+        time_column: str | None = None,
     ) -> DatasetProfile:
+        """The profile of ``source`` (rows with ``start <= time_column < end`` when given)."""
+        if start is None and end is None:
+            batches = self._batches(source, columns)
+        elif time_column is None:
+            raise DataError("cannot select the window: give the time_column to filter on")
+        else:
+            read = None if columns is None else [*columns, time_column]
+            batches = (in_window(b, time_column, start, end) for b in self._batches(source, read))
         return build_profile(
-            self._batches(source, columns),
+            batches,
             plan,
             threads=self.threads,
             what=what,

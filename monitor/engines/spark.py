@@ -17,11 +17,21 @@ while a column has fewer than ``10 × top_k`` distinct values; beyond that both
 engines fold the rarest categories into ``other``, and which ones they fold can
 differ (the local engine prunes batch by batch, Spark partition by partition).
 
-Parquet written by pandas holds nanosecond timestamps, which Spark reads only as
-epoch-nanosecond longs (``spark.sql.legacy.parquet.nanosAsLong``). For local files
-and directories the engine reads the Parquet schema and casts them back; for remote
-paths (``s3a://``...) it cannot, so write such files with microsecond timestamps
-(``coerce_timestamps="us"``), which Spark reads natively, or use a table.
+Timestamps. Spark reads microsecond and millisecond Parquet timestamps natively
+(time-zone-naive ones as ``timestamp_ntz``), but nanosecond ones -- what pandas
+writes -- only as epoch-nanosecond longs (``spark.sql.legacy.parquet.nanosAsLong``,
+which raiwatch's sessions turn on; without it Spark refuses the file, and the engine
+says how to fix that). For local files, directories and Delta tables the engine reads
+the Parquet schema, so it casts every column back to the file's own type (unit and
+time zone) and filters windows on the file's unit
+(:mod:`monitor.ingest.time_filter`): both engines keep the same rows. For remote
+paths (``s3a://``...) and tables it cannot tell nanosecond longs from integers, so a
+time column or ``datetime`` feature Spark reads as ``bigint`` is refused with a clear
+error: write such files with microsecond timestamps (``coerce_timestamps="us"``).
+
+Delta tables are read without Delta's Spark jars: :mod:`monitor.ingest.delta`
+resolves the current snapshot (its Parquet files and partition values) with
+``deltalake``, and Spark reads exactly those files.
 
 Requires ``pip install 'raiwatch[spark]'`` (PySpark ≥ 3.5) and Java 17; raiwatch
 must be importable by the executors' Python (same package in the cluster image).
@@ -45,6 +55,8 @@ import pyarrow.dataset as pads
 
 from monitor.errors import DataError, EngineUnavailableError, RaiwatchError
 from monitor.ingest.conform import missing_columns_error
+from monitor.ingest.delta import delta_snapshot, is_delta_table
+from monitor.ingest.time_filter import epoch_bound
 from monitor.profiles.dataset import DatasetProfile, ProfilePlan, build_chunk_profiles
 from monitor.spec.engine import SourceSpec, SparkSettings
 
@@ -282,16 +294,16 @@ class SparkEngine:
     ) -> DataFrame:
         """A DataFrame of ``source`` (projected, and time-filtered when ``start``/``end`` are given)."""
         from pyspark.sql import DataFrame
-        from pyspark.sql import functions as F
 
         if isinstance(source, DataFrame):
             df = source
         elif isinstance(source, SourceSpec):
-            df = (
-                self.session.table(source.table)
-                if source.table is not None
-                else self.session.read.format(source.format).load(source.path)
-            )
+            if source.table is not None:
+                df = self.session.table(source.table)
+            elif source.format == "delta" or is_delta_table(str(source.path)):
+                df = self._read_delta(str(source.path))
+            else:
+                df = self._read_parquet(str(source.path))
             time_column = time_column or source.time_column
         elif isinstance(source, pd.DataFrame | pa.Table):
             table = (
@@ -308,8 +320,7 @@ class SparkEngine:
                         f"the Spark engine reads Parquet or Delta, not {Path(text).suffix!r} ({text!r}); "
                         "convert the file to Parquet or use --engine local"
                     )
-                delta = (Path(text) / "_delta_log").is_dir()  # a local Delta table directory
-                df = self.session.read.format("delta" if delta else "parquet").load(text)
+                df = self._read_delta(text) if is_delta_table(text) else self._read_parquet(text)
             else:
                 df = self.session.table(text)
         else:
@@ -323,27 +334,113 @@ class SparkEngine:
                     f"cannot select the window: time column {time_column!r} is not in the source "
                     f"(columns: {sorted(df.columns)}); set source.time_column"
                 )
-            as_ns = (
-                dict(df.dtypes).get(time_column) == "bigint"
-            )  # nanosecond timestamps read as longs
-
-            def bound(t: Any) -> Any:
-                ts = pd.Timestamp(t)
-                ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-                return F.lit(int(ts.value)) if as_ns else F.lit(ts.to_pydatetime())
-
-            if start is not None:
-                df = df.where(F.col(time_column) >= bound(start))
-            if end is not None:
-                df = df.where(F.col(time_column) < bound(end))
+            df = self._in_window(df, self._arrow_schema(source), time_column, start, end)
         if columns is not None:
             df = df.select(*[c for c in dict.fromkeys(columns) if c in df.columns])
         return df
 
-    def _arrow_schema(self, source: Any) -> pa.Schema | None:
-        path = (
-            source.path if isinstance(source, SourceSpec) and source.format == "parquet" else source
+    def _read_parquet(self, path: str) -> DataFrame:
+        try:
+            return self.session.read.parquet(path)
+        except Exception as err:  # AnalysisException; pyspark's error classes vary by version
+            if "TIMESTAMP(NANOS" in str(err):
+                raise DataError(
+                    f"Spark cannot read the nanosecond timestamps in {path!r} with this session "
+                    "(spark.sql.legacy.parquet.nanosAsLong is off). Set "
+                    "spark.sql.legacy.parquet.nanosAsLong=true (raiwatch's own Spark sessions do; "
+                    "the engine then casts them back), or write the file with microsecond "
+                    'timestamps (pyarrow: coerce_timestamps="us")'
+                ) from err
+            raise
+
+    def _read_delta(self, path: str) -> DataFrame:
+        """The current snapshot of a Delta table: its Parquet files, partition values added."""
+        from functools import reduce
+
+        from pyspark.sql import DataFrame
+        from pyspark.sql import functions as F
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        snap = delta_snapshot(path)
+        full = from_arrow_schema(snap.schema, prefer_timestamp_ntz=True)
+        if not snap.files:
+            return self.session.createDataFrame([], full)
+        parts = snap.partition_columns
+        data = from_arrow_schema(
+            pa.schema([f for f in snap.schema if f.name not in parts]), prefer_timestamp_ntz=True
         )
+        groups: dict[tuple[Any, ...], list[str]] = {}
+        for f in snap.files:
+            groups.setdefault(tuple(f.partition_values.get(c) for c in parts), []).append(f.uri)
+        frames = []
+        for key, uris in groups.items():
+            df = self.session.read.schema(data).parquet(*uris)
+            for c, value in zip(parts, key, strict=True):
+                df = df.withColumn(c, F.lit(value).cast(full[c].dataType))
+            frames.append(df.select(*snap.schema.names))
+        return reduce(DataFrame.unionByName, frames)
+
+    def _in_window(
+        self, df: DataFrame, schema: pa.Schema | None, time_column: str, start: Any, end: Any
+    ) -> DataFrame:
+        """Rows with ``start <= time_column < end``, compared as integers in the file's unit."""
+        from pyspark.sql import functions as F
+
+        spark_type = dict(df.dtypes)[time_column]
+        arrow_type = (
+            schema.field(time_column).type
+            if schema is not None and time_column in schema.names
+            else None
+        )
+        col = F.col(time_column)
+        if spark_type == "bigint":  # nanosecond timestamps, read as epoch-ns longs
+            if arrow_type is None:
+                raise DataError(
+                    f"cannot select the window: Spark reads time column {time_column!r} as bigint, "
+                    "which is either nanosecond Parquet timestamps or plain integers, and raiwatch "
+                    "cannot read this source's Parquet schema to tell; write the timestamps with "
+                    'microseconds (pyarrow: coerce_timestamps="us") or give a local path'
+                )
+            if not pa.types.is_timestamp(arrow_type):
+                raise DataError(
+                    f"cannot select the window: time column {time_column!r} has type "
+                    f"{arrow_type}, not a timestamp; store it as a timestamp or choose another "
+                    "time_column"
+                )
+            unit, value = arrow_type.unit, col
+        elif spark_type in ("timestamp", "timestamp_ntz"):
+            # naive times are UTC wall-clock times on both engines, whatever the session zone
+            unit = "us"
+            quoted = time_column.replace("`", "``")
+            value = (
+                F.expr(
+                    f"timestampdiff(MICROSECOND, TIMESTAMP_NTZ'1970-01-01 00:00:00', `{quoted}`)"
+                )
+                if spark_type == "timestamp_ntz"
+                else F.unix_micros(col)
+            )
+        else:
+            raise DataError(
+                f"cannot select the window: time column {time_column!r} has Spark type "
+                f"{spark_type}, not a timestamp; store it as a timestamp or choose another time_column"
+            )
+        if start is not None:
+            df = df.where(value >= F.lit(epoch_bound(start, unit)))
+        if end is not None:
+            df = df.where(value < F.lit(epoch_bound(end, unit)))
+        return df
+
+    def _arrow_schema(self, source: Any) -> pa.Schema | None:
+        """The source's own Arrow schema (local Parquet or Delta), or None when it cannot be read."""
+        if isinstance(source, SourceSpec):
+            if source.table is not None:
+                return None
+            if source.format == "delta":
+                return delta_snapshot(str(source.path)).schema
+            source = source.path
+        if isinstance(source, str | Path) and is_delta_table(str(source)):
+            return delta_snapshot(str(source)).schema
+        path = source
         if isinstance(path, str | Path) and Path(path).exists():
             return pads.dataset(str(path), format="parquet").schema
         if isinstance(source, pa.Table):
@@ -391,6 +488,25 @@ class SparkEngine:
         missing = [c.spec.name for c in plan.columns if c.spec.name not in df.columns]
         if missing:  # the same message as the local engine, naming every column of the source
             raise missing_columns_error(what, missing, self.columns(source))
+        # a Parquet path whose schema cannot be read here (remote): a datetime feature Spark
+        # reads as bigint may be nanosecond timestamps, which would be profiled as epoch seconds
+        remote = (isinstance(source, str | Path) and _looks_like_path(str(source))) or (
+            isinstance(source, SourceSpec) and source.path is not None
+        )
+        if remote and self._arrow_schema(source) is None:
+            types = dict(df.dtypes)
+            longs = [
+                c.spec.name
+                for c in plan.columns
+                if c.spec.type == "datetime" and types.get(c.spec.name) == "bigint"
+            ]
+            if longs:
+                raise DataError(
+                    f"{what}: Spark reads the datetime column(s) {longs} as bigint, which is either "
+                    "nanosecond Parquet timestamps or plain integers, and raiwatch cannot read the "
+                    f"Parquet schema of {str(getattr(source, 'path', source))!r} to tell; write the "
+                    'timestamps with microseconds (pyarrow: coerce_timestamps="us")'
+                )
 
     def _partials(self, df: DataFrame, profiler: _PartitionProfiler) -> DataFrame:
         return df.mapInArrow(profiler, _PARTIAL_DDL)

@@ -83,8 +83,10 @@ def _numeric(col: pa.Array | pd.Series) -> _Converted:
 
 def _datetime(col: pa.Array | pd.Series) -> _Converted:
     if isinstance(col, pa.Array) and pa.types.is_timestamp(col.type):
-        secs = pc.divide(col.cast(pa.timestamp("us")).cast(pa.int64()), 1_000_000.0)
-        return _Converted(secs.cast(pa.float64()), None)
+        # any unit: a cast to µs would refuse nanosecond values that are not whole µs
+        per_second = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[col.type.unit]
+        ticks = pc.cast(col.cast(pa.int64()), pa.float64(), safe=False)  # ns beyond 2**53: rounded
+        return _Converted(pc.divide(ticks, per_second), None)
     if isinstance(col, pa.Array) and (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
         # Numbers are epoch seconds (as they are stored), not pandas' nanoseconds.
         return _Converted(col.cast(pa.float64()), None)

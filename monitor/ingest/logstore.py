@@ -17,6 +17,10 @@ disturbs a live writer.
 Writers of one model version's logs hold that version's write lock while they
 check for request ids already stored (on the days the batch touches) and
 publish, so a retried batch is never stored twice, even by two processes.
+Validated batches that arrive at the same time in one process
+(:meth:`LogStore.append_logs`, used by the HTTP API) are published together by a
+group commit: one file per day and one fsync for all of them, each caller
+returning once the group is durable.
 Scans hold the version's layout lock shared; compaction
 (:mod:`monitor.ingest.compaction`) swaps files under it exclusively, so a scan
 never sees a compacted file beside the files it replaced.
@@ -32,6 +36,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -49,6 +54,7 @@ from monitor.errors import CorruptFileError, DataError
 from monitor.ingest.compaction import finish_orphan_compactions
 from monitor.ingest.conform import TYPE_ERRORS_COLUMN, conform
 from monitor.ingest.file_locks import locked, try_lock_orphan, write_locked_journal
+from monitor.ingest.group_commit import GroupCommit
 from monitor.ingest.log_rows import (
     TimestampBounds,
     label_schema,
@@ -109,14 +115,19 @@ def _partition(root: Path, mv: ModelVersion, day: dt.date) -> Path:
     return root / f"model={mv.name}" / f"version={mv.version}" / f"date={day.isoformat()}"
 
 
-def _stage(table: pa.Table, directory: Path) -> tuple[Path, Path]:
-    """Write ``table`` under a hidden temporary name; returns ``(temporary, final)`` paths."""
+def _stage(table: pa.Table, directory: Path, *, skip_dictionary: str | None = None) -> tuple[Path, Path]:
+    """Write ``table`` under a hidden temporary name; returns ``(temporary, final)`` paths.
+
+    Only string columns are dictionary-encoded (floats rarely repeat), and not
+    ``skip_dictionary`` (request ids are unique): a quarter of the write time, and smaller files.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     # Time-ordered names: readers see files in write order, so "last label wins" is
     # decided by arrival when two labels carry the same timestamp.
     name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:12]}.parquet"
     tmp = directory / f".{name}.tmp"
-    pq.write_table(table, tmp, compression="zstd")
+    dictionary = [f.name for f in table.schema if pa.types.is_string(f.type) and f.name != skip_dictionary]
+    pq.write_table(table, tmp, compression="zstd", use_dictionary=dictionary)
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     return tmp, directory / name
@@ -162,6 +173,8 @@ class LogStore:
         self.ledger_root = self.root / "_ingested"
         self.bounds = timestamp_bounds or TimestampBounds()
         self._id_index = RequestIdIndex()
+        self._groups: dict[tuple[str, str], GroupCommit[pa.Table, IngestReport]] = {}
+        self._groups_lock = threading.Lock()
         self.recover()
 
     def lock_path(self, mv: ModelVersion, kind: LockKind) -> Path:
@@ -228,13 +241,13 @@ class LogStore:
     def _stage_by_day(self, table: pa.Table, mv: ModelVersion, root: Path, ts_col: str) -> list[tuple[Path, Path]]:
         if table.num_rows == 0:
             return []
-        days = table.column(ts_col).cast(pa.timestamp("us", tz="UTC")).to_pandas().dt.date
-        frame_days = pd.Series(days.to_numpy())
-        staged = []
-        for day in sorted(frame_days.unique()):
-            idx = frame_days.index[frame_days == day].to_numpy()
-            staged.append(_stage(table.take(pa.array(idx)), _partition(root, mv, day)))
-        return staged
+        days = pc.cast(table.column(ts_col).cast(pa.timestamp("us", tz="UTC")), pa.date32())
+        unique = sorted(pc.unique(days).to_pylist())
+        skip = mv.id_column if root == self.log_root else "request_id"
+        if len(unique) == 1:  # the usual batch: one day, no copy
+            return [_stage(table, _partition(root, mv, unique[0]), skip_dictionary=skip)]
+        return [_stage(table.filter(pc.equal(days, pa.scalar(day, pa.date32()))), _partition(root, mv, day),
+                       skip_dictionary=skip) for day in unique]  # fmt: skip
 
     def _stage_quarantine(self, mv: ModelVersion, rejected: pd.DataFrame, source: str) -> list[tuple[Path, Path]]:
         if rejected.empty:
@@ -262,6 +275,62 @@ class LogStore:
         report = _report(table, rejected, ignored, files)
         report.duplicates = int(dup.sum())
         return report
+
+    def append_logs(self, mv: ModelVersion, table: pa.Table) -> IngestReport:
+        """Append validated log rows (the :func:`log_schema` table), skipping stored request ids.
+
+        Concurrent calls for one model version are committed together (group
+        commit); each returns its own report once its rows are durable.
+        """
+        key = (mv.name, mv.version)
+        with self._groups_lock:
+            group = self._groups.get(key)
+            if group is None:
+                group = self._groups[key] = GroupCommit(lambda tables: self._commit_logs(mv, tables))
+        return group.submit(table)
+
+    def _commit_logs(self, mv: ModelVersion, tables: Sequence[pa.Table]) -> list[IngestReport]:
+        """Publish several validated tables at once; a request id is stored once across all of them."""
+        id_col, ts_col = mv.id_column, mv.timestamp_column
+        id_lists = [t.column(id_col).to_pylist() for t in tables]
+        wanted = set().union(*id_lists)
+        with locked(self.lock_path(mv, "write")):
+            days = pc.unique(pa.concat_arrays(
+                [pc.cast(t.column(ts_col), pa.date32()).combine_chunks() for t in tables]))  # fmt: skip
+            seen = self._stored_ids_on(mv, [d.as_py() for d in days], wanted)
+            if not seen and len(wanted) == sum(map(len, id_lists)):
+                kept, duplicates = list(tables), [0] * len(tables)  # nothing stored twice: no per-row check
+            else:
+                kept, duplicates = [], []
+                for table, ids in zip(tables, id_lists, strict=True):
+                    keep = [i not in seen for i in ids]
+                    seen.update(ids)
+                    duplicates.append(len(ids) - sum(keep))
+                    kept.append(table.filter(pa.array(keep, pa.bool_())) if duplicates[-1] else table)
+                wanted = set().union(*(t.column(id_col).to_pylist() for t in kept))
+            merged = pa.concat_tables(kept)
+            staged = self._stage_by_day(merged, mv, self.log_root, ts_col)
+            files = self._commit(staged)
+            self._remember_ids(mv, merged, files, wanted)  # our own files: the index need not read them
+        return [_report(table, _NO_REJECTS, [], files, duplicates=n) for table, n in zip(kept, duplicates, strict=True)]
+
+    def _remember_ids(self, mv: ModelVersion, merged: pa.Table, files: list[str], ids: set[str]) -> None:
+        days = pc.cast(merged.column(mv.timestamp_column), pa.date32()) if len(files) > 1 else None
+        for path in files:
+            directory = Path(path).parent
+            if days is not None:
+                day = dt.date.fromisoformat(directory.name.split("=", 1)[1])
+                ids = set(merged.column(mv.id_column).filter(pc.equal(days, pa.scalar(day, pa.date32()))).to_pylist())
+            self._id_index.remember(directory, Path(path).name, ids)
+
+    def _stored_ids_on(self, mv: ModelVersion, days: Sequence[dt.date], ids: set[str]) -> set[str]:
+        found: set[str] = set()
+        if not ids:
+            return found
+        with locked(self.lock_path(mv, "layout"), "shared"):
+            for day in sorted(days):
+                found |= self._id_index.stored(_partition(self.log_root, mv, day), mv.id_column, ids)
+        return found
 
     def _stored_ids(self, mv: ModelVersion, stamps: pd.Series, ids: set[str]) -> set[str]:
         """The ``ids`` already stored on the days of ``stamps`` (a retry has the same timestamps)."""
@@ -431,14 +500,19 @@ def _utc(t: dt.datetime) -> dt.datetime:
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
-def _report(table: pa.Table, rejected: pd.DataFrame, ignored: list[str], files: list[str]) -> IngestReport:
+_NO_REJECTS = pd.DataFrame()
+
+
+def _report(
+    table: pa.Table, rejected: pd.DataFrame, ignored: list[str], files: list[str], *, duplicates: int = 0
+) -> IngestReport:
     reasons: dict[str, int] = {}
     if not rejected.empty:
         for kind in rejected["reason_kind"]:
             reasons[kind] = reasons.get(kind, 0) + 1
     te = table.column(TYPE_ERRORS_COLUMN) if TYPE_ERRORS_COLUMN in table.schema.names else None
     with_te = 0 if te is None else len(te) - te.null_count
-    return IngestReport(table.num_rows, len(rejected), with_te, reasons, ignored, files)
+    return IngestReport(table.num_rows, len(rejected), with_te, reasons, ignored, files, duplicates=duplicates)
 
 
 __all__ = ["DataError", "IngestReport", "LogStore", "conform"]

@@ -34,6 +34,16 @@ class RequestIdIndex:
         self._days: OrderedDict[Path, _Day] = OrderedDict()
         self._lock = threading.Lock()  # the LRU is shared by every model version
 
+    def remember(self, day_dir: Path, file_name: str, ids: set[str]) -> None:
+        """Record the ids of a file this process just wrote (saves reading it back)."""
+        with self._lock:
+            day = self._days.pop(day_dir, None) or _Day()
+            self._days[day_dir] = day
+            while len(self._days) > self.max_days:
+                self._days.popitem(last=False)
+            day.ids.update(ids)
+            day.files.add(file_name)
+
     def stored(self, day_dir: Path, id_column: str, wanted: set[str]) -> set[str]:
         """The subset of ``wanted`` stored under ``day_dir``."""
         with self._lock:

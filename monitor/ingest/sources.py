@@ -1,6 +1,7 @@
 """Read tabular files as bounded-size batches, with clear errors for bad files.
 
-Parquet is streamed with pyarrow (column projection, record batches); CSV and
+Parquet is streamed with pyarrow (column projection, record batches), a Delta
+table directory as its current snapshot's Parquet files (:mod:`monitor.ingest.delta`); CSV and
 JSONL are read in pandas chunks so a column whose type changes between chunks
 is still read (the conform step decides what is a type error).
 """
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from monitor.errors import CorruptFileError, DataError
+from monitor.ingest.delta import delta_snapshot, is_delta_table, iter_delta_batches
 
 Batch: TypeAlias = pa.RecordBatch | pd.DataFrame
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -32,7 +34,9 @@ def file_format(path: Path) -> str:
 
 
 def file_columns(path: str | Path) -> list[str]:
-    """Column names of a file, read from its header or schema only."""
+    """Column names of a file (or a Delta table directory), read from its header or schema only."""
+    if is_delta_table(path):
+        return list(delta_snapshot(path).schema.names)
     p = Path(path)
     if not p.is_file():
         raise DataError(f"input file {str(p)!r} does not exist; check the path")
@@ -101,7 +105,10 @@ def iter_batches(
     batch_rows: int = 262_144,
     columns: Sequence[str] | None = None,
 ) -> Iterator[Batch]:
+    """Batches of a frame, a CSV/Parquet/JSONL file or a Delta table directory (its snapshot)."""
     if isinstance(source, pd.DataFrame | pa.Table):
         yield from iter_frame_batches(source, batch_rows=batch_rows)
+    elif is_delta_table(source):
+        yield from iter_delta_batches(delta_snapshot(source), batch_rows=batch_rows, columns=columns)
     else:
         yield from iter_file_batches(source, batch_rows=batch_rows, columns=columns)

@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import kstwo
 
 from monitor.errors import DataError
+from monitor.metrics._two_sample import ks_sf
 from monitor.metrics._types import Histogram, MetricResult
 
 
@@ -47,8 +47,9 @@ def ks_binned(ref: Histogram, cur: Histogram) -> MetricResult:
     above the exact KS statistic on the raw values and at most the largest bin
     (or tail) share of either side below it.
 
-    The p-value is ``scipy.stats.kstwo.sf(D, round(n*m/(n+m)))``, the formula of
-    ``scipy.stats.ks_2samp(method="asymp")``. ``ks_2samp``'s default switches to
+    The p-value is :func:`~monitor.metrics._two_sample.ks_sf` at ``round(n*m/(n+m))``:
+    the formula of ``scipy.stats.ks_2samp(method="asymp")`` up to an effective size
+    of 10,000 and Kolmogorov's (conservative) limit law beyond. ``ks_2samp``'s default switches to
     the exact distribution when ``n*m < 10000``; for such small windows use
     :func:`ks_sample` on the raw values.
 
@@ -72,8 +73,7 @@ def ks_binned(ref: Histogram, cur: Histogram) -> MetricResult:
     check_histogram_pair(ref, cur)
     statistic = float(np.max(np.abs(ref.cdf_at_edges() - cur.cdf_at_edges())))
     n, m = ref.total, cur.total
-    effective_n = max(1, int(np.round(n * m / (n + m))))
-    p_value = float(np.clip(kstwo.sf(statistic, effective_n), 0.0, 1.0))
+    p_value = ks_sf(statistic, max(1, int(np.round(n * m / (n + m)))))
     return MetricResult(metric="ks", statistic=statistic, p_value=p_value)
 
 

@@ -23,6 +23,7 @@ in-sample importances are inflated, and a window would then look significantly d
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -36,6 +37,7 @@ from monitor.errors import DataError
 from monitor.signals.base import SignalSettings, error, no_data
 from monitor.signals.performance import holm
 from monitor.signals.results import SignalResult
+from monitor.spec.model_version import ModelVersion
 
 if TYPE_CHECKING:
     from monitor.signals.base import SignalContext
@@ -48,6 +50,7 @@ __all__ = [
     "importance_with_errors",
     "judge_importances",
     "ndcg",
+    "scorable_rows",
 ]
 
 SIGNAL = "attribution_drift"
@@ -181,6 +184,30 @@ def importance_on_window(
     }
 
 
+def scorable_rows(mv: ModelVersion, X: pd.DataFrame) -> NDArray[np.bool_]:
+    """Rows whose numeric model inputs are all present and finite.
+
+    Permutation importance re-scores rows with the real model, and most models reject
+    NaN or ±inf; these rows are left out on the baseline and on the window alike (so
+    both measure the same thing), and the number left out is reported.
+
+    >>> from monitor.spec.model_version import parse_model_version
+    >>> mv = parse_model_version({"name": "m", "version": "1", "task": "binary", "prediction": None,
+    ...     "features": [{"name": "a", "type": "numeric"}, {"name": "c", "type": "categorical"}]})
+    >>> X = pd.DataFrame({"a": [1.0, np.inf, None, 2.0], "c": ["x", "y", "z", None]})
+    >>> scorable_rows(mv, X).tolist()
+    [True, False, False, True]
+    """
+    ok = np.ones(len(X), dtype=bool)
+    for f in mv.features:
+        if f.type == "numeric" and f.name in X:
+            values = pd.to_numeric(X[f.name], errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+            ok &= np.isfinite(values)
+    return ok
+
+
 def fit_attribution_part(
     model: Any, X: pd.DataFrame, y: ArrayLike, task: str, *, seed: int = 0, n_repeats: int = 10
 ) -> dict[str, Any]:
@@ -269,12 +296,23 @@ def evaluate(context: SignalContext, settings: AttributionDriftSettings) -> list
         if labelled is not None and LABEL_COLUMN in labelled
         else None
     )
+    left_out = 0
+    if rows is not None:
+        usable = scorable_rows(mv, rows)
+        left_out = int((~usable).sum())
+        rows = rows[usable]
     n = 0 if rows is None else len(rows)
     if rows is None or n < settings.min_labels:
         why = (
             "no label source was given for this run"
             if labelled is None
-            else f"{n} labelled rows; attribution drift needs at least {settings.min_labels}"
+            else f"{n} labelled rows"
+            + (
+                f" with finite inputs ({left_out} left out: a missing or non-finite numeric input)"
+                if left_out
+                else ""
+            )
+            + f"; attribution drift needs at least {settings.min_labels}"
         )
         return [no_data(SIGNAL, metric, why, n=n)]
     try:
@@ -284,4 +322,7 @@ def evaluate(context: SignalContext, settings: AttributionDriftSettings) -> list
         )  # fmt: skip
     except Exception as err:  # the user's model may raise anything: an explicit error result
         return [error(SIGNAL, metric, f"permutation importance on the window failed: {err}", n=n)]
-    return [judge_importances(part, window, n, alpha=context.alpha(SIGNAL), settings=settings)]
+    result = judge_importances(part, window, n, alpha=context.alpha(SIGNAL), settings=settings)
+    if left_out:
+        result = replace(result, details={**result.details, "rows_left_out_non_finite": left_out})
+    return [result]

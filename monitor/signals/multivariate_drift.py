@@ -38,7 +38,6 @@ import pandas as pd
 from numpy.typing import NDArray
 from pydantic import Field
 from scipy.stats import mannwhitneyu
-from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
@@ -110,6 +109,29 @@ def _finite_rows(x: FloatArray) -> NDArray[np.bool_]:
     return np.asarray(~np.isinf(x).any(axis=1), dtype=bool)
 
 
+def principal_axes(z: FloatArray, variance: float) -> FloatArray:
+    """The leading principal axes of centred data ``z`` (rows: axes) explaining ``variance``.
+
+    The eigenvectors of the ``d×d`` covariance, largest first: the same subspace as
+    scikit-learn's ``PCA(n_components=variance)`` (the fewest components whose explained
+    variance ratio reaches ``variance``), at the cost of one ``d×d`` eigendecomposition
+    instead of an SVD of the ``n×d`` data. Keeping every component would reconstruct
+    exactly, so at most ``d - 1`` are kept.
+
+    >>> z = np.random.default_rng(0).normal(size=(500, 3)) * [3.0, 1.0, 0.1]
+    >>> principal_axes(z - z.mean(axis=0), 0.8).shape
+    (1, 3)
+    """
+    eigenvalues, eigenvectors = np.linalg.eigh(z.T @ z / max(len(z) - 1, 1))
+    order = np.argsort(eigenvalues)[::-1]
+    eigenvalues = np.clip(eigenvalues[order], 0.0, None)
+    ratio = (
+        np.cumsum(eigenvalues) / eigenvalues.sum() if eigenvalues.sum() > 0 else np.ones(len(order))
+    )
+    k = int(np.searchsorted(ratio, variance, side="right")) + 1
+    return np.ascontiguousarray(eigenvectors[:, order[: min(k, z.shape[1] - 1)]].T)
+
+
 def fit_pca_part(
     sample: pd.DataFrame, columns: list[str], *, seed: int = 0, variance: float = PCA_VARIANCE
 ) -> dict[str, Any]:
@@ -142,9 +164,7 @@ def fit_pca_part(
     mean, scale = fit.mean(axis=0), fit.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     z = (fit - mean) / scale
-    k = int(PCA(n_components=variance, svd_solver="full").fit(z).n_components_)
-    # keeping every component reconstructs exactly: always leave one direction out
-    components = PCA(n_components=min(k, z.shape[1] - 1), svd_solver="full").fit(z).components_
+    components = principal_axes(z, variance)
     part: dict[str, Any] = {
         "columns": list(columns),
         "median": median.tolist(),

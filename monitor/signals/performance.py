@@ -215,7 +215,8 @@ class BaselinePerformance:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BaselinePerformance:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (the baseline's count of rows left out is not a field)."""
+        data = {k: v for k, v in data.items() if k != "dropped_non_finite"}
         metrics = {
             m: MetricBaseline(**{k: math.nan if v is None else v for k, v in b.items()})
             for m, b in data["metrics"].items()

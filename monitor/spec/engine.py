@@ -10,7 +10,9 @@ In a monitor YAML::
       path: s3a://lake/inference/credit/    # Parquet or Delta (format: delta); or `table:`
       time_column: timestamp                # rows with start <= time < end form the window
 
-Without ``source`` a Spark monitor reads raiwatch's own Parquet log store.
+Without ``source`` a monitor reads raiwatch's own Parquet log store. The local
+engine takes a ``source`` too, when it is a local path (a Parquet/CSV/JSONL file
+or a Delta table directory); tables and remote paths need ``engine: spark``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class SparkSettings(BaseModel):
 
 
 class SourceSpec(BaseModel):
-    """Where a Spark monitor's windows live: a Parquet/Delta path or a table."""
+    """Where a monitor's windows live: a Parquet/Delta path or (Spark) a table."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -18,7 +18,7 @@ A monitor is declared in YAML and added with ``raiwatch monitor add -f monitor.y
       - url: https://ml.example.com/hooks/raiwatch
         secret_env: RAIWATCH_HOOK_SECRET   # or secret: whsec_...
         events: [monitor.alert.firing, model.retrain.requested]
-    engine: local                # or spark, with `spark:` and `source:` (monitor/spec/engine.py)
+    engine: local                # or spark, with `spark:`; either with `source:` (monitor/spec/engine.py)
 
 Durations are ``<number><unit>`` with unit ``s``, ``m``, ``h``, ``d`` or ``w``.
 Invalid files raise :class:`~monitor.errors.SchemaError` naming the field and
@@ -190,7 +190,7 @@ class MonitorSpec(BaseModel):
     enabled: bool = True
     engine: Literal["local", "spark"] = "local"
     spark: SparkSettings | None = None  # engine: spark; default local[2]
-    source: SourceSpec | None = None  # engine: spark; default raiwatch's own log store
+    source: SourceSpec | None = None  # default raiwatch's own log store; local engine: a local path
 
     _durations = field_validator("window", "delay", "cooldown", "misfire_grace", mode="before")(
         parse_duration
@@ -292,6 +292,11 @@ class MonitorSpec(BaseModel):
                     f"challenger.version {self.challenger.version!r} is the monitor's own version; "
                     'name the other (retrained) version, e.g. challenger: {version: "2", mode: shadow}'
                 )
+            if self.source is not None:
+                raise ValueError(
+                    "'challenger' compares the versions' rows in raiwatch's log store; remove 'source' "
+                    "(log both versions with the SDK, the HTTP API or 'raiwatch logs ingest')"
+                )
             if self.engine != "local":
                 raise ValueError(
                     "'challenger' runs on the local engine; remove 'engine: spark' or 'challenger'"
@@ -305,8 +310,13 @@ class MonitorSpec(BaseModel):
 
     @model_validator(mode="after")
     def _spark_settings_need_spark(self) -> MonitorSpec:
-        if self.engine != "spark" and (self.spark is not None or self.source is not None):
-            raise ValueError("'spark' and 'source' apply to 'engine: spark'; add it or remove them")
+        if self.engine != "spark" and self.spark is not None:
+            raise ValueError("'spark' applies to 'engine: spark'; add it or remove 'spark'")
+        if self.engine != "spark" and self.source is not None and self.source.table is not None:
+            raise ValueError(
+                "a 'source' table is read by Spark: add 'engine: spark', or give the local engine "
+                "a 'path' (a Parquet file or a Delta table directory)"
+            )
         if self.source is not None and self.rai_review is not None:
             raise ValueError(
                 "rai_review reads the window's labelled rows from raiwatch's log store, which does not "

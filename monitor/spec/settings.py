@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from monitor.ingest.logstore import LogStore
 
 ENV_PREFIX = "RAIWATCH_"
+#: settings whose value may be a secret pasted by mistake: never echoed in an error
+SECRET_SETTINGS = {("dashboard_password_hash",)}
 
 
 class Settings(BaseModel):
@@ -58,6 +60,23 @@ class Settings(BaseModel):
     webhook_allow_loopback: bool = Field(default=True, description="allow webhooks to 127.0.0.1 / ::1")
     metrics_public: bool = Field(default=False, description="serve /metrics without an API key")
     compaction_min_files: int = Field(default=8, ge=2, description="compact a day with this many files")
+    dashboard_password_hash: str | None = Field(
+        default=None,
+        description="scrypt hash of the dashboard password or token ('raiwatch dashboard-password'); "
+        "with it the dashboard asks for a login; without it the dashboard serves loopback only",
+    )
+
+    @field_validator("dashboard_password_hash")
+    @classmethod
+    def _password_hash(cls, value: str | None) -> str | None:
+        from monitor.spec.passwords import check_password_hash
+
+        if value is None or not value.strip():
+            return None
+        try:
+            return check_password_hash(value)
+        except ValueError as err:
+            raise ValueError(f"the value {err}") from None
 
     @field_validator("webhook_allowed_networks", mode="before")
     @classmethod
@@ -135,7 +154,9 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         return Settings.model_validate(data)
     except ValidationError as err:
         problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in err.errors()
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']} "
+            + ("(value not shown)" if e["loc"][:1] in SECRET_SETTINGS else f"(got {e.get('input')!r})")
+            for e in err.errors()
         )
         raise SchemaError(
             f"invalid settings ({problems}); fix {cfg} or the {ENV_PREFIX}* variable"

@@ -167,6 +167,32 @@ class ApiKeyRecord:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    scopes: tuple[str, ...] = ("admin",)
+    models: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ApiKeyGrant:
+    """What a verified API key may do: its scopes and, optionally, the models it is limited to.
+
+    ``admin`` includes ``ingest`` and ``read``; ``models`` is ``None`` for every model.
+
+    >>> grant = ApiKeyGrant("ci", ("ingest",), ("credit",))
+    >>> grant.allows("ingest"), grant.allows("read"), grant.may_use("credit"), grant.may_use("churn")
+    (True, False, True, False)
+    """
+
+    name: str
+    scopes: tuple[str, ...]
+    models: tuple[str, ...] | None = None
+
+    def allows(self, scope: str) -> bool:
+        """Whether the key holds ``scope`` (``admin`` holds every scope)."""
+        return scope in self.scopes or "admin" in self.scopes
+
+    def may_use(self, model: str) -> bool:
+        """Whether the key may touch model ``model``."""
+        return self.models is None or model in self.models
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,12 @@ class WebhookAttemptRow(Base):
 
 
 class ApiKeyRow(Base):
-    """An ingestion API key, stored as a SHA-256 hash; the key itself is shown once."""
+    """An API key, stored as a SHA-256 hash; the key itself is shown once.
+
+    ``scopes`` is a comma-separated subset of ``ingest,read,admin`` (keys made
+    before scopes existed are ``admin``); ``models`` is a JSON list of the model
+    names the key may touch, or null for every model.
+    """
 
     __tablename__ = "api_keys"
 
@@ -125,6 +130,8 @@ class ApiKeyRow(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    scopes: Mapped[str] = mapped_column(String(64), default="admin", server_default="admin")
+    models: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SchedulerJobRow(Base):

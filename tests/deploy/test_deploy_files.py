@@ -66,6 +66,7 @@ SERVICE_SCHEMA: dict[str, Any] = {
             },
         },
         "restart": {"enum": ["no", "always", "on-failure", "unless-stopped"]},
+        "secrets": {"type": "array", "items": {"type": "string"}},
     },
     "anyOf": [{"required": ["image"]}, {"required": ["build"]}],
 }  # fmt: skip
@@ -77,6 +78,15 @@ COMPOSE_SCHEMA: dict[str, Any] = {
         "name": {"type": "string"},
         "services": {"type": "object", "additionalProperties": SERVICE_SCHEMA},
         "volumes": {"type": "object"},
+        "secrets": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "oneOf": [{"required": ["file"]}, {"required": ["environment"]}],
+                "properties": {"file": {"type": "string"}, "environment": {"type": "string"}},
+            },
+        },
     },
     "additionalProperties": False,
 }
@@ -160,6 +170,8 @@ def test_compose_file_has_every_service_and_fits_the_schema(compose: dict[str, A
                 assert (DEPLOY / source).exists(), f"{name} mounts missing {source}"
             else:
                 assert source in compose["volumes"], f"{name} uses undeclared volume {source}"
+        for secret in service.get("secrets", []):
+            assert secret in compose.get("secrets", {}), f"{name} uses undeclared secret {secret}"
         if "build" in service:
             assert (DEPLOY / service["build"]["context"] / service["build"]["dockerfile"]).is_file()
     assert services["raiwatch"]["depends_on"]["postgres"]["condition"] == "service_healthy"
@@ -222,6 +234,12 @@ def test_prometheus_scrapes_the_service_port(compose: dict[str, Any]) -> None:
     host, port = target.split(":")
     command = compose["services"][host]["command"]
     assert command[command.index("--port") + 1] == port
+    # /metrics needs a key: the scrape sends the secret compose mounts into prometheus
+    auth = job["authorization"]
+    assert auth["type"] == "Bearer"
+    secret = auth["credentials_file"].removeprefix("/run/secrets/")
+    assert secret in compose["services"]["prometheus"]["secrets"]
+    assert "environment" in compose["secrets"][secret] or "file" in compose["secrets"][secret]
 
 
 def test_grafana_dashboard_queries_only_exported_metrics(exported_metrics: set[str]) -> None:

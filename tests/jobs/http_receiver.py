@@ -26,6 +26,8 @@ class Received:
 class Receiver:
     script: list[str] = field(default_factory=list)
     hang_s: float = 2.0
+    host: str = "127.0.0.1"  # any loopback address (127.0.0.0/8)
+    port: int = 0
     received: list[Received] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -54,10 +56,10 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        return f"http://{self.host}:{self._server.server_address[1]}/hook"
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -223,8 +223,10 @@ def test_a_spark_monitor_is_evaluated_on_spark_by_the_service(homes: dict[str, P
 
 def test_spark_settings_need_engine_spark() -> None:
     base = {"name": "daily", "model": "credit", "version": "1"}
-    with pytest.raises(SchemaError, match="'spark' and 'source' apply to 'engine: spark'"):
+    with pytest.raises(SchemaError, match="'spark' applies to 'engine: spark'"):
         parse_monitor_spec({**base, "spark": {"master": "local[2]"}})
+    with pytest.raises(SchemaError, match="a 'source' table is read by Spark: add 'engine: spark'"):
+        parse_monitor_spec({**base, "source": {"table": "lake.credit"}})
     with pytest.raises(SchemaError, match="rai_review reads the window's labelled rows from raiwatch's log"):
         parse_monitor_spec({**base, "engine": "spark", "source": {"path": "/a"}, "rai_review": {}})
     with pytest.raises(SchemaError, match="give exactly one of 'path'"):

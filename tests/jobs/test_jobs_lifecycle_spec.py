@@ -44,6 +44,7 @@ def test_a_lifecycle_spec_round_trips_and_switches_the_signal_on(tmp_path: Path)
         ({"challenger": {"version": " "}}, r"give the challenger's model version"),
         ({"challenger": {"version": "2", "share": 0.1}}, r"challenger.share"),
         ({"challenger": {"version": "2"}, "engine": "spark"}, r"'challenger' runs on the local engine"),
+        ({"challenger": {"version": "2"}, "source": {"path": "/data/preds.parquet"}}, r"remove 'source'"),
         ({"signals": {"challenger": {"enabled": True}}}, r"declares no 'challenger:'; add"),
         ({"signals": {"challenger": {"max_looks": 0}}}, r"signals.challenger.max_looks"),
     ],

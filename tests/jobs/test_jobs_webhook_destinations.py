@@ -100,3 +100,174 @@ def test_monitor_add_refuses_a_denied_destination(tmp_path, monkeypatch: pytest.
     assert isinstance(result.exception, SchemaError)
     assert "10.9.8.7 is in a private range" in str(result.exception)
     assert store.list_monitors() == []
+
+
+REBIND_HOST = "hooks.rebind.test"
+
+
+def _rebinding_resolver(monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> list[str]:
+    """Make ``REBIND_HOST`` resolve to ``answers[0]``, then ``answers[1]`` on every later lookup.
+
+    Both answers are loopback addresses: nothing here can reach another machine.
+    """
+    import socket
+
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host != REBIND_HOST:
+            return real(host, port, *args, **kwargs)
+        ip = answers[min(len(lookups), len(answers) - 1)]
+        assert ip.startswith("127."), "the stub only ever answers loopback addresses"
+        lookups.append(ip)
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (ip, int(port or 80)))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return lookups
+
+
+def _enqueue_one(store: Store, url: str) -> None:
+    store.upsert_monitor("m1", "credit", "1", {}, start_at=T0,
+                         endpoints=[EndpointSpec(url, SECRET, timeout_s=2, max_attempts=3)])  # fmt: skip
+    store.save_run("m1", "credit", "1", T0, T0 + timedelta(hours=1), "alert",
+                   [SignalResult(signal="data_drift", feature="age", metric="w", value=1.0, threshold=0.1, status="alert")], 1, 0.1, {},
+                   policy=AlertPolicy())  # fmt: skip
+
+
+def test_a_name_that_rebinds_after_the_check_cannot_reach_the_denied_address(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """First lookup: the allowed 127.0.0.1; every later one: 127.0.0.2, which the policy denies.
+
+    The delivery must go to the address that was checked, with the original Host header.
+    """
+    import httpx
+
+    policy = DestinationPolicy.from_settings(["127.0.0.1/32"], allow_loopback=False)
+    allowed = Receiver()
+    allowed.start()
+    port = allowed._server.server_address[1]
+    denied = Receiver(host="127.0.0.2", port=port)  # the "internal service" behind the same port
+    denied.start()
+    assert policy.problem(f"http://127.0.0.2:{port}/hook") is not None
+    url = f"http://{REBIND_HOST}:{port}/hook"
+    try:
+        # the attack is real: checking, then letting the client resolve again, reaches 127.0.0.2
+        lookups = _rebinding_resolver(monkeypatch, ["127.0.0.1", "127.0.0.2"])
+        assert policy.problem(url) is None
+        httpx.post(url, content=b"{}", timeout=2)
+        assert lookups == ["127.0.0.1", "127.0.0.2"] and len(denied.received) == 1
+        denied.received.clear()
+
+        lookups = _rebinding_resolver(monkeypatch, ["127.0.0.1", "127.0.0.2"])
+        _enqueue_one(store, url)
+        deliverer = Deliverer(store, backoff=Backoff(base_s=0.01, cap_s=0.01), destinations=policy)
+        try:
+            deliverer.deliver_pending()
+        finally:
+            deliverer.stop()
+    finally:
+        allowed.stop()
+        denied.stop()
+    assert lookups == ["127.0.0.1"]  # resolved once per attempt, the connection asked no DNS
+    assert denied.received == []
+    assert len(allowed.received) == 1
+    headers = {k.lower(): v for k, v in allowed.received[0].headers.items()}
+    assert headers["host"] == f"{REBIND_HOST}:{port}"
+    assert store.list_deliveries()[0].status == "delivered"
+
+
+def test_a_name_that_resolves_to_a_denied_address_is_never_contacted(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = DestinationPolicy.from_settings(["127.0.0.1/32"], allow_loopback=False)
+    denied = Receiver(host="127.0.0.2")
+    denied.start()
+    port = denied._server.server_address[1]
+    lookups = _rebinding_resolver(monkeypatch, ["127.0.0.2", "127.0.0.1"])
+    _enqueue_one(store, f"http://{REBIND_HOST}:{port}/hook?token=s3cr3t-token")
+    deliverer = Deliverer(store, backoff=Backoff(base_s=0.01, cap_s=0.01), destinations=policy)
+    try:
+        deliverer.deliver_pending()
+    finally:
+        deliverer.stop()
+        denied.stop()
+    assert lookups == ["127.0.0.2"] and denied.received == []
+    delivery = store.list_deliveries()[0]
+    assert delivery.status == "dead" and delivery.attempts == 1
+    assert "127.0.0.2 is loopback" in str(delivery.last_error) and "s3cr3t-token" not in str(delivery.last_error)
+
+
+def test_pinning_keeps_the_name_for_tls_and_brackets_ipv6() -> None:
+    policy = DestinationPolicy()
+    pinned = policy.pin("https://hooks.example:8443/x?y=1", resolve=lambda h, p: ["::1", "127.0.0.1"])
+    assert (pinned.url, pinned.host_header, pinned.sni_hostname) == (
+        "https://[::1]:8443/x?y=1", "hooks.example:8443", "hooks.example")
+    literal = policy.pin("http://127.0.0.1/hook")
+    assert (literal.url, literal.host_header, literal.sni_hostname) == ("http://127.0.0.1/hook", "127.0.0.1", None)
+    from jobs.webhook_destinations import DestinationDenied
+
+    with pytest.raises(DestinationDenied, match="private range"):
+        policy.pin("http://a.example/x", resolve=lambda h, p: ["127.0.0.1", "10.0.0.1"])
+
+
+def _self_signed(tmp_path, name: str):  # type: ignore[no-untyped-def]
+    """A certificate for ``name`` only (not for 127.0.0.1), and its key, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))  # fmt: skip
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    return cert_file, key_file
+
+
+def test_a_pinned_https_delivery_checks_the_certificate_against_the_name(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Connected to the checked IP, TLS still sends the name (SNI) and verifies the certificate for it."""
+    import ssl
+
+    import httpx
+
+    cert_file, key_file = _self_signed(tmp_path, REBIND_HOST)
+    receiver = Receiver()
+    receiver.start()
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert_file, key_file)
+    sni_seen: list[str | None] = []
+    server_ctx.sni_callback = lambda sock, name, ctx: sni_seen.append(name)  # type: ignore[assignment,return-value]
+    receiver._server.socket = server_ctx.wrap_socket(receiver._server.socket, server_side=True)
+    port = receiver._server.server_address[1]
+    lookups = _rebinding_resolver(monkeypatch, ["127.0.0.1"])
+    _enqueue_one(store, f"https://{REBIND_HOST}:{port}/hook")
+    deliverer = Deliverer(store, backoff=Backoff(base_s=0.01, cap_s=0.01))
+    trusted = ssl.create_default_context(cafile=str(cert_file))
+    deliverer._client.close()
+    deliverer._client = httpx.Client(follow_redirects=False, verify=trusted)
+    try:
+        deliverer.deliver_pending()
+        # the same certificate does not hold for the bare address: the name is what was verified
+        with pytest.raises(httpx.ConnectError, match=r"CERTIFICATE_VERIFY_FAILED|IP address mismatch"):
+            httpx.post(f"https://127.0.0.1:{port}/hook", content=b"{}", verify=trusted, timeout=2)
+    finally:
+        deliverer.stop()
+        receiver.stop()
+    assert store.list_deliveries()[0].status == "delivered", store.list_deliveries()[0].last_error
+    assert len(receiver.received) == 1 and lookups == ["127.0.0.1"]
+    assert sni_seen[0] == REBIND_HOST
+    headers = {k.lower(): v for k, v in receiver.received[0].headers.items()}
+    assert headers["host"] == f"{REBIND_HOST}:{port}"

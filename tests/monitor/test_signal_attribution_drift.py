@@ -109,12 +109,22 @@ def test_bad_inputs_are_no_data_or_error_with_the_reason() -> None:
     )
     (absent,) = _evaluate(_rows(300, 24), model=None)
     assert absent.status == "no_data" and "was not loaded for this run" in absent.message
-    broken = _rows(300, 25)
-    broken.loc[0, "f1"] = np.nan  # LogisticRegression refuses NaN
-    (failed,) = _evaluate(broken)
-    assert (
-        failed.status == "error" and "permutation importance on the window failed" in failed.message
-    )
+    holes = _rows(300, 25)
+    holes.loc[0, "f1"] = np.nan  # LogisticRegression refuses NaN: the row is left out, and counted
+    holes.loc[1, "f1"] = np.inf
+    (judged,) = _evaluate(holes)
+    assert judged.status in ("ok", "warning") and judged.current_size == 298
+    assert judged.details["rows_left_out_non_finite"] == 2
+
+    class Failing:
+        classes_ = np.array([0, 1])
+
+        def predict(self, X: pd.DataFrame) -> None:
+            raise RuntimeError("model server down")
+
+    (failed,) = _evaluate(_rows(300, 26), model=Failing())
+    assert failed.status == "error" and "permutation importance on the window failed" in failed.message
+    assert "model server down" in failed.message
 
 
 def _rows(n: int, seed: int, informative: int = 0) -> pd.DataFrame:

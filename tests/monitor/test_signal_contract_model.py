@@ -197,3 +197,46 @@ def test_no_change_alert_rate_within_the_signal_share(signal: str) -> None:
         frame, extra = WORLD.get(signal, _plain)(rng, _rows(rng, 400, f"w{i}"))
         alerts += any(r.status == "alert" for r in _run(b, frame, _only(signal), **extra) if r.signal == signal)
     assert alerts <= stats.binom.ppf(0.999, windows, share), (alerts, share)
+
+
+def _with_non_finite(frame: pd.DataFrame) -> pd.DataFrame:
+    """A no-change window where a few rows carry +inf, -inf, NaN features and NaN scores."""
+    bad = frame.copy()
+    bad.loc[bad.index[:5], "x0"] = np.inf
+    bad.loc[bad.index[5:10], "x1"] = -np.inf
+    bad.loc[bad.index[10:15], "x2"] = np.nan
+    bad.loc[bad.index[15:18], "score"] = np.nan
+    return bad
+
+
+@pytest.mark.parametrize("signal", list(SIGNALS))
+def test_a_few_non_finite_values_never_break_a_signal(signal: str) -> None:
+    """±inf and NaN in a few rows: no error, no alert, no non-finite number in any result.
+
+    Quality problems are data quality's to report (it may flag the rate of missing or
+    out-of-range values); every other signal judges the usable rows and says so.
+    """
+    b = _baseline(7)
+    frame = _with_non_finite(_rows(np.random.default_rng(8), 800, "w"))
+    mine = [r for r in _run(b, frame, _only(signal)) if r.signal == signal]
+    if not SIGNALS[signal].applies(_mv()):
+        assert not mine
+        return
+    assert mine
+    for r in mine:
+        json.dumps(r.to_dict(), allow_nan=False)  # raises on NaN or ±inf anywhere in the result
+        assert r.status != "error", r.message
+        if signal != "data_quality":
+            assert r.status != "alert", (r.feature, r.metric, r.value, r.message)
+        if r.status in ("ok", "warning", "alert"):
+            assert r.value is not None, (r.feature, r.metric)
+
+
+def test_a_baseline_with_a_few_non_finite_rows_keeps_every_model_part() -> None:
+    ref = _with_non_finite(_rows(np.random.default_rng(9), 3000, "ref"))
+    b = create_baseline(_mv(), ref, model=_model(), seed=9, threads=1)
+    parts = b.performance or {}
+    broken = {k: v["error"] for k, v in parts.items() if isinstance(v, dict) and "error" in v}
+    assert not broken, broken
+    assert parts["attribution"]["rows_left_out_non_finite"] == 15  # the inf and NaN feature rows
+    json.dumps(b.to_document(), allow_nan=False)

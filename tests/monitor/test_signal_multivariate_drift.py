@@ -246,3 +246,19 @@ def test_a_baseline_without_the_part_is_no_data() -> None:
     (r,) = evaluate(SignalContext(baseline=old, window=profile, alphas={"multivariate_drift": 0.01}),
                     MultivariateDriftSettings())  # fmt: skip
     assert r.status == "no_data" and "rebuild it" in r.message
+
+
+@pytest.mark.parametrize("d", [2, 5, 21, 40])
+@pytest.mark.parametrize("variance", [0.5, 0.65, 0.9, 0.99])
+def test_principal_axes_span_sklearns_pca_subspace(d: int, variance: float) -> None:
+    from monitor.signals.multivariate_drift import principal_axes
+
+    rng = np.random.default_rng(d)
+    x = rng.normal(size=(3000, d)) @ rng.normal(size=(d, d))  # correlated columns
+    z = (x - x.mean(axis=0)) / x.std(axis=0)
+    k = int(PCA(n_components=variance, svd_solver="full").fit(z).n_components_)
+    expected = PCA(n_components=min(k, d - 1), svd_solver="full").fit(z).components_
+    axes = principal_axes(z, variance)
+    assert axes.shape == expected.shape
+    # same subspace: equal projection matrices (the axes' signs are arbitrary)
+    np.testing.assert_allclose(axes.T @ axes, expected.T @ expected, atol=1e-10)

@@ -20,6 +20,7 @@ from monitor.metrics._two_sample import (
     chisquare_pooled,
     exceedance_test,
     holm_levels,
+    ks_sf,
     ks_two_sample,
     mann_whitney_counts,
     mann_whitney_sample,
@@ -164,6 +165,19 @@ def test_ks_two_sample_is_scipy_exact_or_asymptotic_by_size() -> None:
     a, b = rng.integers(0, 5, 500).astype(float), rng.integers(0, 5, 400).astype(float)
     assert ks_two_sample(a, b)[0] == pytest.approx(stats.ks_2samp(a, b).statistic, rel=1e-12)
     assert all(math.isnan(v) for v in ks_two_sample(np.array([]), b))
+
+
+@pytest.mark.parametrize(("en", "max_excess"), [(10_001, 0.05), (20_000, 0.03), (100_000, 0.011), (400_000, 0.005)])
+def test_ks_limit_law_at_large_sizes_is_conservative_and_close_to_scipy(en: int, max_excess: float) -> None:
+    # beyond KS_LIMIT_ABOVE the p-value is Kolmogorov's limit: never below scipy's
+    # finite-n kstwo (so no extra false alarms) and only slightly above it (little power lost)
+    for x in np.linspace(0.3, 4.2, 27):  # sqrt(n)·D from p ~ 1 down to p ~ 1e-14
+        d = float(x / math.sqrt(en))
+        exact = float(stats.kstwo.sf(d, en))
+        p = ks_sf(d, en)
+        assert exact <= p <= exact * (1 + max_excess), (en, x, exact, p)
+    assert ks_sf(0.01, 10_000) == stats.kstwo.sf(0.01, 10_000)  # at and below the switch: scipy itself
+    assert math.isnan(ks_sf(math.nan, 500)) and math.isnan(ks_sf(0.1, 0))
 
 
 def test_ks_two_sample_is_valid_under_no_change() -> None:

@@ -1,7 +1,7 @@
 """Model lifecycle: the retraining schedule per monitor and champion promotions.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004_model_lifecycle
+Revises: 0003_api_key_scopes
 Create Date: 2026-11-24 15:45:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004_model_lifecycle"
+down_revision = "0003_api_key_scopes"
 branch_labels = None
 depends_on = None
 
