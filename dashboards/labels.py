@@ -45,6 +45,7 @@ METRIC_LABELS: dict[str, str] = {
     "rmse": "root mean squared error",
     "r2": "R²",
     "rows": "rows in the window",
+    "accuracy_difference": "accuracy difference (challenger - champion)",
 }
 
 #: Signal titles come from the registry, so a new signal is named without a change here.
@@ -72,6 +73,9 @@ NEXT_STEPS: dict[str, str] = {
     "changed correlations (a new segment, a join problem).",
     "attribution_drift": "The model now relies on different features: compare the importance "
     "ranking with the baseline's and review the features that moved up.",
+    "challenger": "The challenger version is less accurate than the champion on the same traffic: "
+    "open the Model lifecycle page for the paired evidence; stop its rollout (split mode serves it to "
+    "users) and review how it was retrained.",
 }
 
 _RATES = {

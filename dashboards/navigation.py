@@ -28,6 +28,7 @@ PAGES: dict[str, PageSpec] = {
     "model": PageSpec("dashboards.views.model", "Model", ":material/monitoring:"),
     "alerts": PageSpec("dashboards.views.alerts", "Alerts & webhooks", ":material/notifications:"),
     "rai": PageSpec("dashboards.views.rai", "RAI review", ":material/balance:"),
+    "lifecycle": PageSpec("dashboards.views.lifecycle", "Model lifecycle", ":material/compare_arrows:"),
 }
 DEFAULT_PAGE = "overview"
 

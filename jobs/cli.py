@@ -470,7 +470,7 @@ def demo(
     """Run the whole demo on the embedded defaults (SQLite + local Parquet)."""
     from jobs.demo import run_demo
 
-    run_demo(home=home, days=days, drift_day=drift_day, seed=seed)
+    run_demo(home=home, days=days, drift_day=drift_day, seed=seed, lifecycle=True)
 
 
 def _version(value: bool) -> None:
@@ -504,6 +504,7 @@ def _mount_subcommands() -> None:
     monitor_app.command("list")(cli_service.monitor_list)
     monitor_app.command("backfill")(cli_service.monitor_backfill)
     monitor_app.command("delete")(cli_ops.monitor_delete)
+    monitor_app.command("promote")(cli_ops.monitor_promote)
     app.add_typer(cli_ops.runs_app, name="runs")
     app.add_typer(cli_ops.alerts_app, name="alerts")
     app.add_typer(cli_service.webhooks_app, name="webhooks")

@@ -203,3 +203,21 @@ def monitor_delete(
     counts = store.delete_monitor(name, purge_runs=purge_runs)
     detail = ", ".join(f"{n} {table}" for table, n in counts.items() if n and table != "monitors")
     console.print(f"deleted monitor {name}" + (f" ({detail})" if detail else ""))
+
+
+def monitor_promote(
+    name: Annotated[str, typer.Argument(help="monitor name")],
+    force: Annotated[
+        bool, typer.Option("--force", help="promote even if the verdict is not 'better'")
+    ] = False,
+    home: Home = None,
+) -> None:
+    """Make the monitor's challenger its champion (new baseline, history kept)."""
+    from jobs.lifecycle import promote
+
+    store = open_store(settings_for(home))
+    done = promote(store, name, force=force)
+    console.print(
+        f"monitor {name}: version {done.to_version} is now the champion (was {done.from_version}); "
+        f"verdict {done.evidence.get('verdict') or 'none'}; earlier runs keep version {done.from_version}"
+    )

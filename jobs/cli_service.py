@@ -93,6 +93,9 @@ def monitor_add(
     settings = settings_for(home)
     store = open_store(settings)
     store.get_model_version(spec.model, spec.version)  # must be registered
+    if spec.challenger is not None:  # so must the challenger, with its baseline
+        store.get_model_version(spec.model, spec.challenger.version)
+        store.load_baseline(spec.model, spec.challenger.version)
     policy = DestinationPolicy.from_settings(
         settings.webhook_allowed_networks, settings.webhook_allow_loopback
     )
@@ -129,13 +132,17 @@ def monitor_list(home: Home = None, fmt: FormatOption = OutputFormat.table) -> N
     for m in store.list_monitors():
         spec = MonitorSpec.from_stored(m.spec)
         firing = [s.signal for s in states if s.monitor == m.name and s.state == "firing"]
+        clock = store.retrain_schedule(m.name, spec.retrain_every) if spec.retrain_every else None
         rows.append({
             "name": m.name, "enabled": m.enabled, "model": f"{m.model_name}:{m.model_version}",
             "schedule": spec.schedule, "window": str(spec.window),
             "last_window_end": m.last_completed_end, "firing": firing,
+            "challenger": f"{spec.challenger.version} ({spec.challenger.mode})" if spec.challenger else None,
+            "retrain_due": clock.next_due_at if clock else None,
         })  # fmt: skip
     emit(rows, fmt, title="monitors",
-         columns=["name", "enabled", "model", "schedule", "window", "last_window_end", "firing"])  # fmt: skip
+         columns=["name", "enabled", "model", "schedule", "window", "last_window_end", "firing",
+                  "challenger", "retrain_due"])  # fmt: skip
 
 
 def monitor_backfill(

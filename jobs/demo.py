@@ -7,6 +7,12 @@
 3. ingests delayed labels, runs the monitor for every day and prints the
    day-by-day table;
 4. builds a Responsible-AI bundle for the model and prints its gate verdicts.
+
+With ``lifecycle`` (what ``raiwatch demo`` runs) the data-drift episode also makes
+business loans riskier than the model learned; four days into it the team retrains
+on the labelled drifted days and deploys ``credit:2`` in shadow (its logs carry the
+same request ids), the monitor compares the two every day until the ``challenger``
+signal says ``better``, and ``retrain_every: 14d`` sends scheduled retraining requests.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import datetime as dt
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -34,6 +41,11 @@ MARKER = ".raiwatch-demo"
 START = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
 ROWS_PER_DAY = 1500
 MONITOR = "credit-daily"
+#: Lifecycle episode: log-odds of default for business loans once the data drift starts
+#: (0.3 before), and how many days into the drift the retrained credit:2 goes into shadow
+#: (labels arrive 3 days late, so it is trained on the labels of the first drifted days).
+RISKIER_BUSINESS = 1.5
+SHADOW_AFTER = 5
 
 
 def _fresh_home(home: Path) -> None:
@@ -68,6 +80,7 @@ def run_demo(
     drift_day: int = 18,
     concept_days: tuple[int, int] = (8, 13),
     seed: int = 0,
+    lifecycle: bool = False,
 ) -> None:
     _fresh_home(home)
     console.width = max(console.width, 132)  # the day-by-day table is wide; pipes default to 80
@@ -100,22 +113,36 @@ def run_demo(
     # 2. daily traffic through the SDK, 3. delayed labels
     logs = LogStore(home)
     label_rows = []
+    shadow_day = drift_day + SHADOW_AFTER if lifecycle and drift_day + SHADOW_AFTER < days else None
+    drifted_days: list[pd.DataFrame] = []
+    shadow: InferenceLogger | None = None
     with InferenceLogger(mv, logs, flush_rows=2000, flush_interval_s=1.0) as logger:
         for d in range(days):
             day = START + dt.timedelta(days=d)
             x = applicants(ROWS_PER_DAY, rng, drifted=d >= drift_day)
             scores = model.predict_proba(x[list(FEATURES)])[:, 1]
-            truth = labels_for(x, rng, concept_shift=concept_days[0] <= d <= concept_days[1])
+            risk = RISKIER_BUSINESS if lifecycle and d >= drift_day else 0.3
+            truth = labels_for(x, rng, concept_shift=concept_days[0] <= d <= concept_days[1], business_risk=risk)
+            if shadow_day is not None and d >= drift_day:
+                drifted_days.append(x.assign(default=truth))
+            if d == shadow_day:
+                shadow, model2 = _deploy_challenger(home, store, drifted_days[: SHADOW_AFTER - 2], logs, seed)
             offsets = np.sort(rng.uniform(0, 86_400, size=len(x)))
+            scores2 = model2.predict_proba(x[list(FEATURES)])[:, 1] if shadow is not None else None
             for i, row in enumerate(x.to_dict(orient="records")):
+                when = day + dt.timedelta(seconds=float(offsets[i]))
                 rid = logger.log(
                     row,
                     int(scores[i] >= 0.5),
                     [float(scores[i])],
                     request_id=f"d{d}-{i}",
-                    timestamp=day + dt.timedelta(seconds=float(offsets[i])),
+                    timestamp=when,
                 )
+                if shadow is not None and scores2 is not None:  # same request, answered by credit:2 too
+                    shadow.log(row, int(scores2[i] >= 0.5), [float(scores2[i])], request_id=rid, timestamp=when)
                 label_rows.append((rid, int(truth[i]), day + dt.timedelta(days=3)))
+    if shadow is not None:
+        shadow.close()
     labels = pd.DataFrame(label_rows, columns=["request_id", "label", "label_timestamp"])
     label_report = logs.ingest_labels_frame(mv, labels, source="demo")
     console.print(
@@ -125,7 +152,7 @@ def run_demo(
     # 4. the service's work: a monitor with a signed webhook, backfilled day by day
     run_service_step(
         home, settings, store, name=MONITOR, start=START, days=days, drift_day=drift_day,
-        concept_days=concept_days,
+        concept_days=concept_days, challenger_day=shadow_day, retrain_every="14d" if lifecycle else None,
     )  # fmt: skip
     _rai_step(home, seed)
     exe = _command_name()
@@ -134,8 +161,36 @@ def run_demo(
     console.print(
         f"  {exe} monitor run --home {home} -m credit -v 1 --start {drift_date} --end {drift_date + dt.timedelta(days=1)}"
     )
+    if shadow_day is not None:
+        console.print(f"  {exe} monitor promote --home {home} {MONITOR}   # make credit:2 the champion")
     console.print("\n[bold]Open the dashboard on the demo's results:[/]")
     console.print(f"  {exe} dashboard --home {home}")
+
+
+def _deploy_challenger(
+    home: Path, store: Any, labelled_days: list[pd.DataFrame], logs: LogStore, seed: int
+) -> tuple[InferenceLogger, Any]:
+    """Retrain on the drifted days whose labels have arrived; register ``credit:2`` with its
+    baseline (from a held-out 30 % of those rows) and open its shadow logger."""
+    rows = pd.concat(labelled_days, ignore_index=True)
+    held = rows.sample(frac=0.3, random_state=seed)
+    train = rows.drop(held.index)
+    model2 = train_model(train, train["default"].to_numpy(), seed + 1)
+    joblib.dump(model2, home / "models" / "credit-2.joblib")
+    mv2 = parse_model_version({**model_version_spec(), "version": "2"}, source="demo")
+    store.register_model_version(mv2)
+    ref = held.copy()
+    ref["score"] = model2.predict_proba(ref[list(FEATURES)])[:, 1]
+    ref["prediction"] = (ref["score"] >= 0.5).astype(int)
+    ref["request_id"] = [f"ref2-{i}" for i in range(len(ref))]
+    ref.to_parquet(home / "data" / "reference-2.parquet")
+    baseline = create_baseline(mv2, home / "data" / "reference-2.parquet", seed=seed)
+    store.save_baseline(mv2.name, mv2.version, baseline.to_document(), baseline.sample_bytes())
+    console.print(
+        f"[bold]*[/] retrained on {len(train):,} labelled rows of the drifted days: credit:2 answers "
+        "every request in shadow from now on (same request ids)"
+    )
+    return InferenceLogger(mv2, logs, flush_rows=2000, flush_interval_s=1.0), model2
 
 
 def _command_name() -> str:

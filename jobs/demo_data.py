@@ -55,8 +55,14 @@ def applicants(n: int, rng: np.random.Generator, *, drifted: bool = False) -> pd
     )
 
 
-def default_probability(x: pd.DataFrame, *, concept_shift: bool = False) -> np.ndarray:
-    """The true probability of default; ``concept_shift`` changes the relation, not the inputs."""
+def default_probability(
+    x: pd.DataFrame, *, concept_shift: bool = False, business_risk: float = 0.3
+) -> np.ndarray:
+    """The true probability of default; ``concept_shift`` changes the relation, not the inputs.
+
+    ``business_risk`` is the log-odds added for business loans (the demo's lifecycle
+    episode raises it: the new business-loan customers default more than the model learned).
+    """
     z = (
         -1.2
         - 1.1 * (np.log(x["income"]) - 10.8)
@@ -64,7 +70,7 @@ def default_probability(x: pd.DataFrame, *, concept_shift: bool = False) -> np.n
         - 0.008 * (x["credit_history_months"] - 96)
         - 0.02 * (x["age"] - 45)
         + 0.6 * (x["employment"] == "unemployed")
-        + 0.3 * (x["purpose"] == "business")
+        + business_risk * (x["purpose"] == "business")
         - 0.5 * x["has_guarantor"]
     )
     if concept_shift:
@@ -73,9 +79,10 @@ def default_probability(x: pd.DataFrame, *, concept_shift: bool = False) -> np.n
 
 
 def labels_for(
-    x: pd.DataFrame, rng: np.random.Generator, *, concept_shift: bool = False
+    x: pd.DataFrame, rng: np.random.Generator, *, concept_shift: bool = False, business_risk: float = 0.3
 ) -> np.ndarray:
-    return (rng.random(len(x)) < default_probability(x, concept_shift=concept_shift)).astype(int)
+    p = default_probability(x, concept_shift=concept_shift, business_risk=business_risk)
+    return (rng.random(len(x)) < p).astype(int)
 
 
 def train_model(train: pd.DataFrame, y: np.ndarray, seed: int) -> Pipeline:

@@ -32,7 +32,15 @@ from monitor.store import EndpointSpec, Store
 SECRET_ENV = "RAIWATCH_DEMO_HOOK_SECRET"
 
 
-def _monitor_yaml(name: str, url: str, start: dt.datetime) -> str:
+def _monitor_yaml(
+    name: str, url: str, start: dt.datetime, *, retrain_every: str | None = None, challenger: str | None = None
+) -> str:
+    lifecycle = f"retrain_every: {retrain_every}       # also a scheduled retraining request\n" if retrain_every else ""
+    if challenger:
+        lifecycle += f'challenger: {{version: "{challenger}", mode: shadow}}\n'
+    events = "monitor.alert.firing, monitor.alert.resolved, model.retrain.requested"
+    if retrain_every or challenger:
+        events += ", model.challenger.better, model.challenger.worse"
     return f"""\
 name: {name}
 model: credit
@@ -42,12 +50,12 @@ window: 1d                 # each run judges the previous day
 cooldown: 0s
 start: "{start.isoformat()}"
 retrain_on: [dataset_drift, data_drift, performance, concept_drift]
-signals:
+{lifecycle}signals:
   data_drift: {{}}
 webhooks:
   - url: {url}
     secret_env: {SECRET_ENV}
-    events: [monitor.alert.firing, monitor.alert.resolved, model.retrain.requested]
+    events: [{events}]
 """
 
 
@@ -61,8 +69,14 @@ def run_service_step(
     days: int,
     drift_day: int,
     concept_days: tuple[int, int],
+    challenger_day: int | None = None,
+    retrain_every: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Add the monitor, backfill every day with alerts on, deliver the webhooks."""
+    """Add the monitor, backfill every day with alerts on, deliver the webhooks.
+
+    With ``challenger_day`` the monitor is updated on that day to compare ``credit:2``
+    (in shadow) with the champion for the remaining days.
+    """
     received: list[dict[str, Any]] = []
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     server = make_server(
@@ -70,24 +84,23 @@ def run_service_step(
     )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/hooks/raiwatch"
-    path = home / "monitor.yaml"
-    path.write_text(_monitor_yaml(name, url, start))
-    spec = load_monitor_spec(path)
-    endpoints = [
-        EndpointSpec(
-            url=w.url, secret=secret, events=tuple(w.events), timeout_s=5.0, max_attempts=3
-        )
-        for w in spec.webhooks
-    ]
-    store.upsert_monitor(
-        spec.name, spec.model, spec.version, spec.stored_dict(), start_at=start, endpoints=endpoints
-    )
     runner = MonitorRunner(
         store, EngineEvaluator(store, settings), dashboard_url=settings.dashboard_url
     )
-    run_ids = runner.backfill(
-        name, start + dt.timedelta(days=1), start + dt.timedelta(days=days), notify=True
-    )
+    path = home / "monitor.yaml"
+    phases = [(None, 1, days)] if challenger_day is None else [(None, 1, challenger_day), ("2", challenger_day + 1, days)]
+    run_ids: list[int] = []
+    for challenger, first, last in phases:  # the challenger is deployed on challenger_day
+        path.write_text(_monitor_yaml(name, url, start, retrain_every=retrain_every, challenger=challenger))
+        spec = load_monitor_spec(path)
+        endpoints = [
+            EndpointSpec(url=w.url, secret=secret, events=tuple(w.events), timeout_s=5.0, max_attempts=3)
+            for w in spec.webhooks
+        ]
+        store.upsert_monitor(spec.name, spec.model, spec.version, spec.stored_dict(), start_at=start, endpoints=endpoints)
+        run_ids += runner.backfill(
+            name, start + dt.timedelta(days=first), start + dt.timedelta(days=last), notify=True
+        )
     deliverer = Deliverer(store, backoff=Backoff(base_s=0.1, cap_s=1.0), poll_interval_s=0.1)
     try:
         while deliverer.deliver_pending():
@@ -96,6 +109,8 @@ def run_service_step(
         deliverer.stop()
         server.shutdown()
     _print_days(store, run_ids, drift_day, concept_days)
+    if challenger_day is not None:
+        _print_challenger(store, run_ids, challenger_day)
     _print_alerts_and_deliveries(store, name, received)
     (home / "webhooks-received.json").write_text(json.dumps(received, indent=2, default=str))
     return received
@@ -150,6 +165,26 @@ def _print_days(
     console.print(table)
 
 
+def _print_challenger(store: Store, run_ids: list[int], challenger_day: int) -> None:
+    """Day by day: the paired comparison of credit:2 (shadow) with credit:1 and its verdict."""
+    table = Table(title=f"credit:2 in shadow from day {challenger_day}: challenger vs champion on the same requests")
+    for col in ("day", "pairs", "credit:1 acc.", "credit:2 acc.", "agreement", "McNemar p (day)",
+                "difference (all days)", "interval", "verdict"):  # fmt: skip
+        table.add_column(col)
+    for day, run_id in enumerate(run_ids):
+        result = next((r for r in store.get_run(run_id).results if r.signal == "challenger" and r.status != "no_data"), None)
+        if result is None:
+            continue
+        w, low_high = result.details.get("window", {}), result.details.get("interval", [None, None])
+        verdict = str(result.details.get("verdict"))
+        table.add_row(
+            str(day), f"{w.get('pairs', 0):,}", f"{w.get('champion_accuracy') or 0:.3f}", f"{w.get('challenger_accuracy') or 0:.3f}",
+            f"{w.get('agreement_all') or 0:.1%}", f"{w.get('mcnemar_p', 1):.2g}", f"{result.value or 0:+.4f}",
+            f"[{low_high[0]:+.3f}, {low_high[1]:+.3f}]", f"[{_STYLE.get(result.status, '')}]{verdict}[/]",
+        )  # fmt: skip
+    console.print(table)
+
+
 _STYLE = {
     "ok": "green",
     "alert": "bold red",
@@ -181,5 +216,10 @@ def _print_alerts_and_deliveries(store: Store, name: str, received: list[dict[st
         return str(msg.get("data", {}).get("window", {}).get("start", ""))
 
     for msg in sorted(received, key=lambda m: (when(m), str(m.get("type")))):
-        signals = ", ".join(s.get("signal", "?") for s in msg.get("data", {}).get("signals", []))
+        data = msg.get("data", {})
+        signals = ", ".join(s.get("signal", "?") for s in data.get("signals", []))
+        if data.get("reason") == "schedule":
+            signals = f"reason: schedule, due {str(data.get('schedule', {}).get('due_at', ''))[:10]}"
+        elif data.get("verdict"):
+            signals = f"verdict: {data['verdict']}, difference {data.get('evidence', {}).get('difference', 0):+.4f}"
         console.print(escape(f"  {msg.get('type'):<26} window {when(msg)[:10]}  [{signals}]"))

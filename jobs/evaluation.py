@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from jobs.windows import Window
+from monitor.errors import RaiwatchError
+from monitor.redaction import redact
 from monitor.signals.results import SignalResult
 from monitor.spec.monitor import MonitorSpec
 from monitor.spec.settings import Settings
@@ -82,9 +84,20 @@ class EngineEvaluator:
         # The change detectors continue from the state saved after the previous window;
         # re-running a window starts again from that same checkpoint (idempotent).
         previous = self.store.load_detector_state(spec.name, detector_checkpoint(window.start))
+        labels = logs.read_labels(model_version)
+        challenger, challenger_details = (None, None)
+        if spec.challenger is not None:
+            try:
+                challenger, challenger_details, labels = self._challenger(spec, logs, window, labels)
+            except (RaiwatchError, ValueError, KeyError) as err:  # the champion is still monitored
+                from monitor.signals.challenger import ChallengerWindow
+
+                why = redact(f"{type(err).__name__}: {err}")
+                challenger = ChallengerWindow(spec.challenger.version, spec.challenger.mode, None, error=why)
+                challenger_details = {"version": spec.challenger.version, "mode": spec.challenger.mode, "error": why}
         common: dict[str, Any] = {
             "config": spec.signals, "window": window,
-            "labels": logs.read_labels(model_version),
+            "labels": labels,
             "detector_state": None if previous is None else previous[0],
             "model": self._model(model_version.model_uri, spec),
         }  # fmt: skip
@@ -96,12 +109,21 @@ class EngineEvaluator:
                 if spec.source is not None
                 else logs.scan(model_version, window.start, window.end, batch_rows=self.settings.batch_rows)
             )
-            report = evaluate_window(baseline, batches, threads=self.settings.threads, **common)
+            report = evaluate_window(
+                baseline, batches, threads=self.settings.threads, challenger=challenger,
+                keep_predictions=challenger is not None and challenger.mode == "shadow", **common,
+            )  # fmt: skip
         if report.detector_state is not None:
             self.store.save_detector_state(
                 spec.name, detector_checkpoint(window.end), report.detector_state, window.end
             )
+        if report.challenger_state is not None:
+            self.store.save_detector_state(
+                spec.name, challenger_checkpoint(window.end), report.challenger_state, window.end
+            )
         details = {k: v for k, v in report.to_dict().items() if k != "results"}
+        if challenger_details is not None:
+            details["challenger"] = challenger_details
         if spec.export_report and report.row_count and report.profile is not None:
             details["report_path"] = self._export_report(spec, baseline, report.profile, window)
         if spec.rai_review is not None and report.row_count:
@@ -113,6 +135,51 @@ class EngineEvaluator:
             details=details,
         )
 
+
+    def _challenger(self, spec: MonitorSpec, logs: Any, window: Window, labels: Any) -> tuple[Any, dict[str, Any], Any]:
+        """The challenger version's window: its own signals (drift, quality, performance) and
+        its labelled rows and predictions for the ``challenger`` signal.
+
+        Labels are keyed by request id: in shadow mode both versions answered the same
+        requests, so the labels stored under either version serve both.
+        """
+        import pandas as pd
+
+        from monitor.baseline.reference import Baseline
+        from monitor.signals.challenger import ChallengerWindow
+        from monitor.signals.evaluate import evaluate_window
+
+        assert spec.challenger is not None
+        version = spec.challenger.version
+        mv = self.store.get_model_version(spec.model, version)
+        document, sample = self.store.load_baseline(spec.model, version)
+        baseline = Baseline.from_document(document, sample)
+        both = pd.concat([f for f in (labels, logs.read_labels(mv)) if len(f)] or [labels], ignore_index=True)
+        both = both.drop_duplicates("request_id", keep="last").reset_index(drop=True)
+        off = {"enabled": False}
+        config = spec.signals.model_copy(update={
+            "challenger": spec.signals.challenger.model_copy(update=off),
+            "concept_drift": spec.signals.concept_drift.model_copy(update=off),
+            "attribution_drift": spec.signals.attribution_drift.model_copy(update=off),
+        })  # fmt: skip
+        shadow = spec.challenger.mode == "shadow"
+        report = evaluate_window(
+            baseline, logs.scan(mv, window.start, window.end, batch_rows=self.settings.batch_rows),
+            config=config, window=window, labels=both, threads=self.settings.threads, keep_predictions=shadow,
+        )  # fmt: skip
+        previous = self.store.load_detector_state(spec.name, challenger_checkpoint(window.start))
+        side = ChallengerWindow(
+            version=version, mode=spec.challenger.mode, labelled=report.labelled, row_count=report.row_count,
+            state=None if previous is None else previous[0],
+        )  # fmt: skip
+        if shadow and report.predictions is not None:
+            side.predictions["challenger"] = report.predictions
+        summary = {
+            "version": version, "mode": spec.challenger.mode, "row_count": report.row_count,
+            "status": str(report.status), "labelled_rows": report.details.get("labelled_rows", 0),
+            "results": [r.to_dict() for r in report.results],
+        }  # fmt: skip
+        return side, summary, both
 
     def _local_source(self, spec: MonitorSpec, mv: Any, window: Window) -> Any:
         """The window's rows from a local ``source:`` path (Parquet/CSV/JSONL file or Delta directory)."""
@@ -178,6 +245,11 @@ class EngineEvaluator:
 def detector_checkpoint(at: datetime) -> str:
     """Key of the change detectors' state after the window ending at ``at``."""
     return f"concept_drift@{as_utc(at).isoformat()}"
+
+
+def challenger_checkpoint(at: datetime) -> str:
+    """Key of the champion/challenger comparison's state after the window ending at ``at``."""
+    return f"challenger@{as_utc(at).isoformat()}"
 
 
 def load_evaluator(spec: str, store: Store, settings: Settings) -> WindowEvaluator:

@@ -102,6 +102,7 @@ class MonitorRunner:
             cooldown=spec.cooldown,
             retrain_signals=frozenset(spec.retrain_on),
             dashboard_url=self.dashboard_url,
+            retrain_every=spec.retrain_every,
         )
 
     def _evaluate(self, spec: MonitorSpec, window: Window) -> WindowOutcome:

@@ -45,11 +45,14 @@ class AlertPolicy:
         Signals whose firing also emits ``model.retrain.requested``.
     dashboard_url
         Base URL of the dashboard, for the link in payloads.
+    retrain_every
+        Also request retraining once per period (``reason: schedule``).
     """
 
     cooldown: timedelta = timedelta(0)
     retrain_signals: frozenset[str] = field(default_factory=frozenset)
     dashboard_url: str | None = None
+    retrain_every: timedelta | None = None
 
 
 @dataclass(frozen=True)

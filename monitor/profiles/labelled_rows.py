@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from monitor.baseline.model_outputs import label_text
 from monitor.ingest.log_rows import LABEL_COLUMN
 from monitor.spec.model_version import ModelVersion
 
@@ -63,3 +64,37 @@ class LabelledRows:
     def coverage(self) -> dict[str, Any]:
         n = sum(len(p) for p in self.parts)
         return {"labelled_rows": n, "rows": self.rows_seen, "label_coverage": (n / self.rows_seen) if self.rows_seen else None}
+
+
+class PredictionTap:
+    """A batch tap keeping ``request id -> prediction`` of every row (champion/challenger agreement)."""
+
+    def __init__(self, mv: ModelVersion) -> None:
+        self.mv = mv
+        self.parts: list[pd.Series] = []
+
+    def __call__(self, batch: pa.RecordBatch | pa.Table | pd.DataFrame) -> None:
+        names = list(batch.columns) if isinstance(batch, pd.DataFrame) else batch.schema.names
+        idc, pred = self.mv.id_column, self.mv.prediction
+        if pred is None or idc not in names or pred not in names:
+            return
+        frame = batch[[idc, pred]] if isinstance(batch, pd.DataFrame) else batch.select([idc, pred]).to_pandas()
+        self.parts.append(pd.Series(frame[pred].to_numpy(), index=frame[idc].astype(str).to_numpy()))
+
+    def series(self) -> pd.Series:
+        """Predictions by request id (the last row of a repeated id wins)."""
+        if not self.parts:
+            return pd.Series(dtype=object)
+        out = pd.concat(self.parts)
+        return out[~out.index.duplicated(keep="last")].map(label_text)
+
+
+class Taps:
+    """Several batch taps fed from one scan."""
+
+    def __init__(self, *taps: Any) -> None:
+        self.taps = [t for t in taps if t is not None]
+
+    def __call__(self, batch: Any) -> None:
+        for tap in self.taps:
+            tap(batch)

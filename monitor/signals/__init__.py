@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from monitor.signals import (
     attribution_drift,
+    challenger,
     concept_drift,
     data_drift,
     data_quality,
@@ -82,6 +83,13 @@ SIGNALS: dict[str, SignalEntry] = {
         name="attribution_drift", title="Feature-attribution drift", settings=attribution_drift.AttributionDriftSettings,
         evaluate=attribution_drift.evaluate, applies=lambda mv: mv.model_uri is not None,
         needs="model", description="the real model's permutation importance, window vs baseline",
+    ),
+    "challenger": SignalEntry(
+        name="challenger", title="Champion / challenger", settings=challenger.Settings,
+        evaluate=challenger.evaluate, applies=lambda mv: mv.prediction is not None and mv.task != "regression",
+        needs="labels", panel="performance",
+        description="the challenger version vs the champion on the same traffic: better, worse or undecided "
+        "(sequential, anytime-valid); on only when the monitor declares 'challenger:'",
     ),
 }  # fmt: skip
 

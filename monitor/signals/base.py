@@ -66,6 +66,10 @@ class SignalContext:
     earlier
         Results of the signals evaluated before this one in the same run (dataset
         drift reads data drift's).
+    challenger
+        The challenger version's side of the window
+        (:class:`monitor.signals.challenger.ChallengerWindow`), when the monitor
+        declares one.
     """
 
     baseline: Baseline
@@ -77,6 +81,7 @@ class SignalContext:
     correction: Literal["holm", "benjamini-hochberg"] = "holm"
     carry: dict[str, Any] = field(default_factory=dict)
     earlier: dict[str, list[SignalResult]] = field(default_factory=dict)
+    challenger: Any = None
 
     @property
     def model_version(self) -> Any:

@@ -19,7 +19,7 @@ import pandas as pd
 from monitor.baseline.reference import Baseline
 from monitor.errors import RaiwatchError
 from monitor.profiles.dataset import DatasetProfile, build_profile
-from monitor.profiles.labelled_rows import LabelledRows
+from monitor.profiles.labelled_rows import LabelledRows, PredictionTap, Taps
 from monitor.signals import SIGNALS
 from monitor.signals.base import SignalContext, error, no_data, split_budget
 from monitor.signals.results import SignalResult, worst_status
@@ -43,6 +43,9 @@ class WindowReport:
     profile: DatasetProfile | None = field(default=None, repr=False)
     detector_state: dict[str, Any] | None = field(default=None, repr=False)
     details: dict[str, Any] = field(default_factory=dict)
+    labelled: pd.DataFrame | None = field(default=None, repr=False)
+    challenger_state: dict[str, Any] | None = field(default=None, repr=False)
+    predictions: pd.Series | None = field(default=None, repr=False)
 
     @property
     def start(self) -> Any:
@@ -95,6 +98,7 @@ def evaluate_profile(
     model: Any = None,
     carry: dict[str, Any] | None = None,
     span: Window | None = None,
+    challenger: Any = None,
 ) -> list[SignalResult]:
     """Every enabled, applicable signal of the registry for an already-profiled window.
 
@@ -108,7 +112,7 @@ def evaluate_profile(
     context = SignalContext(
         baseline=baseline, window=window, labelled=labelled, model=model, span=span,
         alphas=split_budget(config.alpha, SIGNALS, settings, mv), correction=config.correction,
-        carry=carry if carry is not None else {},
+        carry=carry if carry is not None else {}, challenger=challenger,
     )  # fmt: skip
     results: list[SignalResult] = []
     for name, entry in SIGNALS.items():
@@ -137,6 +141,8 @@ def evaluate_window(
     labels: pd.DataFrame | None = None,
     detector_state: dict[str, Any] | None = None,
     model: Any = None,
+    challenger: Any = None,
+    keep_predictions: bool = False,
 ) -> WindowReport:
     """Profile ``batches`` (the window's rows) and evaluate every signal.
 
@@ -153,16 +159,29 @@ def evaluate_window(
         of that run), so the error stream continues across windows and restarts.
     model
         The real model, for attribution drift (loaded by the caller from ``model_uri``).
+    challenger
+        The challenger's side of the window
+        (:class:`monitor.signals.challenger.ChallengerWindow`), for the ``challenger`` signal.
+    keep_predictions
+        Keep ``request id -> prediction`` of every row in ``report.predictions``
+        (shadow mode's agreement rate over all requests).
     """
     config = config or SignalConfig()
     t0 = time.perf_counter()
     wants_labels, keep_features = label_needs(config, model)
     mv = baseline.model_version
     joiner = LabelledRows(mv, labels, keep_features=keep_features) if labels is not None and wants_labels else None
-    profile = build_profile(batches, baseline.window_plan(), threads=threads, what="window", on_batch=on_batch, tap=joiner)
-    return window_report(
-        baseline, profile, config, window=window, joiner=joiner, detector_state=detector_state, model=model, started=t0
-    )
+    predictions = PredictionTap(mv) if keep_predictions else None
+    tap = Taps(joiner, predictions) if predictions is not None else joiner
+    profile = build_profile(batches, baseline.window_plan(), threads=threads, what="window", on_batch=on_batch, tap=tap)
+    if challenger is not None and predictions is not None:  # the tap has seen every row now
+        challenger.predictions["champion"] = predictions.series()
+    report = window_report(
+        baseline, profile, config, window=window, joiner=joiner, detector_state=detector_state, model=model,
+        started=t0, challenger=challenger,
+    )  # fmt: skip
+    report.predictions = predictions.series() if predictions is not None else None
+    return report
 
 
 def label_needs(config: SignalConfig, model: Any) -> tuple[bool, bool]:
@@ -183,14 +202,21 @@ def window_report(
     detector_state: dict[str, Any] | None,
     model: Any,
     started: float,
+    challenger: Any = None,
 ) -> WindowReport:
     """Every signal on a profiled window (built by any engine) and its labelled rows."""
     mv = baseline.model_version
     carry: dict[str, Any] = {"concept_drift": detector_state}
+    if challenger is not None:
+        carry["challenger"] = challenger.state
     labelled = joiner.frame() if joiner is not None and profile.row_count else None
-    results = evaluate_profile(baseline, profile, config, labelled=labelled, model=model, carry=carry, span=window)
-    report = WindowReport(mv.name, mv.version, window, profile.row_count, results, 0.0, profile)
+    results = evaluate_profile(
+        baseline, profile, config, labelled=labelled, model=model, carry=carry, span=window, challenger=challenger
+    )  # fmt: skip
+    report = WindowReport(mv.name, mv.version, window, profile.row_count, results, 0.0, profile, labelled=labelled)
     report.detector_state = carry.get("concept_drift") if profile.row_count else detector_state
+    if challenger is not None:
+        report.challenger_state = carry.get("challenger") if profile.row_count else challenger.state
     if profile.row_count:
         report.details["labelled_rows"] = 0 if labelled is None else len(labelled)
         report.details["alpha"] = config.alpha

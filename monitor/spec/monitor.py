@@ -10,6 +10,8 @@ A monitor is declared in YAML and added with ``raiwatch monitor add -f monitor.y
     delay: 15m                   # wait for late logs before running a tick
     cooldown: 6h                 # min time between two firings of a signal
     retrain_on: [data_drift, performance]
+    retrain_every: 30d           # also request retraining once per period (reason: schedule)
+    challenger: {version: "2", mode: shadow}   # or split; see ChallengerSpec
     signals:
       data_drift: {thresholds: {wasserstein: {value: 0.15}}}
     webhooks:
@@ -49,11 +51,19 @@ from monitor.spec.engine import SourceSpec, SparkSettings
 from monitor.spec.model_version import load_yaml
 from monitor.spec.signal_config import SignalConfig
 
-EventType = Literal["monitor.alert.firing", "monitor.alert.resolved", "model.retrain.requested"]
+EventType = Literal[
+    "monitor.alert.firing",
+    "monitor.alert.resolved",
+    "model.retrain.requested",
+    "model.challenger.better",
+    "model.challenger.worse",
+]
 _ALL_EVENTS: tuple[EventType, ...] = (
     "monitor.alert.firing",
     "monitor.alert.resolved",
     "model.retrain.requested",
+    "model.challenger.better",
+    "model.challenger.worse",
 )
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -86,6 +96,39 @@ class RaiReviewSpec(BaseModel):
 
     settings: dict[str, Any] = Field(default_factory=dict)
     min_labels: int = Field(default=200, ge=20)
+
+
+class ChallengerSpec(BaseModel):
+    """A challenger version compared with the monitor's (champion) version on live traffic.
+
+    ``mode: shadow``: the challenger answers every request too and its inference
+    logs carry the same request ids (a paired comparison); ``mode: split``: each
+    version serves its own share of traffic (an unpaired comparison). Both
+    versions must be registered with a baseline. The ``challenger`` signal
+    judges it; ``raiwatch monitor promote`` makes it the champion.
+
+    >>> ChallengerSpec(version=2).version, ChallengerSpec(version="2").mode
+    ('2', 'shadow')
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str
+    mode: Literal["shadow", "split"] = "shadow"
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
+
+    @field_validator("version")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError('give the challenger\'s model version, e.g. version: "2"')
+        return value
 
 
 class WebhookTarget(BaseModel):
@@ -139,6 +182,8 @@ class MonitorSpec(BaseModel):
     start: datetime | None = None
     signals: SignalConfig = Field(default_factory=SignalConfig)
     retrain_on: tuple[str, ...] = ()
+    retrain_every: timedelta | None = None
+    challenger: ChallengerSpec | None = None
     webhooks: tuple[WebhookTarget, ...] = ()
     rai_review: RaiReviewSpec | None = None
     export_report: bool = False  # write each window's Evidently HTML report for the dashboard
@@ -150,6 +195,27 @@ class MonitorSpec(BaseModel):
     _durations = field_validator("window", "delay", "cooldown", "misfire_grace", mode="before")(
         parse_duration
     )
+
+    @field_validator("retrain_every", mode="before")
+    @classmethod
+    def _period(cls, value: Any) -> Any:
+        return None if value is None else parse_duration(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _challenger_switches_its_signal_on(cls, data: Any) -> Any:
+        """``challenger:`` turns the ``challenger`` signal on (it is off without one)."""
+        if not isinstance(data, dict):
+            return data
+        signals = data.get("signals") or {}
+        block = signals.get("challenger") if isinstance(signals, dict) else None
+        explicit = isinstance(block, dict) and "enabled" in block
+        if data.get("challenger") is not None and not explicit and isinstance(signals, dict):
+            data = {
+                **data,
+                "signals": {**signals, "challenger": {**(block or {}), "enabled": True}},
+            }
+        return data
 
     @field_validator("version", "model", mode="before")
     @classmethod
@@ -214,6 +280,35 @@ class MonitorSpec(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _lifecycle(self) -> MonitorSpec:
+        if self.retrain_every is not None and self.retrain_every < self.window:
+            raise ValueError(
+                f"retrain_every ({self.retrain_every}) is shorter than the window ({self.window}); "
+                "the schedule is checked once per window: use a period of at least one window, e.g. 30d"
+            )
+        if self.challenger is not None:
+            if self.challenger.version == self.version:
+                raise ValueError(
+                    f"challenger.version {self.challenger.version!r} is the monitor's own version; "
+                    'name the other (retrained) version, e.g. challenger: {version: "2", mode: shadow}'
+                )
+            if self.source is not None:
+                raise ValueError(
+                    "'challenger' compares the versions' rows in raiwatch's log store; remove 'source' "
+                    "(log both versions with the SDK, the HTTP API or 'raiwatch logs ingest')"
+                )
+            if self.engine != "local":
+                raise ValueError(
+                    "'challenger' runs on the local engine; remove 'engine: spark' or 'challenger'"
+                )
+        elif self.signals.challenger.enabled:
+            raise ValueError(
+                "signals.challenger is enabled but the monitor declares no 'challenger:'; add "
+                'challenger: {version: "2", mode: shadow} or remove signals.challenger'
+            )
+        return self
+
+    @model_validator(mode="after")
     def _spark_settings_need_spark(self) -> MonitorSpec:
         if self.engine != "spark" and self.spark is not None:
             raise ValueError("'spark' applies to 'engine: spark'; add it or remove 'spark'")
@@ -240,6 +335,8 @@ class MonitorSpec(BaseModel):
         data = self.model_dump(mode="json", exclude={"webhooks": {"__all__": {"secret"}}})
         for key in ("window", "delay", "cooldown", "misfire_grace"):
             data[key] = getattr(self, key).total_seconds()
+        if self.retrain_every is not None:
+            data["retrain_every"] = self.retrain_every.total_seconds()
         for hook, target in zip(data["webhooks"], self.webhooks, strict=True):
             hook["timeout"] = target.timeout.total_seconds()
         return data

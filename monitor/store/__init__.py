@@ -2,7 +2,14 @@
 
 from monitor.alerting.policy import AlertPolicy
 from monitor.store.base import Base
-from monitor.store.events import EVENT_FIRING, EVENT_RESOLVED, EVENT_RETRAIN, EVENT_TYPES
+from monitor.store.events import (
+    EVENT_CHALLENGER_BETTER,
+    EVENT_CHALLENGER_WORSE,
+    EVENT_FIRING,
+    EVENT_RESOLVED,
+    EVENT_RETRAIN,
+    EVENT_TYPES,
+)
 from monitor.store.monitors import EndpointSpec
 from monitor.store.records import (
     AlertEventRecord,
@@ -14,11 +21,15 @@ from monitor.store.records import (
     DeliveryRecord,
     EndpointRecord,
     MonitorRecord,
+    PromotionRecord,
+    RetrainScheduleRecord,
     RunRecord,
 )
 from monitor.store.store import Store
 
 __all__ = [
+    "EVENT_CHALLENGER_BETTER",
+    "EVENT_CHALLENGER_WORSE",
     "EVENT_FIRING",
     "EVENT_RESOLVED",
     "EVENT_RETRAIN",
@@ -35,6 +46,8 @@ __all__ = [
     "EndpointRecord",
     "EndpointSpec",
     "MonitorRecord",
+    "PromotionRecord",
+    "RetrainScheduleRecord",
     "RunRecord",
     "Store",
 ]

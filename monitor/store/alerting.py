@@ -109,18 +109,22 @@ def apply_alerts(
     if resolved:
         events.append((EVENT_RESOLVED, resolved))
     for event_type, signals in events:
-        _enqueue(session, run, event_type, signals, policy)  # type: ignore[arg-type]
+        extra = {"reason": "signals"} if event_type == EVENT_RETRAIN else None
+        enqueue(session, run, event_type, signals, policy, extra=extra)  # type: ignore[arg-type]
     return [e for e, _ in events]
 
 
-def _enqueue(
+def enqueue(
     session: Session,
     run: RunRow,
     event_type: str,
     signals: list[dict[str, object]],
     policy: AlertPolicy,
+    *,
+    evt: str | None = None,
+    extra: dict[str, object] | None = None,
 ) -> None:
-    evt = event_id(run.monitor, run.window_start, run.window_end, event_type)
+    evt = evt or event_id(run.monitor, run.window_start, run.window_end, event_type)
     now: datetime = utcnow()
     body = encode_body(
         build_payload(
@@ -135,6 +139,7 @@ def _enqueue(
             window_end=run.window_end,
             signals=signals,  # type: ignore[arg-type]
             dashboard_url=policy.dashboard_url,
+            extra=extra,
         )
     )
     endpoints = session.scalars(

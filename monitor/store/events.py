@@ -1,7 +1,9 @@
 """Webhook event payloads and their deterministic identifiers.
 
-Event types: ``monitor.alert.firing``, ``monitor.alert.resolved`` and
-``model.retrain.requested``. The body follows the Standard Webhooks shape
+Event types: ``monitor.alert.firing``, ``monitor.alert.resolved``,
+``model.retrain.requested`` (``data.reason``: ``signals`` or ``schedule``) and
+``model.challenger.better`` / ``model.challenger.worse`` (``data.verdict`` and
+``data.evidence``). The body follows the Standard Webhooks shape
 ``{"type", "timestamp", "data"}``; ``data`` holds ``event_id``, ``model``,
 ``version``, ``monitor``, ``run_id``, ``window`` (``start``/``end``), ``signals``
 (each with ``signal``, ``status``, ``state``, ``previous_state`` and
@@ -25,7 +27,15 @@ from monitor.signals.results import SignalResult
 EVENT_FIRING = "monitor.alert.firing"
 EVENT_RESOLVED = "monitor.alert.resolved"
 EVENT_RETRAIN = "model.retrain.requested"
-EVENT_TYPES: tuple[str, ...] = (EVENT_FIRING, EVENT_RESOLVED, EVENT_RETRAIN)
+EVENT_CHALLENGER_BETTER = "model.challenger.better"
+EVENT_CHALLENGER_WORSE = "model.challenger.worse"
+EVENT_TYPES: tuple[str, ...] = (
+    EVENT_FIRING,
+    EVENT_RESOLVED,
+    EVENT_RETRAIN,
+    EVENT_CHALLENGER_BETTER,
+    EVENT_CHALLENGER_WORSE,
+)
 MAX_RESULTS_PER_SIGNAL = 100
 
 
@@ -101,22 +111,21 @@ def build_payload(
     window_end: datetime,
     signals: list[dict[str, Any]],
     dashboard_url: str | None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON payload of one event (see the module docstring for the fields)."""
-    return {
-        "type": event_type,
-        "timestamp": timestamp.isoformat(),
-        "data": {
-            "event_id": event,
-            "model": model,
-            "version": version,
-            "monitor": monitor,
-            "run_id": run_id,
-            "window": {"start": window_start.isoformat(), "end": window_end.isoformat()},
-            "signals": signals,
-            "dashboard_url": dashboard_link(dashboard_url, model, version, monitor, run_id),
-        },
+    data: dict[str, Any] = {
+        "event_id": event,
+        "model": model,
+        "version": version,
+        "monitor": monitor,
+        "run_id": run_id,
+        "window": {"start": window_start.isoformat(), "end": window_end.isoformat()},
+        "signals": signals,
+        "dashboard_url": dashboard_link(dashboard_url, model, version, monitor, run_id),
+        **(extra or {}),
     }
+    return {"type": event_type, "timestamp": timestamp.isoformat(), "data": data}
 
 
 def encode_body(payload: dict[str, Any]) -> str:

@@ -193,3 +193,27 @@ class ApiKeyGrant:
     def may_use(self, model: str) -> bool:
         """Whether the key may touch model ``model``."""
         return self.models is None or model in self.models
+
+
+@dataclass(frozen=True)
+class RetrainScheduleRecord:
+    """A monitor's ``retrain_every`` clock: when the next scheduled request is due."""
+
+    monitor: str
+    every_s: float
+    next_due_at: datetime
+    last_due_at: datetime | None = None
+    last_requested_at: datetime | None = None
+    last_reason: str | None = None
+    requests: int = 0
+
+
+@dataclass(frozen=True)
+class PromotionRecord:
+    """A challenger promoted to champion."""
+
+    monitor: str
+    from_version: str
+    to_version: str
+    promoted_at: datetime
+    evidence: dict[str, Any]

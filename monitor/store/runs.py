@@ -14,6 +14,7 @@ from monitor.errors import NotFoundError
 from monitor.signals.results import SignalResult
 from monitor.store.alerting import apply_alerts
 from monitor.store.base import as_utc, utcnow
+from monitor.store.lifecycle import apply_lifecycle
 from monitor.store.records import RunRecord
 from monitor.store.session import StoreCore
 from monitor.store.tables_runs import MonitorRow, RunRow, SignalResultRow
@@ -39,7 +40,7 @@ def _result_row(position: int, r: SignalResult) -> SignalResultRow:
         reference_size=r.reference_size,
         current_size=r.current_size,
         message=r.message,
-        details={**r.details, _JUDGEMENT: {k: d[k] for k in _JUDGEMENT_FIELDS}},
+        details={**d["details"], _JUDGEMENT: {k: d[k] for k in _JUDGEMENT_FIELDS}},  # strict JSON (no NaN)
     )
 
 
@@ -164,7 +165,8 @@ class RunStore(StoreCore):
             run.results = [_result_row(i, r) for i, r in enumerate(results)]
             session.flush()
             if policy is not None:
-                apply_alerts(session, run, results, policy)
+                enqueued = apply_alerts(session, run, results, policy)
+                apply_lifecycle(session, run, results, policy, enqueued)
             session.execute(
                 update(MonitorRow)
                 .where(

@@ -10,6 +10,7 @@ from monitor.store.alert_handling import AlertHandlingStore
 from monitor.store.alert_history import AlertHistoryStore
 from monitor.store.apikeys import ApiKeyStore
 from monitor.store.detectors import DetectorStateStore
+from monitor.store.lifecycle import LifecycleStore
 from monitor.store.monitors import MonitorStore
 from monitor.store.outbox import OutboxStore
 from monitor.store.runs import RunStore
@@ -25,6 +26,7 @@ class Store(
     OutboxStore,
     ApiKeyStore,
     DetectorStateStore,
+    LifecycleStore,
 ):
     """Metadata, baselines, monitors, runs, alerts (and their acknowledgements and silences), the webhook outbox and API keys.
 

@@ -48,6 +48,37 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+#: The lifecycle demo: 12 days, drift from day 3, credit:2 in shadow from day 3 + SHADOW_AFTER.
+LIFECYCLE_DAYS = 12
+LIFECYCLE_DRIFT_DAY = 3
+
+
+@pytest.fixture(scope="session")
+def lifecycle_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo home with the lifecycle episode: ``retrain_every: 14d`` and a retrained
+    credit:2 in shadow that the monitor judges ``better`` (the real demo code, fewer days)."""
+    import jobs.demo as demo
+
+    home = tmp_path_factory.mktemp("lifecycle") / "home"
+    patch = pytest.MonkeyPatch()
+    patch.setattr(demo, "_rai_step", lambda home, seed: None)
+    try:
+        demo.run_demo(home=home, days=LIFECYCLE_DAYS, drift_day=LIFECYCLE_DRIFT_DAY, concept_days=(1, 1),
+                      seed=0, lifecycle=True)  # fmt: skip
+    finally:
+        patch.undo()
+    return home
+
+
+@pytest.fixture
+def lifecycle_env(lifecycle_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the dashboard at the lifecycle demo home."""
+    monkeypatch.setenv("RAIWATCH_HOME", str(lifecycle_home))
+    monkeypatch.delenv("RAIWATCH_DATABASE_URL", raising=False)
+    monkeypatch.delenv("RAIWATCH_BUNDLE_DIR", raising=False)
+    return lifecycle_home
+
+
 @pytest.fixture
 def demo_env(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the dashboard at the demo home."""

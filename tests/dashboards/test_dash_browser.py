@@ -34,14 +34,11 @@ PAGES = [
 FORBIDDEN = ("Traceback", "StreamlitAPIException", "streamlit.errors")
 
 
-@pytest.fixture(scope="module")
-def app_url(demo_home: Path, demo_bundle: Path) -> Iterator[str]:
+def _serve(home: Path, bundle_dir: Path | None = None) -> Iterator[str]:
     port = free_port()
-    env = {
-        **os.environ,
-        "RAIWATCH_HOME": str(demo_home),
-        "RAIWATCH_BUNDLE_DIR": str(demo_bundle.parent),
-    }
+    env = {**os.environ, "RAIWATCH_HOME": str(home)}
+    if bundle_dir is not None:
+        env["RAIWATCH_BUNDLE_DIR"] = str(bundle_dir)
     env.pop("RAIWATCH_DATABASE_URL", None)
     cmd = dashboard_command(port, "127.0.0.1")  # what `raiwatch dashboard` runs
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -51,6 +48,16 @@ def app_url(demo_home: Path, demo_bundle: Path) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_home: Path, demo_bundle: Path) -> Iterator[str]:
+    yield from _serve(demo_home, demo_bundle.parent)
+
+
+@pytest.fixture(scope="module")
+def lifecycle_url(lifecycle_home: Path) -> Iterator[str]:
+    yield from _serve(lifecycle_home)
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +105,15 @@ def test_model_tabs_render_their_charts(
         assert browser.evaluate("document.querySelectorAll('.js-plotly-plot').length") >= 1
     finally:
         browser.resize(1000)
+
+
+def test_lifecycle_page_renders_the_verdict_and_its_chart(lifecycle_url: str, browser: Browser) -> None:
+    """The champion/challenger page on the lifecycle demo, as a person sees it."""
+    dom = browser.open(lifecycle_url + "/lifecycle", "Verdict: better", timeout_s=90)
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.screenshot(ARTIFACTS / "dashboard-lifecycle.png")
+    for text in FORBIDDEN:
+        assert text not in dom, f"{text} on /lifecycle"
+    shown = browser.main_text()
+    assert "next retraining due" in shown and "Champion / challenger" in shown
+    assert browser.evaluate("document.querySelectorAll('.js-plotly-plot').length") >= 1

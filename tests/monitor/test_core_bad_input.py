@@ -198,9 +198,10 @@ def test_empty_window_gives_no_data_for_every_signal(baseline: Baseline, tmp_pat
         assert report.row_count == 0 and report.status == "no_data"
         data = [(r.signal, r.status) for r in report.results if r.signal in DATA_SIGNALS]
         assert data == [(name, "no_data") for name in DATA_SIGNALS]
-        # one result per registered signal that applies to the model version, all no_data
+        # one result per registered signal that applies to the model version and is on by
+        # default (the challenger signal is on only when a monitor declares a challenger), all no_data
         assert [r.signal for r in report.results] == [
-            name for name, entry in SIGNALS.items() if entry.applies(MV)
+            name for name, entry in SIGNALS.items() if entry.applies(MV) and entry.settings().enabled
         ]
         assert {r.status for r in report.results} == {"no_data"}
         assert {r.message for r in report.results} == {"the window has no rows"}

@@ -24,6 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from monitor.baseline.reference import Baseline, create_baseline
 from monitor.signals import SIGNALS
 from monitor.signals.base import split_budget
+from monitor.signals.challenger import ChallengerWindow
 from monitor.signals.evaluate import evaluate_window
 from monitor.signals.results import SignalResult
 from monitor.spec.model_version import ModelVersion, parse_model_version
@@ -110,7 +111,39 @@ def _broken_model(b: Baseline, f: pd.DataFrame) -> tuple[Baseline, pd.DataFrame,
     return b, f, {"model": _Broken()}
 
 
+def _shadow_twin(rng: np.random.Generator, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """An equally accurate challenger in shadow: two rules, randomly assigned to the versions per request."""
+    alt = ((frame["score"] + rng.normal(0, 0.15, len(frame))) >= 0.5).astype(int).to_numpy()
+    swap = rng.uniform(size=len(frame)) < 0.5
+    own = frame["prediction"].to_numpy()
+    frame = frame.assign(prediction=np.where(swap, alt, own))
+    challenger = frame[["request_id", "timestamp"]].assign(prediction=np.where(swap, own, alt), label=frame["y"].to_numpy())
+    return frame, {"challenger": ChallengerWindow(version="2", mode="shadow", labelled=challenger)}
+
+
+def _plain(rng: np.random.Generator, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    return frame, {}
+
+
+# What a signal needs beside the window to be judged on a world with no change.
+WORLD: dict[str, Callable[[np.random.Generator, pd.DataFrame], tuple[pd.DataFrame, dict[str, Any]]]] = {
+    "challenger": _shadow_twin,
+}
+
+
+def _unusable_challenger_state(b: Baseline, f: pd.DataFrame) -> tuple[Baseline, pd.DataFrame, dict[str, Any]]:
+    f, extra = _shadow_twin(np.random.default_rng(0), f)
+    extra["challenger"].state = {"version": 999, "garbage": True}
+    return b, f, extra
+
+
+def _config(signal: str) -> SignalConfig:
+    """The default configuration, with ``signal`` on (the challenger signal is off by default)."""
+    return SignalConfig.model_validate({signal: {"enabled": True}})
+
+
 BAD_INPUT: dict[str, Callable[..., tuple[Baseline, pd.DataFrame, dict[str, Any]]]] = {
+    "challenger": _unusable_challenger_state,
     "performance": _scores_out_of_range,
     "estimated_performance": _scores_out_of_range,
     "concept_drift": _unusable_state,
@@ -126,9 +159,9 @@ def test_every_model_signal_has_a_bad_input_case() -> None:
 @pytest.mark.parametrize("signal", MODEL_SIGNALS)
 def test_rerun_identical_unmutated_and_strict_json(signal: str) -> None:
     b = _baseline(1)
-    frame = _rows(np.random.default_rng(2), 600, "w")
+    frame, extra = WORLD.get(signal, _plain)(np.random.default_rng(7), _rows(np.random.default_rng(2), 600, "w"))
     before = (json.dumps(b.to_document(), sort_keys=True, default=str), frame.copy())
-    first, second = _run(b, frame, _only(signal)), _run(b, frame, _only(signal))
+    first, second = _run(b, frame, _only(signal), **extra), _run(b, frame, _only(signal), **extra)
     assert [r.to_dict() for r in first] == [r.to_dict() for r in second]
     assert json.dumps(b.to_document(), sort_keys=True, default=str) == before[0]
     pd.testing.assert_frame_equal(frame, before[1])
@@ -154,15 +187,15 @@ def test_bad_input_is_an_error_result_with_a_message(signal: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("signal", MODEL_SIGNALS)
 def test_no_change_alert_rate_within_the_signal_share(signal: str) -> None:
-    cfg = SignalConfig()
+    cfg = _config(signal)
     share = split_budget(cfg.alpha, SIGNALS, cfg.signal_settings(), _mv())[signal]
     rng = np.random.default_rng(50)
     windows, alerts = 60, 0
     for i in range(windows):
         if i % 15 == 0:
             b = _baseline(100 + i)
-        frame = _rows(rng, 400, f"w{i}")
-        alerts += any(r.status == "alert" for r in _run(b, frame, _only(signal)) if r.signal == signal)
+        frame, extra = WORLD.get(signal, _plain)(rng, _rows(rng, 400, f"w{i}"))
+        alerts += any(r.status == "alert" for r in _run(b, frame, _only(signal), **extra) if r.signal == signal)
     assert alerts <= stats.binom.ppf(0.999, windows, share), (alerts, share)
 
 

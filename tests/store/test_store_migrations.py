@@ -20,6 +20,8 @@ EXPECTED_TABLES = {
     "alert_states",
     "alert_events",
     "alert_handling",
+    "retrain_schedules",
+    "model_promotions",
     "webhook_endpoints",
     "webhook_deliveries",
     "webhook_attempts",
