@@ -71,7 +71,8 @@ class CausalSettings:
 @dataclass(frozen=True)
 class CounterfactualSettings:
     """Which test rows (positions, or an int N for the first N), how many counterfactuals,
-    constraints and the per-row time limit."""
+    constraints, the search method (``sparse``: raiwatch's sparse-first search;
+    ``dice``: DiCE's random search) and the per-row time limit."""
 
     rows: tuple[int, ...] = (0, 1, 2, 3, 4)
     total_cfs: int = 5
@@ -82,6 +83,7 @@ class CounterfactualSettings:
     time_limit_seconds: float = 60.0
     n_jobs: int = 1
     sample_size: int = 250
+    method: Literal["sparse", "dice"] = "sparse"
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,7 @@ class RaiConfig:
             ),
             "causal.estimand": (self.causal.estimand, ("ate", "att", "atc")),
             "causal.data": (self.causal.data, ("train", "test", "both")),
+            "counterfactual.method": (self.counterfactual.method, ("sparse", "dice")),
         }
         for field_name, (value, valid) in choices.items():
             if value not in valid:
@@ -210,6 +213,11 @@ class RaiConfig:
                     f"Field 'counterfactual.permitted_range.{name}' has min {low} > max {high}; "
                     "give [min, max]."
                 )
+        if not self.counterfactual.time_limit_seconds > 0:
+            raise RaiConfigError(
+                "Field 'counterfactual.time_limit_seconds' must be above 0, got "
+                f"{self.counterfactual.time_limit_seconds!r}; it is the wall-clock limit per row."
+            )
         positive_ints = {
             "fairness.min_group_size": self.fairness.min_group_size,
             "fairness.bootstrap": self.fairness.bootstrap,

@@ -1,16 +1,15 @@
-"""Counterfactuals with DiCE, every one re-checked against the real model.
+"""Counterfactuals (sparse-first search, or DiCE), every one re-checked against the real model.
 
-Rows are searched in a loky process pool when ``counterfactual.n_jobs > 1`` or when
-called outside the main thread, each row with its own time limit. Returned
-counterfactuals are predicted again by the real model: ``valid`` is stored per counterfactual, with whether it respects the
-constraints, its distance to the query (mean over features of |change| / MAD for
+Rows are searched in a loky process pool when ``counterfactual.n_jobs > 1``, each row
+with its own time limit (:mod:`rai.components.counterfactual_search`). Returned
+counterfactuals are predicted again by the real model: ``valid`` is stored per
+counterfactual, with whether it respects the constraints, its distance to the query (mean over features of |change| / MAD for
 numeric features, 0/1 for categorical: lower is closer) and sparsity (features
 changed). Diversity is the mean pairwise distance of a row's counterfactuals.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
@@ -27,10 +26,7 @@ def run_counterfactual(inputs: RaiInputs) -> ComponentResult:
     config, settings = inputs.config, inputs.config.counterfactual
     job = _job(inputs)
     queries = [(r, inputs.x_test.iloc[[r]].reset_index(drop=True)) for r in settings.rows]
-    # Outside the main thread (e.g. under a scheduler) SIGALRM cannot enforce the per-row
-    # limit in-process, so the search then runs in a worker process even with n_jobs=1.
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    if queries and (settings.n_jobs > 1 or not in_main_thread):
+    if queries and settings.n_jobs > 1:
         workers = min(settings.n_jobs, len(queries))
         chunks = [queries[i::workers] for i in range(workers)]
         executor = get_reusable_executor(max_workers=workers)
@@ -39,22 +35,20 @@ def run_counterfactual(inputs: RaiInputs) -> ComponentResult:
     else:
         outcomes = search_rows(job, queries)
     scale = _mad_scale(inputs)
-    cf_tables, row_rows = [], []
-    for outcome in outcomes:
-        query = inputs.x_test.iloc[[outcome.row]].reset_index(drop=True)
-        scored = _score(inputs, outcome, query, scale)
-        cf_tables.append(scored)
-        row_rows.append(
-            {
-                "row": outcome.row,
-                "status": outcome.status,
-                "reason": outcome.reason,
-                "found": len(scored),
-                "valid": int(scored["valid"].sum()) if len(scored) else 0,
-                "diversity": _diversity(outcome.counterfactuals, inputs, scale),
-            }
-        )
-    counterfactuals = pd.concat(cf_tables, ignore_index=True) if cf_tables else pd.DataFrame()
+    counterfactuals = _score(inputs, outcomes, scale)
+    found = counterfactuals.groupby("row").size() if len(counterfactuals) else pd.Series()
+    valid = counterfactuals.groupby("row")["valid"].sum() if len(counterfactuals) else pd.Series()
+    row_rows = [
+        {
+            "row": outcome.row,
+            "status": outcome.status,
+            "reason": outcome.reason,
+            "found": int(found.get(outcome.row, 0)),
+            "valid": int(valid.get(outcome.row, 0)),
+            "diversity": _diversity(outcome.counterfactuals, inputs, scale),
+        }
+        for outcome in outcomes
+    ]
     rows = pd.DataFrame(row_rows)
     usable = (
         counterfactuals[counterfactuals["valid"] & counterfactuals["respects_constraints"]]
@@ -96,7 +90,13 @@ def run_counterfactual(inputs: RaiInputs) -> ComponentResult:
         if len(counterfactuals)
         else None,
         "feature_importance": dict(sorted(importance.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "method": "dice-ml random search; validity re-checked with the real model",
+        "method": (
+            "sparse-first search (one feature changed, then two, ...; features put back and "
+            "numeric changes pulled toward the query while the outcome holds)"
+            if settings.method == "sparse"
+            else "dice-ml random search"
+        )
+        + "; validity re-checked with the real model",
         "desired": list(settings.desired_range or ())
         if config.task == "regression"
         else str(settings.desired_class),
@@ -139,6 +139,8 @@ def _job(inputs: RaiInputs) -> SearchJob:
         seed=config.seed,
         time_limit=settings.time_limit_seconds,
         sample_size=settings.sample_size,
+        method=settings.method,
+        desired_label=settings.desired_class,
     )
 
 
@@ -165,23 +167,26 @@ def _distances(
     return pd.DataFrame(parts)
 
 
-def _score(
-    inputs: RaiInputs, outcome: RowOutcome, query: pd.DataFrame, scale: dict[str, float]
-) -> pd.DataFrame:
-    cfs = outcome.counterfactuals
-    if len(cfs) == 0:
+def _score(inputs: RaiInputs, outcomes: list[RowOutcome], scale: dict[str, float]) -> pd.DataFrame:
+    """Every counterfactual re-predicted by the real model (one call) and scored."""
+    found = [o for o in outcomes if len(o.counterfactuals)]
+    if not found:
         return pd.DataFrame()
-    cfs = cfs.astype(inputs.x_test.dtypes.to_dict())
+    features = list(inputs.features)
+    dtypes = inputs.x_test.dtypes.to_dict()
+    cfs = pd.concat([o.counterfactuals[features] for o in found], ignore_index=True)
+    cfs = cfs.astype(dtypes)
+    rows = np.concatenate([np.full(len(o.counterfactuals), o.row) for o in found])
+    repeated = inputs.x_test.iloc[rows][features].reset_index(drop=True)
     settings, model = inputs.config.counterfactual, inputs.model
     predicted = model.predict(cfs)
     if inputs.config.task == "regression":
         low, high = settings.desired_range or (-np.inf, np.inf)
         valid = (predicted >= low) & (predicted <= high)
     elif inputs.config.task == "binary":
-        valid = predicted != model.predict(query)[0]
+        valid = predicted != model.predict(repeated)
     else:
         valid = predicted.astype(str) == str(settings.desired_class)
-    repeated = pd.concat([query] * len(cfs), ignore_index=True)
     distance = _distances(cfs, repeated, inputs, scale)
     changed = distance > 1e-9
     respects = np.ones(len(cfs), dtype=bool)
@@ -194,17 +199,16 @@ def _score(
             ~changed[feature] | ((values >= low - 1e-9) & (values <= high + 1e-9))
         ).to_numpy()
     scored = cfs.assign(
-        row=outcome.row,
-        cf_index=np.arange(len(cfs)),
+        row=rows,
+        cf_index=np.concatenate([np.arange(len(o.counterfactuals)) for o in found]),
         predicted=predicted,
         valid=valid,
         respects_constraints=respects,
         distance=distance.mean(axis=1).to_numpy(),
         n_changed=changed.sum(axis=1).to_numpy(),
     )
-    for feature in inputs.features:
-        scored[f"changed_{feature}"] = changed[feature].to_numpy()
-    return scored
+    changed_columns = pd.DataFrame({f"changed_{f}": changed[f].to_numpy() for f in inputs.features})
+    return pd.concat([scored, changed_columns], axis=1)
 
 
 def _diversity(cfs: pd.DataFrame, inputs: RaiInputs, scale: dict[str, float]) -> float | None:
