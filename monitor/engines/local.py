@@ -102,6 +102,7 @@ class LocalEngine:
         *,
         columns: Sequence[str] | None = None,
         what: str = "input",
+        segments: Any = None,
     ) -> DatasetProfile:
         return build_profile(
             self._batches(source, columns),
@@ -109,6 +110,7 @@ class LocalEngine:
             threads=self.threads,
             what=what,
             on_batch=self.on_batch,
+            segments=segments,
         )
 
     def chunk_profiles(
@@ -119,10 +121,13 @@ class LocalEngine:
         *,
         columns: Sequence[str] | None = None,
         what: str = "input",
+        segments: Any = None,
     ) -> list[DatasetProfile]:
+        # ``segments``: a SegmentProfiler fed in the same pass (monitor/segments/profiles.py)
         return build_chunk_profiles(
-            self._batches(source, columns), plan, list(bounds), threads=self.threads, what=what
-        )
+            self._batches(source, columns), plan, list(bounds), threads=self.threads, what=what,
+            segments=segments,
+        )  # fmt: skip
 
     def describe(self, source: Any) -> dict[str, Any]:
         from monitor.baseline.reference import _fingerprint  # the baseline module imports engines
