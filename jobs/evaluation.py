@@ -92,7 +92,10 @@ class EngineEvaluator:
             report = self._evaluate_on_spark(spec, model_version, baseline, common)
         else:
             batches = logs.scan(model_version, window.start, window.end, batch_rows=self.settings.batch_rows)
-            report = evaluate_window(baseline, batches, threads=self.settings.threads, **common)
+            report = evaluate_window(
+                baseline, batches, threads=self.settings.threads,
+                segments=spec.segments, segment_budget=spec.segment_budget, **common,
+            )  # fmt: skip
         if report.detector_state is not None:
             self.store.save_detector_state(
                 spec.name, detector_checkpoint(window.end), report.detector_state, window.end

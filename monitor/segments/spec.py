@@ -23,8 +23,12 @@ their stored filters)::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from monitor.errors import SchemaError, format_validation_error
 
 DEFAULT_MIN_ROWS = 200
 DEFAULT_SEGMENT_BUDGET = 0.5
@@ -80,3 +84,36 @@ def check_unique_families(specs: tuple[SegmentSpec, ...]) -> tuple[SegmentSpec, 
     if repeated:
         raise ValueError(f"each segment family once; {repeated} appear more than once")
     return specs
+
+
+def parse_segments(data: Any, *, source: str = "<python>") -> tuple[tuple[SegmentSpec, ...], float]:
+    """``(segments, segment_budget)`` of a mapping holding a ``segments:`` list (a monitor file)."""
+    if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
+        raise SchemaError(
+            f"{source}: expected a 'segments:' list, e.g. segments: [{{feature: region}}, "
+            "{cohorts_from: bundles/credit-1}] (a monitor file works)"
+        )
+    try:
+        specs = tuple(SegmentSpec.model_validate(s) for s in data["segments"])
+        budget = float(data.get("segment_budget", DEFAULT_SEGMENT_BUDGET))
+        if not 0 < budget < 1:
+            raise ValueError(f"segment_budget must be between 0 and 1 (exclusive), got {budget}")
+        return check_unique_families(specs), budget
+    except ValidationError as err:
+        raise SchemaError(format_validation_error("segments", source, err)) from None
+    except ValueError as err:
+        raise SchemaError(f"invalid segments in {source}: {err}") from None
+
+
+def load_segments(path: str | Path) -> tuple[tuple[SegmentSpec, ...], float]:
+    """The ``segments:`` (and ``segment_budget:``) of a YAML file such as a monitor's."""
+    from monitor.spec.model_version import load_yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise SchemaError(f"segments file {str(p)!r} does not exist; check the path")
+    try:
+        data = load_yaml(p.read_text())
+    except yaml.YAMLError as err:
+        raise SchemaError(f"segments file {str(p)!r} is not valid YAML: {err}") from err
+    return parse_segments(data, source=str(p))
