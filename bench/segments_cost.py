@@ -22,14 +22,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import DATA_DIR, machine, model_version_document, result_document, save_results, write_dataset
+from _common import (
+    DATA_DIR,
+    machine,
+    model_version_document,
+    result_document,
+    save_results,
+    write_dataset,
+)
 
 FULL_ROWS = 1_000_000
 FAMILY = "cat_1"
@@ -103,7 +107,10 @@ def measure(ref_path: Path, cur_path: Path, *, threads: int, repeats: int) -> di
         "reference_rows_in_segments": sum(seg_rows.values()),
         "smallest_segment_reference_rows": min(seg_rows.values()),
         "window_rows": shapes["profile_whole"][0],
-        "results": {"evaluate_whole": shapes["evaluate_whole"][1], "evaluate_20_segments": shapes["evaluate_20_segments"][1]},
+        "results": {
+            "evaluate_whole": shapes["evaluate_whole"][1],
+            "evaluate_20_segments": shapes["evaluate_20_segments"][1],
+        },
         "timings": medians,
     }
 
@@ -112,28 +119,31 @@ def markdown(doc: dict[str, Any]) -> str:
     m, s = doc["measured"], doc["summary"]
     t = m["timings"]
     rows = [
-        f"| {name.replace('_', ' ')} | {v['wall_s']:.2f} | {v['cpu_s']:.2f} |" for name, v in t.items()
+        f"| {name.replace('_', ' ')} | {v['wall_s']:.2f} | {v['cpu_s']:.2f} |"
+        for name, v in t.items()
     ]
-    return "\n".join([
-        f"# Segments cost: {doc['rows']:,}-row window, {m['segments']} segments of `{FAMILY}`",
-        "",
-        f"Same data as `drift_vs_evidently` (seed {doc['data']['seed']}), {m['threads']} threads, "
-        f"median of {m['repeats']} interleaved runs; load average at the end "
-        f"{doc['load_average_at_end']} on a shared machine. Times include reading the Parquet window.",
-        "",
-        "| configuration | wall s | CPU s |",
-        "|---|---|---|",
-        *rows,
-        "",
-        f"- **Profiling with {m['segments']} segments costs {s['profile_cpu_ratio']:.2f}x the CPU "
-        f"({s['profile_wall_ratio']:.2f}x the wall time) of profiling without** — goal <= 2x: "
-        f"{'met' if s['target_met'] else 'NOT met'}.",
-        f"- End to end (every signal, plus every signal on each of the {m['segments']} segments): "
-        f"{s['evaluate_cpu_ratio']:.2f}x the CPU, {s['evaluate_wall_ratio']:.2f}x the wall time.",
-        f"- Baseline with segments built once in {m['baseline_with_segments']['wall_s']:.1f} s; "
-        f"smallest segment {m['smallest_segment_reference_rows']:,} reference rows.",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"# Segments cost: {doc['rows']:,}-row window, {m['segments']} segments of `{FAMILY}`",
+            "",
+            f"Same data as `drift_vs_evidently` (seed {doc['data']['seed']}), {m['threads']} threads, "
+            f"median of {m['repeats']} interleaved runs; load average at the end "
+            f"{doc['load_average_at_end']} on a shared machine. Times include reading the Parquet window.",
+            "",
+            "| configuration | wall s | CPU s |",
+            "|---|---|---|",
+            *rows,
+            "",
+            f"- **Profiling with {m['segments']} segments costs {s['profile_cpu_ratio']:.2f}x the CPU "
+            f"({s['profile_wall_ratio']:.2f}x the wall time) of profiling without** — goal <= 2x: "
+            f"{'met' if s['target_met'] else 'NOT met'}.",
+            f"- End to end (every signal, plus every signal on each of the {m['segments']} segments): "
+            f"{s['evaluate_cpu_ratio']:.2f}x the CPU, {s['evaluate_wall_ratio']:.2f}x the wall time.",
+            f"- Baseline with segments built once in {m['baseline_with_segments']['wall_s']:.1f} s; "
+            f"smallest segment {m['smallest_segment_reference_rows']:,} reference rows.",
+            "",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         "evaluate_cpu_ratio": t["evaluate_20_segments"]["cpu_s"] / t["evaluate_whole"]["cpu_s"],
         "evaluate_wall_ratio": t["evaluate_20_segments"]["wall_s"] / t["evaluate_whole"]["wall_s"],
     }
-    summary["target_met"] = summary["profile_cpu_ratio"] <= 2.0 and summary["profile_wall_ratio"] <= 2.0
+    summary["target_met"] = (
+        summary["profile_cpu_ratio"] <= 2.0 and summary["profile_wall_ratio"] <= 2.0
+    )
     doc = result_document(
         "segments_cost", rows=args.rows, full_rows=FULL_ROWS, seed=args.seed, started=started,
         data={"generation": data, "segment_family": f"{FAMILY}: its 20 most frequent values"},
