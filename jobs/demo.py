@@ -7,6 +7,10 @@
 3. ingests delayed labels, runs the monitor for every day and prints the
    day-by-day table;
 4. builds a Responsible-AI bundle for the model and prints its gate verdicts.
+
+The monitor also watches each ``employment`` segment (its baseline holds a profile per
+segment): from ``segment_day`` a drift confined to retirees (12 % of traffic) alerts in
+the ``employment=retired`` segment while the aggregate stays under its paging limit.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ import pandas as pd
 from rich.markup import escape
 
 from jobs.cli_common import console, open_store
-from jobs.demo_data import FEATURES, applicants, labels_for, train_model
+from jobs.demo_data import FEATURES, SEGMENT, applicants, labels_for, train_model
 from jobs.demo_service import run_service_step
 from monitor.baseline.reference import create_baseline
 from monitor.ingest.logstore import LogStore
 from monitor.ingest.sdk import InferenceLogger
+from monitor.segments.spec import SegmentSpec
 from monitor.spec.model_version import parse_model_version
 from monitor.spec.settings import Settings
 
@@ -34,6 +39,12 @@ MARKER = ".raiwatch-demo"
 START = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
 ROWS_PER_DAY = 1500
 MONITOR = "credit-daily"
+#: The monitor's segments (its YAML says the same; the baseline holds a profile for each).
+SEGMENTS = (
+    SegmentSpec(
+        feature=SEGMENT[0], min_rows=100, signals=("data_drift", "prediction_drift", "performance")
+    ),
+)
 
 
 def _fresh_home(home: Path) -> None:
@@ -68,7 +79,9 @@ def run_demo(
     drift_day: int = 18,
     concept_days: tuple[int, int] = (8, 13),
     seed: int = 0,
+    segment_day: int | None = None,
 ) -> None:
+    segment_day = max(1, drift_day // 2) if segment_day is None else segment_day
     _fresh_home(home)
     console.width = max(console.width, 132)  # the day-by-day table is wide; pipes default to 80
     rng = np.random.default_rng(seed)
@@ -91,7 +104,9 @@ def run_demo(
     ref["request_id"] = [f"ref-{i}" for i in range(len(ref))]
     (home / "data").mkdir()
     ref.to_parquet(home / "data" / "reference.parquet")
-    baseline = create_baseline(mv, home / "data" / "reference.parquet", seed=seed)
+    baseline = create_baseline(
+        mv, home / "data" / "reference.parquet", seed=seed, segments=SEGMENTS
+    )
     store.save_baseline(mv.name, mv.version, baseline.to_document(), baseline.sample_bytes())
     console.print(
         f"[bold]1.[/] trained the credit model and built its baseline from {len(ref):,} reference rows"
@@ -103,7 +118,9 @@ def run_demo(
     with InferenceLogger(mv, logs, flush_rows=2000, flush_interval_s=1.0) as logger:
         for d in range(days):
             day = START + dt.timedelta(days=d)
-            x = applicants(ROWS_PER_DAY, rng, drifted=d >= drift_day)
+            x = applicants(
+                ROWS_PER_DAY, rng, drifted=d >= drift_day, segment_drift=d >= segment_day
+            )
             scores = model.predict_proba(x[list(FEATURES)])[:, 1]
             truth = labels_for(x, rng, concept_shift=concept_days[0] <= d <= concept_days[1])
             offsets = np.sort(rng.uniform(0, 86_400, size=len(x)))
@@ -125,7 +142,7 @@ def run_demo(
     # 4. the service's work: a monitor with a signed webhook, backfilled day by day
     run_service_step(
         home, settings, store, name=MONITOR, start=START, days=days, drift_day=drift_day,
-        concept_days=concept_days,
+        concept_days=concept_days, segment_day=segment_day,
     )  # fmt: skip
     _rai_step(home, seed)
     exe = _command_name()

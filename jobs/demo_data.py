@@ -2,7 +2,10 @@
 
 Drift is injected from a known day in known features: applicants' ``income``
 falls by 35 % and ``purpose`` shifts towards ``business``; everything else keeps
-its distribution. The model and labels come from the same generating process.
+its distribution. Earlier, a drift confined to one segment (``employment =
+retired``, 12 % of applicants): 40 % of retirees now apply for a ``home`` loan —
+plain in that segment, too small to page in the aggregate. The model and labels
+come from the same generating process.
 """
 
 from __future__ import annotations
@@ -29,14 +32,20 @@ DRIFTED = ("income", "purpose")
 PURPOSES = ["car", "home", "education", "business", "other"]
 
 
-def applicants(n: int, rng: np.random.Generator, *, drifted: bool = False) -> pd.DataFrame:
-    """``n`` synthetic applicants; ``drifted`` applies the demo's data drift."""
+SEGMENT = ("employment", "retired")  # where the segment-only drift happens
+
+
+def applicants(
+    n: int, rng: np.random.Generator, *, drifted: bool = False, segment_drift: bool = False
+) -> pd.DataFrame:
+    """``n`` synthetic applicants; ``drifted`` applies the demo's data drift,
+    ``segment_drift`` the drift confined to retirees."""
     income = rng.lognormal(mean=10.8, sigma=0.45, size=n)
     p_purpose = [0.3, 0.25, 0.15, 0.1, 0.2]
     if drifted:
         income = income * 0.65
         p_purpose = [0.15, 0.15, 0.1, 0.45, 0.15]
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "age": rng.integers(19, 75, size=n).astype(float),
             "income": income.round(0),
@@ -53,6 +62,10 @@ def applicants(n: int, rng: np.random.Generator, *, drifted: bool = False) -> pd
             "sex": rng.choice(["female", "male"], size=n, p=[0.48, 0.52]),
         }
     )
+    moved = (frame[SEGMENT[0]] == SEGMENT[1]).to_numpy() & (rng.random(n) < 0.4)
+    if segment_drift:
+        frame.loc[moved, "purpose"] = "home"
+    return frame
 
 
 def default_probability(x: pd.DataFrame, *, concept_shift: bool = False) -> np.ndarray:

@@ -138,7 +138,8 @@ class SignalResultRow(Base):
     current_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
-    segment: Mapped[str | None] = mapped_column(String(256), nullable=True)  # None: the whole window
+    # the segment judged (``region=EU``); None: the whole window
+    segment: Mapped[str | None] = mapped_column(String(256), nullable=True)
 
     run: Mapped[RunRow] = relationship(back_populates="results")
 
