@@ -145,7 +145,14 @@ def drift_sparklines(engine: Engine, runs: int = SPARKLINE_RUNS) -> dict[str, li
             .over(partition_by=RUNS.c.monitor, order_by=RUNS.c.window_end.desc())
             .label("rn"),
         )
-        .join(RESULTS, and_(RESULTS.c.run_id == RUNS.c.id, RESULTS.c.signal == "dataset_drift"))
+        .join(
+            RESULTS,
+            and_(
+                RESULTS.c.run_id == RUNS.c.id,
+                RESULTS.c.signal == "dataset_drift",
+                RESULTS.c.segment.is_(None),  # the whole window, not its segments
+            ),
+        )
         .subquery("ranked")
     )
     if engine.dialect.name == "postgresql":

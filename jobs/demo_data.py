@@ -2,9 +2,9 @@
 
 Drift is injected from a known day in known features: applicants' ``income``
 falls by 35 % and ``purpose`` shifts towards ``business``; everything else keeps
-its distribution. Earlier, a drift confined to one segment (``employment =
-retired``, 12 % of applicants): 40 % of retirees now apply for a ``home`` loan —
-plain in that segment, too small to page in the aggregate. The model and labels
+its distribution. Earlier, a drift that only segments show: 40 % of retirees
+(12 % of applicants) now apply for a ``home`` loan while as many employed applicants
+turn to other purposes, so the mix over all applicants stays the same. The model and labels
 come from the same generating process.
 """
 
@@ -62,10 +62,29 @@ def applicants(
             "sex": rng.choice(["female", "male"], size=n, p=[0.48, 0.52]),
         }
     )
-    moved = (frame[SEGMENT[0]] == SEGMENT[1]).to_numpy() & (rng.random(n) < 0.4)
     if segment_drift:
-        frame.loc[moved, "purpose"] = "home"
+        _segment_drift(frame, p_purpose)
     return frame
+
+
+def _segment_drift(frame: pd.DataFrame, p_purpose: list[float]) -> None:
+    """40 % of retirees now ask for a home loan, and as many employed applicants fewer: each
+    segment moved, the mix of purposes over all applicants did not (in expectation).
+
+    Uses its own generator seeded from the rows, so the main stream is that of other days.
+    """
+    rng = np.random.default_rng(int(frame["income"].sum()) % 2**32)
+    n, home = len(frame), PURPOSES.index("home")
+    retired = (frame[SEGMENT[0]] == SEGMENT[1]).to_numpy()
+    gained = 0.4 * (1 - p_purpose[home]) * retired.mean()  # share of all rows turned to home
+    home_seekers = (frame["purpose"] == "home").to_numpy()
+    employed = (frame[SEGMENT[0]] == "employed").to_numpy() & home_seekers
+    give_back = gained / max(employed.mean(), 1e-9)  # the employed home-seekers that turn away
+    others = [c for c in PURPOSES if c != "home"]
+    weights = np.array([p_purpose[PURPOSES.index(c)] for c in others])
+    away = employed & (rng.random(n) < give_back)
+    frame.loc[away, "purpose"] = rng.choice(others, size=int(away.sum()), p=weights / weights.sum())
+    frame.loc[retired & (rng.random(n) < 0.4), "purpose"] = "home"
 
 
 def default_probability(x: pd.DataFrame, *, concept_shift: bool = False) -> np.ndarray:

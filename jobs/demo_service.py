@@ -47,7 +47,7 @@ signals:
 segments:                  # every listed signal also runs on each employment segment
   - feature: employment
     min_rows: 100
-    signals: [data_drift, prediction_drift, performance]
+    signals: [data_drift, performance]
 webhooks:
   - url: {url}
     secret_env: {SECRET_ENV}
@@ -121,7 +121,8 @@ def _print_days(
     segment_day: int | None = None,
 ) -> None:
     hidden = (
-        f"; from day {segment_day} retirees only (12 % of traffic) apply more for home loans"
+        f"; from day {segment_day} retirees (12 % of traffic) turn to home loans, employed "
+        "applicants away from them: the aggregate mix is unchanged"
         if segment_day is not None
         else ""
     )

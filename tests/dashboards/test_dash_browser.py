@@ -27,6 +27,7 @@ PAGES = [
     ("overview", "/", "No traffic"),
     ("model", "/model?model=credit&version=1", "latest: alert"),
     ("model-failed-run", "/model?model=churn&version=2", "failed"),
+    ("model-segment", "/model?model=credit&version=1&segment=employment%3Dretired", "Showing segment"),
     ("deep-link", "/?model=credit&version=1&monitor=credit-daily", "latest: alert"),
     ("alerts", "/alerts", "Signals firing"),
     ("rai", "/rai", "gates pass"),
