@@ -83,7 +83,11 @@ def test_page_renders_without_exception(
 
 @pytest.mark.parametrize(
     ("tab", "marker"),
-    [("Performance", "rows per window"), ("Change detection", "First detection")],
+    [
+        ("Performance", "rows per window"),
+        ("Change detection", "First detection"),
+        ("Segments", "Each cell is the worst status of a signal in a segment"),
+    ],
 )
 def test_model_tabs_render_their_charts(
     app_url: str, browser: Browser, tab: str, marker: str
