@@ -48,3 +48,17 @@ def test_a_segment_alert_pages_and_names_the_segment(store: Store) -> None:
     assert entry["signal"] == "data_drift" and entry["segments"] == ["region=EU"]
     assert entry["results"] == [{"segment": "region=EU", "feature": "x0", "metric": "wasserstein", "value": 0.4,
                                  "threshold": 0.05, "status": "alert", "p_value": None}]  # fmt: skip
+
+
+def test_metrics_give_segment_results_their_own_series(store: Store) -> None:
+    from jobs.metrics import IngestCounters, render_metrics
+
+    store.save_run("m1", "credit", "1", T0, T0 + HOUR, "alert", _results("alert"), 1000, 0.1, {})
+    lines = render_metrics(store, IngestCounters()).splitlines()
+    whole = [ln for ln in lines if ln.startswith("raiwatch_signal_value{")]
+    assert whole == ['raiwatch_signal_value{monitor="m1",model="credit",version="1",signal="data_drift",'
+                     'feature="x0",metric="wasserstein"} 0.02']  # fmt: skip
+    assert ('raiwatch_segment_signal_status_code{monitor="m1",model="credit",version="1",segment="region=EU",'
+            'signal="data_drift",feature="x0",metric="wasserstein"} 2') in lines  # fmt: skip
+    series = [ln.rsplit(" ", 1)[0] for ln in lines if not ln.startswith("#")]
+    assert len(series) == len(set(series))  # no duplicated series
