@@ -64,3 +64,10 @@ def test_segment_matrix_takes_the_worst_status_and_puts_the_whole_window_first()
     fig = segment_heatmap(matrix, title="t")
     assert list(fig.data[0].y) == list(matrix.index) and list(fig.data[0].x) == list(matrix.columns)
     assert fig.data[0].z[1][0] == 3  # alert's place in the colour scale
+
+
+def test_overview_names_the_segment_of_a_segment_alert(demo_env: Path) -> None:
+    at = run_page("overview")
+    no_exception(at)
+    in_alert = at.dataframe[0].value.set_index("model").loc["credit", "in_alert"]
+    assert "[employment=" in in_alert  # e.g. "income [employment=retired]"
