@@ -10,6 +10,7 @@ aggregate's (a region that was always harder is not "degraded").
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -91,5 +92,8 @@ def fit_segment_baselines(
     for family in profiler.families:
         for i, key in enumerate(family.keys):
             rows = segment_sample(sample, family, i).to_pandas()
-            performance[key] = fit_model_baselines(mv, rows, seed=seed)
+            # a metric can be undefined in some bootstrap draws of a small segment
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                performance[key] = fit_model_baselines(mv, rows, seed=seed)
     return SegmentBaselines(profiler.families, profiler.profiles(), performance)
