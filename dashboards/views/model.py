@@ -125,7 +125,9 @@ def render() -> None:
     every_segment = data.results(src.db_url, monitor)
     segment = model_segments.choose_segment(every_segment)
     results = model_segments.only(every_segment, segment)
-    if segment is not None:
+    if segment is None:
+        model_segments.alerting_segments(every_segment, run)
+    else:
         st.info(
             f"Showing segment **{segment}**: its results against its own baseline profile "
             "(distribution overlays show all traffic)."

@@ -42,6 +42,30 @@ def only(results: pd.DataFrame, segment: str | None) -> pd.DataFrame:
     return results[keep].reset_index(drop=True)
 
 
+def alerting_segments(results: pd.DataFrame, run: pd.Series) -> None:
+    """On the whole-traffic view, name the segments in alert in the chosen run (they may be
+    the only place a change shows)."""
+    if "segment" not in results:
+        return
+    mine = results[(results["run_id"] == int(run["id"])) & results["segment"].notna()]
+    hot = mine[mine["status"] == "alert"]
+    if hot.empty:
+        return
+    parts = []
+    for segment, rows in hot.groupby("segment", sort=True):
+        what = sorted(
+            {
+                f"{r.signal}: {r.feature if isinstance(r.feature, str) else r.metric}"
+                for r in rows.itertuples()
+            }
+        )
+        parts.append(f"**{segment}** ({', '.join(what)})")
+    st.warning(
+        "Segments in alert in this window: " + "; ".join(parts) + ". Choose one under *Segment* "
+        "in the sidebar, or see the Segments tab."
+    )
+
+
 def heatmap(results: pd.DataFrame, run: pd.Series) -> None:
     """Segments x signals for the chosen run, with the segments too small to judge."""
     segments = segments_of(results)

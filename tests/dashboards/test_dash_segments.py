@@ -47,6 +47,8 @@ def test_early_window_retirees_alert_while_the_aggregate_does_not(demo_env: Path
     cells = frame_with(at, "segment")
     drifted = cells[(cells["signal"] == "data_drift") & (cells["status"] == "alert")]
     assert "employment=retired" in set(drifted["segment"]), cells
+    shown = texts(at)  # the whole-traffic view names the segments in alert
+    assert "Segments in alert in this window" in shown and "data_drift: purpose" in shown
     assert DRIFT_DAY > 1  # the aggregate drift starts later: day 1 is the segment's alone
 
 
