@@ -39,6 +39,7 @@ RESULT_COLUMNS = [
     "current_size",
     "message",
     "details",
+    "segment",  # None: the whole window; else the segment judged (``region=EU``)
 ]
 
 

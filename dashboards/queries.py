@@ -108,14 +108,20 @@ def alerting_results(engine: Engine) -> pd.DataFrame:
     """``(monitor, signal, feature)`` of every result in alert in a monitor's latest run with data."""
     latest = _latest_runs_query().subquery("latest_runs")
     query = (
-        select(latest.c.monitor, RESULTS.c.signal, RESULTS.c.feature)
+        select(latest.c.monitor, RESULTS.c.signal, RESULTS.c.feature, RESULTS.c.segment)
         .join(RESULTS, RESULTS.c.run_id == latest.c.id)
         .where(RESULTS.c.status == "alert")
         .order_by(latest.c.monitor, RESULTS.c.position)
     )
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(query).all(), columns=["monitor", "signal", "feature"])
-    return frame.drop_duplicates()
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["monitor", "signal", "feature", "segment"])
+    # a result judged on a segment says where: ``purpose [employment=retired]``
+    named = frame["segment"].notna()
+    frame.loc[named, "feature"] = [
+        f"{f if isinstance(f, str) else 'all'} [{s}]" for f, s in zip(frame.loc[named, "feature"], frame.loc[named, "segment"], strict=True)
+    ]
+    return frame.drop(columns="segment").drop_duplicates()
 
 
 def firing_alerts(engine: Engine) -> pd.DataFrame:
@@ -145,7 +151,14 @@ def drift_sparklines(engine: Engine, runs: int = SPARKLINE_RUNS) -> dict[str, li
             .over(partition_by=RUNS.c.monitor, order_by=RUNS.c.window_end.desc())
             .label("rn"),
         )
-        .join(RESULTS, and_(RESULTS.c.run_id == RUNS.c.id, RESULTS.c.signal == "dataset_drift"))
+        .join(
+            RESULTS,
+            and_(
+                RESULTS.c.run_id == RUNS.c.id,
+                RESULTS.c.signal == "dataset_drift",
+                RESULTS.c.segment.is_(None),  # the whole window, not its segments
+            ),
+        )
         .subquery("ranked")
     )
     if engine.dialect.name == "postgresql":

@@ -43,6 +43,7 @@ from monitor.baseline.reference import Baseline, create_baseline
 from monitor.errors import RaiwatchError, SchemaError
 from monitor.ingest.sources import iter_batches
 from monitor.redaction import redact
+from monitor.segments.spec import DEFAULT_SEGMENT_BUDGET, SegmentSpec, load_segments, parse_segments
 from monitor.signals.evaluate import WindowReport, evaluate_window
 from monitor.signals.results import SignalResult
 from monitor.spec.model_version import load_model_version
@@ -131,6 +132,10 @@ def baseline_create(
         Path | None, typer.Option("--file", "-f", help="model-version YAML (registers it)")
     ] = None,
     seed: int = 0,
+    segments: Annotated[
+        Path | None,
+        typer.Option("--segments", help="a monitor YAML whose `segments:` get a profile each"),
+    ] = None,
     engine: Engine = "local",
     spark_master: SparkMaster = None,
     spark_conf: SparkConf = None,
@@ -160,7 +165,7 @@ def baseline_create(
             mv, data, bins=settings.histogram_bins,
             reservoir_size=settings.reservoir_size, top_k=settings.top_k_categories, seed=seed,
             batch_rows=settings.batch_rows, threads=settings.threads, on_batch=advance, model=model,
-            engine=on_spark,
+            engine=on_spark, segments=load_segments(segments)[0] if segments is not None else (),
         )  # fmt: skip
     bid = store.save_baseline(mv.name, mv.version, baseline.to_document(), baseline.sample_bytes())
     console.print(
@@ -170,6 +175,9 @@ def baseline_create(
     )
     for part, value in sorted((baseline.performance or {}).items()):
         console.print(f"  {part}: {value.get('error', 'ready')}")
+    if baseline.segments is not None:
+        sizes = ", ".join(f"{k} ({p.row_count:,})" for k, p in baseline.segments.profiles.items())
+        console.print(f"  segments: {sizes}")
     limits = detection_limits(baseline, SignalConfig())
     if limits["mean_shift_detectable_at_95pct_power"]:
         shown = ", ".join(f"{v}σ at {k} rows" for k, v in limits["mean_shift_detectable_at_95pct_power"].items())
@@ -306,16 +314,30 @@ def load_signal_config(path: Path | None) -> SignalConfig:
         raise SchemaError(f"invalid signals in {path}: {err}") from None
 
 
+def _config_segments(path: Path | None) -> tuple[tuple[SegmentSpec, ...], float]:
+    """The ``segments:`` of the ``--config`` file (none when it has no such block)."""
+    if path is None or not path.is_file():
+        return (), DEFAULT_SEGMENT_BUDGET
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict) or "segments" not in data:
+        return (), DEFAULT_SEGMENT_BUDGET
+    return parse_segments(data, source=str(path))
+
+
 def print_report(report: WindowReport, *, show_ok: bool = False) -> None:
     table = Table(
         title=f"{report.model}:{report.version}  rows={report.row_count:,}  status={report.status}"
     )
-    for col in ("signal", "feature", "metric", "value", "threshold", "status", "note"):
+    segmented = any(r.segment is not None for r in report.results)
+    for col in ("segment",) * segmented + ("signal", "feature", "metric", "value", "threshold", "status", "note"):
         table.add_column(col)
     for r in report.results:
         if not show_ok and r.status == "ok" and r.signal == "data_quality":
             continue
+        if not show_ok and r.segment is not None and r.status in ("ok", "no_data"):
+            continue  # per-segment rows: only what needs a look (--all shows every one)
         table.add_row(
+            *((r.segment or "(all)",) if segmented else ()),
             r.signal,
             r.feature or "—",
             r.metric,
@@ -345,7 +367,8 @@ def monitor_run(
         ),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="YAML with a `signals:` block")
+        Path | None,
+        typer.Option("--config", "-c", help="YAML with a `signals:` block (and `segments:`, as a monitor file)"),
     ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="write the results as JSON here")
@@ -382,7 +405,10 @@ def monitor_run(
     baseline = load_baseline(store, model, version)
     mv = baseline.model_version
     signal_config = load_signal_config(config)
+    segment_specs = _config_segments(config)
     if engine == "spark":
+        if segment_specs[0]:
+            raise SchemaError("segments are profiled by the local engine; drop --engine spark or `segments:`")
         from monitor.engines.spark_window import evaluate_on_spark
 
         if file is None and (t0 is None or t1 is None):
@@ -397,7 +423,7 @@ def monitor_run(
                 labels=log_store(settings).read_labels(mv),
             )  # fmt: skip
     else:
-        report = _run_local(settings, baseline, file, t0, t1, signal_config)
+        report = _run_local(settings, baseline, file, t0, t1, signal_config, segment_specs)
     _finish_run(report, baseline, json_out, fail_on, evidently_html, evidently_json, all_results)
 
 
@@ -408,6 +434,7 @@ def _run_local(
     t0: dt.datetime | None,
     t1: dt.datetime | None,
     signal_config: SignalConfig,
+    segments: tuple[tuple[SegmentSpec, ...], float] = ((), DEFAULT_SEGMENT_BUDGET),
 ) -> WindowReport:
     mv = baseline.model_version
     if file is not None:
@@ -425,6 +452,8 @@ def _run_local(
             threads=settings.threads,
             on_batch=advance,
             labels=log_store(settings).read_labels(mv),  # joined by request id
+            segments=segments[0],
+            segment_budget=segments[1],
         )
 
 

@@ -13,6 +13,11 @@ business loans riskier than the model learned; four days into it the team retrai
 on the labelled drifted days and deploys ``credit:2`` in shadow (its logs carry the
 same request ids), the monitor compares the two every day until the ``challenger``
 signal says ``better``, and ``retrain_every: 14d`` sends scheduled retraining requests.
+
+The monitor also watches each ``employment`` segment (its baseline holds a profile per
+segment): from ``segment_day`` retirees (12 % of traffic) turn to home loans and employed
+applicants away from them; the ``employment=retired`` segment alerts while the aggregate
+mix of purposes, unchanged, does not.
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ import pandas as pd
 from rich.markup import escape
 
 from jobs.cli_common import console, open_store
-from jobs.demo_data import FEATURES, applicants, labels_for, train_model
+from jobs.demo_data import FEATURES, SEGMENT, applicants, labels_for, train_model
 from jobs.demo_service import run_service_step
 from monitor.baseline.reference import create_baseline
 from monitor.ingest.logstore import LogStore
 from monitor.ingest.sdk import InferenceLogger
+from monitor.segments.spec import SegmentSpec
 from monitor.spec.model_version import parse_model_version
 from monitor.spec.settings import Settings
 
@@ -46,6 +52,8 @@ MONITOR = "credit-daily"
 #: (labels arrive 3 days late, so it is trained on the labels of the first drifted days).
 RISKIER_BUSINESS = 1.5
 SHADOW_AFTER = 5
+#: The monitor's segments (its YAML says the same; the baseline holds a profile for each).
+SEGMENTS = (SegmentSpec(feature=SEGMENT[0], min_rows=100, signals=("data_drift", "performance")),)
 
 
 def _fresh_home(home: Path) -> None:
@@ -81,7 +89,9 @@ def run_demo(
     concept_days: tuple[int, int] = (8, 13),
     seed: int = 0,
     lifecycle: bool = False,
+    segment_day: int | None = None,
 ) -> None:
+    segment_day = max(1, drift_day // 2) if segment_day is None else segment_day
     _fresh_home(home)
     console.width = max(console.width, 132)  # the day-by-day table is wide; pipes default to 80
     rng = np.random.default_rng(seed)
@@ -104,7 +114,9 @@ def run_demo(
     ref["request_id"] = [f"ref-{i}" for i in range(len(ref))]
     (home / "data").mkdir()
     ref.to_parquet(home / "data" / "reference.parquet")
-    baseline = create_baseline(mv, home / "data" / "reference.parquet", seed=seed)
+    baseline = create_baseline(
+        mv, home / "data" / "reference.parquet", seed=seed, segments=SEGMENTS
+    )
     store.save_baseline(mv.name, mv.version, baseline.to_document(), baseline.sample_bytes())
     console.print(
         f"[bold]1.[/] trained the credit model and built its baseline from {len(ref):,} reference rows"
@@ -119,7 +131,9 @@ def run_demo(
     with InferenceLogger(mv, logs, flush_rows=2000, flush_interval_s=1.0) as logger:
         for d in range(days):
             day = START + dt.timedelta(days=d)
-            x = applicants(ROWS_PER_DAY, rng, drifted=d >= drift_day)
+            x = applicants(
+                ROWS_PER_DAY, rng, drifted=d >= drift_day, segment_drift=d >= segment_day
+            )
             scores = model.predict_proba(x[list(FEATURES)])[:, 1]
             risk = RISKIER_BUSINESS if lifecycle and d >= drift_day else 0.3
             truth = labels_for(x, rng, concept_shift=concept_days[0] <= d <= concept_days[1], business_risk=risk)
@@ -153,6 +167,7 @@ def run_demo(
     run_service_step(
         home, settings, store, name=MONITOR, start=START, days=days, drift_day=drift_day,
         concept_days=concept_days, challenger_day=shadow_day, retrain_every="14d" if lifecycle else None,
+        segment_day=segment_day,
     )  # fmt: skip
     _rai_step(home, seed)
     exe = _command_name()

@@ -2,7 +2,10 @@
 
 Drift is injected from a known day in known features: applicants' ``income``
 falls by 35 % and ``purpose`` shifts towards ``business``; everything else keeps
-its distribution. The model and labels come from the same generating process.
+its distribution. Earlier, a drift that only segments show: 40 % of retirees
+(12 % of applicants) now apply for a ``home`` loan while as many employed applicants
+turn to other purposes, so the mix over all applicants stays the same. The model and labels
+come from the same generating process.
 """
 
 from __future__ import annotations
@@ -29,14 +32,20 @@ DRIFTED = ("income", "purpose")
 PURPOSES = ["car", "home", "education", "business", "other"]
 
 
-def applicants(n: int, rng: np.random.Generator, *, drifted: bool = False) -> pd.DataFrame:
-    """``n`` synthetic applicants; ``drifted`` applies the demo's data drift."""
+SEGMENT = ("employment", "retired")  # where the segment-only drift happens
+
+
+def applicants(
+    n: int, rng: np.random.Generator, *, drifted: bool = False, segment_drift: bool = False
+) -> pd.DataFrame:
+    """``n`` synthetic applicants; ``drifted`` applies the demo's data drift,
+    ``segment_drift`` the drift confined to retirees."""
     income = rng.lognormal(mean=10.8, sigma=0.45, size=n)
     p_purpose = [0.3, 0.25, 0.15, 0.1, 0.2]
     if drifted:
         income = income * 0.65
         p_purpose = [0.15, 0.15, 0.1, 0.45, 0.15]
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "age": rng.integers(19, 75, size=n).astype(float),
             "income": income.round(0),
@@ -53,6 +62,29 @@ def applicants(n: int, rng: np.random.Generator, *, drifted: bool = False) -> pd
             "sex": rng.choice(["female", "male"], size=n, p=[0.48, 0.52]),
         }
     )
+    if segment_drift:
+        _segment_drift(frame, p_purpose)
+    return frame
+
+
+def _segment_drift(frame: pd.DataFrame, p_purpose: list[float]) -> None:
+    """40 % of retirees now ask for a home loan, and as many employed applicants fewer: each
+    segment moved, the mix of purposes over all applicants did not (in expectation).
+
+    Uses its own generator seeded from the rows, so the main stream is that of other days.
+    """
+    rng = np.random.default_rng(int(frame["income"].sum()) % 2**32)
+    n, home = len(frame), PURPOSES.index("home")
+    retired = (frame[SEGMENT[0]] == SEGMENT[1]).to_numpy()
+    gained = 0.4 * (1 - p_purpose[home]) * retired.mean()  # share of all rows turned to home
+    home_seekers = (frame["purpose"] == "home").to_numpy()
+    employed = (frame[SEGMENT[0]] == "employed").to_numpy() & home_seekers
+    give_back = gained / max(employed.mean(), 1e-9)  # the employed home-seekers that turn away
+    others = [c for c in PURPOSES if c != "home"]
+    weights = np.array([p_purpose[PURPOSES.index(c)] for c in others])
+    away = employed & (rng.random(n) < give_back)
+    frame.loc[away, "purpose"] = rng.choice(others, size=int(away.sum()), p=weights / weights.sum())
+    frame.loc[retired & (rng.random(n) < 0.4), "purpose"] = "home"
 
 
 def default_probability(

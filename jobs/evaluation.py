@@ -111,7 +111,8 @@ class EngineEvaluator:
             )
             report = evaluate_window(
                 baseline, batches, threads=self.settings.threads, challenger=challenger,
-                keep_predictions=challenger is not None and challenger.mode == "shadow", **common,
+                keep_predictions=challenger is not None and challenger.mode == "shadow",
+                segments=spec.segments, segment_budget=spec.segment_budget, **common,
             )  # fmt: skip
         if report.detector_state is not None:
             self.store.save_detector_state(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from typing import Any
 
 from monitor.store import Store
 
@@ -28,6 +29,22 @@ def _labels(**labels: str | None) -> str:
     """Every label, always (``""`` for a missing value): one label set per metric family."""
     inner = ",".join(f'{k}="{_escape(v or "")}"' for k, v in labels.items())
     return "{" + inner + "}" if inner else ""
+
+
+def _segment_series(out: list[str], family: Any, runs: list[Any], codes: str) -> None:
+    """Results judged on a segment (``segments:`` of a monitor), with a ``segment`` label."""
+    family("raiwatch_segment_signal_value", "gauge", "Value of each segment result in the latest window with data.")
+    family("raiwatch_segment_signal_status_code", "gauge", f"Status of each segment result ({codes}).")
+    for run in runs:
+        for r in run.results:
+            if r.segment is None:
+                continue
+            labels = _labels(monitor=run.monitor, model=run.model_name, version=run.model_version,
+                             segment=r.segment, signal=r.signal, feature=r.feature, metric=r.metric)  # fmt: skip
+            value = r.to_dict()["value"]
+            if value is not None:
+                out.append(f"raiwatch_segment_signal_value{labels} {value}")
+            out.append(f"raiwatch_segment_signal_status_code{labels} {STATUS_CODES[r.status]}")
 
 
 class IngestCounters:
@@ -71,6 +88,8 @@ def render_metrics(store: Store, counters: IngestCounters) -> str:
     family("raiwatch_signal_status_code", "gauge", f"Status of each signal result ({codes}).")
     for run in with_data:
         for r in run.results:
+            if r.segment is not None:  # segment results: their own families, below
+                continue
             labels = _labels(monitor=run.monitor, model=run.model_name, version=run.model_version,
                              signal=r.signal, feature=r.feature, metric=r.metric)  # fmt: skip
             d = r.to_dict()
@@ -79,6 +98,7 @@ def render_metrics(store: Store, counters: IngestCounters) -> str:
             if d["threshold"] is not None:
                 out.append(f"raiwatch_signal_threshold{labels} {d['threshold']}")
             out.append(f"raiwatch_signal_status_code{labels} {STATUS_CODES[r.status]}")
+    _segment_series(out, family, with_data, codes)
     family("raiwatch_run_status_code", "gauge", f"Status of the latest run with data ({codes}).")
     family("raiwatch_run_duration_seconds", "gauge", "Duration of the latest run with data.")
     family("raiwatch_run_rows", "gauge", "Rows in the latest window with data.")

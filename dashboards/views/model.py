@@ -13,6 +13,7 @@ from dashboards.views import (
     model_drift,
     model_performance,
     model_runs,
+    model_segments,
     model_signals,
     model_summary,
 )
@@ -121,7 +122,16 @@ def render() -> None:
     _header(src, monitor, runs)
     if run["status"] == "error":
         _failed_run(run)
-    results = data.results(src.db_url, monitor)
+    every_segment = data.results(src.db_url, monitor)
+    segment = model_segments.choose_segment(every_segment)
+    results = model_segments.only(every_segment, segment)
+    if segment is None:
+        model_segments.alerting_segments(every_segment, run)
+    else:
+        st.info(
+            f"Showing segment **{segment}**: its results against its own baseline profile "
+            "(distribution overlays show all traffic)."
+        )
     model_summary.what_is_wrong(
         name,
         version,
@@ -130,7 +140,9 @@ def render() -> None:
         results,
         examples=lambda feature: model_drift.quality_examples_of(src, name, version, run, feature),
     )
-    tabs = st.tabs(["Signals", "Drift", "Data quality", "Performance", "Change detection", "Runs"])
+    tabs = st.tabs(
+        ["Signals", "Drift", "Data quality", "Performance", "Change detection", "Runs", "Segments"]
+    )
     with tabs[0]:
         model_signals.timelines(results)
     with tabs[1]:
@@ -143,3 +155,5 @@ def render() -> None:
         model_performance.change_detection(results)
     with tabs[5]:
         model_runs.history(src, monitor, runs)
+    with tabs[6]:
+        model_segments.heatmap(every_segment, run)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from monitor.baseline.model_parts import fit_model_baselines
 from monitor.engines.local import LocalEngine, ProfileEngine
+from monitor.errors import SchemaError
 from monitor.ingest.conform import missing_columns_error, profile_kind
 from monitor.ingest.delta import delta_snapshot, is_delta_table
 from monitor.profiles.column import CategoricalProfile, NumericProfile
@@ -32,7 +33,13 @@ from monitor.profiles.dataset import (
     ProfilePlan,
 )
 from monitor.profiles.reservoir import Reservoir
+from monitor.segments.baseline import SegmentBaselines, fit_segment_baselines
+from monitor.segments.plan import resolve_families
+from monitor.segments.profiles import SegmentProfiler
 from monitor.spec.model_version import FeatureSpec, ModelVersion
+
+if TYPE_CHECKING:
+    from monitor.segments.spec import SegmentSpec
 
 BASELINE_SCHEMA_VERSION = 1
 FULL_HASH_BYTES = 64 << 20
@@ -80,6 +87,7 @@ class Baseline:
     performance: dict[str, Any] | None = None
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
     source: dict[str, Any] = field(default_factory=dict)
+    segments: SegmentBaselines | None = None  # per-segment profiles (``segments:`` of a monitor)
 
     def window_plan(self) -> ProfilePlan:
         """The plan windows are profiled with: baseline edges, ranges and categories."""
@@ -111,6 +119,7 @@ class Baseline:
             "profile": self.profile.to_document(),
             "chunks": [c.to_document() for c in self.chunks],
             "performance": self.performance,
+            **({"segments": self.segments.to_document()} if self.segments is not None else {}),
         }
 
     def sample_bytes(self) -> bytes:
@@ -136,7 +145,10 @@ class Baseline:
             tuple(p.get("key_columns", ())), tuple(p["passthrough"]),
         )  # fmt: skip
         chunks = [DatasetProfile.from_document(c) for c in doc.get("chunks", [])]
-        return cls(mv, profile, plan, chunks, doc.get("performance"), doc["created_at"], doc.get("source", {}))
+        segments = SegmentBaselines.from_document(doc["segments"]) if doc.get("segments") else None
+        return cls(
+            mv, profile, plan, chunks, doc.get("performance"), doc["created_at"], doc.get("source", {}), segments
+        )
 
 
 def sampling_key_columns(specs: list[FeatureSpec], n: int = 4) -> tuple[str, ...]:
@@ -187,6 +199,7 @@ def create_baseline(
     on_batch: Callable[[int], None] | None = None,
     model: Any = None,
     engine: ProfileEngine | None = None,
+    segments: Sequence[SegmentSpec] = (),
 ) -> Baseline:
     """Profile reference data (a file or frame) into a :class:`Baseline`.
 
@@ -194,6 +207,8 @@ def create_baseline(
     performance and a CBPE calibration; with ``model`` (the real model, loaded from
     the model version's ``model_uri``) its permutation importance. ``engine`` chooses
     where the profiles are built (:mod:`monitor.engines`; default: this process).
+    ``segments`` (the ``segments:`` of a monitor) adds a profile per segment, built in
+    the second pass (local engine).
     """
     engine = engine or LocalEngine(threads=threads, batch_rows=batch_rows, on_batch=on_batch)
     specs = model_version.profiled_columns()
@@ -230,15 +245,34 @@ def create_baseline(
     k = max(1, min(n_chunks, total // 100)) if total else 1
     bounds = np.linspace(0, total, k + 1).astype(int)
     chunk_plan = replace(plan, reservoir_size=0)
-    chunks = engine.chunk_profiles(source, chunk_plan, [int(b) for b in bounds], columns=wanted)
+    profiler = _segment_profiler(segments, model_version, first, chunk_plan, engine)
+    extra: dict[str, Any] = {"segments": profiler} if profiler is not None else {}  # local engine only
+    chunks = engine.chunk_profiles(source, chunk_plan, [int(b) for b in bounds], columns=wanted, **extra)
     merged = chunks[0]
     for c in chunks[1:]:
         merged = merged.merge(c)
     merged.reservoir = first.reservoir
     model_parts = fit_model_baselines(model_version, first.reservoir.to_pandas(), model=model, seed=seed)
-    return Baseline(
-        model_version, merged, plan, chunks if k > 1 else [], model_parts, source=engine.describe(source)
+    segment_parts = (
+        fit_segment_baselines(profiler, first.reservoir, model_version, seed=seed) if profiler is not None else None
     )
+    return Baseline(
+        model_version, merged, plan, chunks if k > 1 else [], model_parts, source=engine.describe(source),
+        segments=segment_parts,
+    )  # fmt: skip
+
+
+def _segment_profiler(
+    segments: Sequence[SegmentSpec], mv: ModelVersion, first: DatasetProfile, plan: ProfilePlan, engine: Any
+) -> SegmentProfiler | None:
+    if not segments:
+        return None
+    if engine.name != "local":
+        raise SchemaError(
+            f"segment baselines are built by the local engine, not {engine.name!r}; "
+            "create the baseline without --engine spark, or without segments"
+        )
+    return SegmentProfiler(resolve_families(segments, mv, first), plan)
 
 
 __all__ = ["Baseline", "Reservoir", "create_baseline", "histogram_edges"]

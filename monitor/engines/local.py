@@ -108,6 +108,7 @@ class LocalEngine:
         start: Any = None,
         end: Any = None,
         time_column: str | None = None,
+        segments: Any = None,
     ) -> DatasetProfile:
         """The profile of ``source`` (rows with ``start <= time_column < end`` when given)."""
         if start is None and end is None:
@@ -123,6 +124,7 @@ class LocalEngine:
             threads=self.threads,
             what=what,
             on_batch=self.on_batch,
+            segments=segments,
         )
 
     def chunk_profiles(
@@ -133,10 +135,13 @@ class LocalEngine:
         *,
         columns: Sequence[str] | None = None,
         what: str = "input",
+        segments: Any = None,
     ) -> list[DatasetProfile]:
+        # ``segments``: a SegmentProfiler fed in the same pass (monitor/segments/profiles.py)
         return build_chunk_profiles(
-            self._batches(source, columns), plan, list(bounds), threads=self.threads, what=what
-        )
+            self._batches(source, columns), plan, list(bounds), threads=self.threads, what=what,
+            segments=segments,
+        )  # fmt: skip
 
     def describe(self, source: Any) -> dict[str, Any]:
         from monitor.baseline.reference import _fingerprint  # the baseline module imports engines

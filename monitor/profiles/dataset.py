@@ -131,6 +131,7 @@ def build_profile(
     what: str = "input",
     on_batch: Any = None,
     tap: Any = None,
+    segments: Any = None,
 ) -> DatasetProfile:
     """Profile ``batches`` with ``plan``; memory is bounded by the batch size.
 
@@ -146,8 +147,13 @@ def build_profile(
         Optional callback ``on_batch(rows)`` after each batch (progress bars).
     tap
         Optional callback ``tap(batch)`` seeing every raw batch (e.g. to join labels).
+    segments
+        Optional :class:`~monitor.segments.profiles.SegmentProfiler`: segment profiles
+        in the same pass (the whole profile is then the merge of a family's segments).
     """
-    return build_chunk_profiles(batches, plan, None, threads=threads, what=what, on_batch=on_batch, tap=tap)[0]
+    return build_chunk_profiles(
+        batches, plan, None, threads=threads, what=what, on_batch=on_batch, tap=tap, segments=segments
+    )[0]
 
 
 def _new_state(plan: ProfilePlan) -> DatasetProfile:
@@ -182,12 +188,16 @@ def build_chunk_profiles(
     what: str = "input",
     on_batch: Any = None,
     tap: Any = None,
+    segments: Any = None,
 ) -> list[DatasetProfile]:
     """Profiles of contiguous row ranges ``[bounds[i], bounds[i+1])`` in one pass.
 
     ``bounds=None`` profiles everything as one range. Rows past the last bound
-    go to the last range.
+    go to the last range. ``segments`` (a
+    :class:`~monitor.segments.profiles.SegmentProfiler`) sees every conformed batch;
+    without ``bounds`` the whole profile is the merge of its first family.
     """
+    merged_whole = segments is not None and bounds is None
     n_states = 1 if bounds is None else len(bounds) - 1
     states = [_new_state(plan) for _ in range(n_states)]
     specs = plan.specs
@@ -200,12 +210,17 @@ def build_chunk_profiles(
             table = conform(batch, specs, what=what)
             if tap is not None:
                 tap(batch)
-            for i, piece in _split(table, n, pos, bounds):
-                raw = batch if bounds is None else None
-                _profile_piece(pool, plan, states[i], piece, raw)
+            if segments is not None:
+                segments.update(pool, table, batch, whole=merged_whole)
+            if not merged_whole:
+                for i, piece in _split(table, n, pos, bounds):
+                    raw = batch if bounds is None else None
+                    _profile_piece(pool, plan, states[i], piece, raw)
             pos += n
             if on_batch is not None:
                 on_batch(n)
+    if merged_whole and pos:
+        return [segments.whole()]
     return states
 
 

@@ -31,6 +31,8 @@ class LabelledRows:
         cols = [c for c in (mv.id_column, mv.timestamp_column, mv.prediction, *mv.scores) if c is not None]
         if keep_features:
             cols += [f.name for f in mv.features]
+        else:  # the fairness signal groups labelled rows by the sensitive features
+            cols += [f for f in mv.sensitive_features if f not in cols]
         self.columns = cols
         self.parts: list[pd.DataFrame] = []
         self.rows_seen = 0

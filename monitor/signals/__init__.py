@@ -21,6 +21,7 @@ from monitor.signals import (
     data_quality,
     dataset_drift,
     estimated_performance,
+    fairness,
     multivariate_drift,
     performance,
     prediction_drift,
@@ -70,7 +71,7 @@ SIGNALS: dict[str, SignalEntry] = {
     "concept_drift": SignalEntry(
         name="concept_drift", title="Concept drift", settings=concept_drift.ConceptDriftSettings,
         evaluate=concept_drift.evaluate, applies=lambda mv: mv.prediction is not None,
-        needs="labels", panel="changes",
+        needs="labels", panel="changes", per_segment=False,
         description="budget-calibrated CUSUM on the time-ordered error stream, state carried across windows",
     ),
     "multivariate_drift": SignalEntry(
@@ -82,12 +83,18 @@ SIGNALS: dict[str, SignalEntry] = {
     "attribution_drift": SignalEntry(
         name="attribution_drift", title="Feature-attribution drift", settings=attribution_drift.AttributionDriftSettings,
         evaluate=attribution_drift.evaluate, applies=lambda mv: mv.model_uri is not None,
-        needs="model", description="the real model's permutation importance, window vs baseline",
+        needs="model", per_segment=False,
+        description="the real model's permutation importance, window vs baseline",
+    ),
+    "fairness": SignalEntry(
+        name="fairness", title="Fairness (labels)", settings=fairness.FairnessSettings,
+        evaluate=fairness.evaluate, applies=fairness.applies, needs="labels", panel="performance",
+        description="the RAI review's between-group disparities on labelled rows; pages when significantly above min_effect",
     ),
     "challenger": SignalEntry(
         name="challenger", title="Champion / challenger", settings=challenger.Settings,
         evaluate=challenger.evaluate, applies=lambda mv: mv.prediction is not None and mv.task != "regression",
-        needs="labels", panel="performance",
+        needs="labels", panel="performance", per_segment=False,
         description="the challenger version vs the champion on the same traffic: better, worse or undecided "
         "(sequential, anytime-valid); on only when the monitor declares 'challenger:'",
     ),

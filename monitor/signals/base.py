@@ -125,6 +125,9 @@ class SignalEntry:
         What it reads beyond the window profile (labels, the model).
     panel
         Which dashboard panel shows it.
+    per_segment
+        Whether it can run on each segment of a monitor's ``segments:`` (a signal that
+        carries state across windows, or re-runs the model, runs on the whole window only).
     """
 
     name: str
@@ -136,6 +139,7 @@ class SignalEntry:
     needs: Needs = "window"
     panel: Panel = "timeline"
     description: str = ""
+    per_segment: bool = True
 
 
 def split_budget(

@@ -10,7 +10,7 @@ baseline).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,8 @@ from monitor.baseline.reference import Baseline
 from monitor.errors import RaiwatchError
 from monitor.profiles.dataset import DatasetProfile, build_profile
 from monitor.profiles.labelled_rows import LabelledRows, PredictionTap, Taps
+from monitor.segments.evaluate import SegmentRun, evaluate_segments
+from monitor.segments.spec import DEFAULT_SEGMENT_BUDGET, SegmentSpec
 from monitor.signals import SIGNALS
 from monitor.signals.base import SignalContext, error, no_data, split_budget
 from monitor.signals.results import SignalResult, worst_status
@@ -143,6 +145,8 @@ def evaluate_window(
     model: Any = None,
     challenger: Any = None,
     keep_predictions: bool = False,
+    segments: Sequence[SegmentSpec] = (),
+    segment_budget: float = DEFAULT_SEGMENT_BUDGET,
 ) -> WindowReport:
     """Profile ``batches`` (the window's rows) and evaluate every signal.
 
@@ -165,20 +169,29 @@ def evaluate_window(
     keep_predictions
         Keep ``request id -> prediction`` of every row in ``report.predictions``
         (shadow mode's agreement rate over all requests).
+    segments
+        The monitor's ``segments:``: the signals also run on each segment, profiled in
+        the same pass, on ``segment_budget`` of the false-alarm budget
+        (:mod:`monitor.segments.evaluate`).
     """
     config = config or SignalConfig()
     t0 = time.perf_counter()
     wants_labels, keep_features = label_needs(config, model)
     mv = baseline.model_version
+    run = SegmentRun.plan(baseline, segments, segment_budget)
+    keep_features = keep_features or run is not None  # segments cut the labelled rows by feature
     joiner = LabelledRows(mv, labels, keep_features=keep_features) if labels is not None and wants_labels else None
     predictions = PredictionTap(mv) if keep_predictions else None
     tap = Taps(joiner, predictions) if predictions is not None else joiner
-    profile = build_profile(batches, baseline.window_plan(), threads=threads, what="window", on_batch=on_batch, tap=tap)
+    profiler = run.profiler if run is not None else None
+    profile = build_profile(
+        batches, baseline.window_plan(), threads=threads, what="window", on_batch=on_batch, tap=tap, segments=profiler
+    )
     if challenger is not None and predictions is not None:  # the tap has seen every row now
         challenger.predictions["champion"] = predictions.series()
     report = window_report(
         baseline, profile, config, window=window, joiner=joiner, detector_state=detector_state, model=model,
-        started=t0, challenger=challenger,
+        started=t0, challenger=challenger, segments=run,
     )  # fmt: skip
     report.predictions = predictions.series() if predictions is not None else None
     return report
@@ -203,6 +216,7 @@ def window_report(
     model: Any,
     started: float,
     challenger: Any = None,
+    segments: SegmentRun | None = None,
 ) -> WindowReport:
     """Every signal on a profiled window (built by any engine) and its labelled rows."""
     mv = baseline.model_version
@@ -210,9 +224,12 @@ def window_report(
     if challenger is not None:
         carry["challenger"] = challenger.state
     labelled = joiner.frame() if joiner is not None and profile.row_count else None
+    whole = segments.whole_config(config) if segments is not None else config
     results = evaluate_profile(
-        baseline, profile, config, labelled=labelled, model=model, carry=carry, span=window, challenger=challenger
+        baseline, profile, whole, labelled=labelled, model=model, carry=carry, span=window, challenger=challenger
     )  # fmt: skip
+    if segments is not None and profile.row_count:
+        results += evaluate_segments(baseline, segments, config, labelled=labelled, model=model, span=window)
     report = WindowReport(mv.name, mv.version, window, profile.row_count, results, 0.0, profile, labelled=labelled)
     report.detector_state = carry.get("concept_drift") if profile.row_count else detector_state
     if challenger is not None:
@@ -220,6 +237,10 @@ def window_report(
     if profile.row_count:
         report.details["labelled_rows"] = 0 if labelled is None else len(labelled)
         report.details["alpha"] = config.alpha
+        if segments is not None:
+            report.details["segment_budget"] = segments.budget
+            if segments.profiler is not None:
+                report.details["segment_rows"] = {k: p.row_count for k, p in segments.profiler.profiles().items()}
         if joiner is not None:
             report.details.update(joiner.coverage)
     report.duration_s = time.perf_counter() - started

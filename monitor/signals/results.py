@@ -88,6 +88,8 @@ class SignalResult:
     correction
         How ``alpha`` was corrected across features and signals (``holm``,
         ``benjamini-hochberg``, ``bonferroni`` or ``none``).
+    segment
+        The segment judged (``region=EU``, ``cohort=7``), or ``None`` for the whole window.
     """
 
     signal: str
@@ -106,6 +108,7 @@ class SignalResult:
     current_size: int | None = None
     message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    segment: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in _SEVERITY:

@@ -19,6 +19,10 @@ A monitor is declared in YAML and added with ``raiwatch monitor add -f monitor.y
         secret_env: RAIWATCH_HOOK_SECRET   # or secret: whsec_...
         events: [monitor.alert.firing, model.retrain.requested]
     engine: local                # or spark, with `spark:`; either with `source:` (monitor/spec/engine.py)
+    segments:                    # every signal also per segment (monitor/segments/spec.py)
+      - feature: region
+      - cohorts_from: bundles/credit-1
+    segment_budget: 0.5          # share of signals.alpha spent on segments
 
 Durations are ``<number><unit>`` with unit ``s``, ``m``, ``h``, ``d`` or ``w``.
 Invalid files raise :class:`~monitor.errors.SchemaError` naming the field and
@@ -46,6 +50,7 @@ from pydantic import (
 
 from monitor.errors import SchemaError, format_validation_error
 from monitor.redaction import redact_url, register_secret
+from monitor.segments.spec import DEFAULT_SEGMENT_BUDGET, SegmentSpec, check_unique_families
 from monitor.signals import SIGNALS
 from monitor.spec.engine import SourceSpec, SparkSettings
 from monitor.spec.model_version import load_yaml
@@ -191,6 +196,8 @@ class MonitorSpec(BaseModel):
     engine: Literal["local", "spark"] = "local"
     spark: SparkSettings | None = None  # engine: spark; default local[2]
     source: SourceSpec | None = None  # default raiwatch's own log store; local engine: a local path
+    segments: tuple[SegmentSpec, ...] = ()  # signals also run per segment (monitor/segments/)
+    segment_budget: float = Field(default=DEFAULT_SEGMENT_BUDGET, gt=0, lt=1)
 
     _durations = field_validator("window", "delay", "cooldown", "misfire_grace", mode="before")(
         parse_duration
@@ -278,6 +285,16 @@ class MonitorSpec(BaseModel):
         if len(set(urls)) != len(urls):
             raise ValueError("each webhook URL once; merge the 'events' of duplicated URLs")
         return value
+
+    _unique_segments = field_validator("segments")(check_unique_families)
+
+    @model_validator(mode="after")
+    def _segments_run_locally(self) -> MonitorSpec:
+        if self.segments and self.engine != "local":
+            raise ValueError(
+                "segments are profiled by the local engine; use 'engine: local' or remove 'segments'"
+            )
+        return self
 
     @model_validator(mode="after")
     def _lifecycle(self) -> MonitorSpec:

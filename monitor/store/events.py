@@ -83,6 +83,7 @@ def signal_entry(
         "previous_state": previous_state,
         "results": [
             {
+                **({"segment": r.segment} if r.segment is not None else {}),
                 "feature": r.feature,
                 "metric": r.metric,
                 "value": r.to_dict()["value"],
@@ -93,6 +94,9 @@ def signal_entry(
             for r in chosen[:MAX_RESULTS_PER_SIGNAL]
         ],
     }
+    segments = sorted({r.segment for r in chosen if r.segment is not None and r.status == "alert"})
+    if segments:  # the segments in alert, named (``region=EU``), so the page says where
+        entry["segments"] = segments
     if len(chosen) > MAX_RESULTS_PER_SIGNAL:
         entry["results_truncated"] = len(chosen) - MAX_RESULTS_PER_SIGNAL
     return entry

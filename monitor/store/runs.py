@@ -41,6 +41,7 @@ def _result_row(position: int, r: SignalResult) -> SignalResultRow:
         current_size=r.current_size,
         message=r.message,
         details={**d["details"], _JUDGEMENT: {k: d[k] for k in _JUDGEMENT_FIELDS}},  # strict JSON (no NaN)
+        segment=r.segment,
     )
 
 
@@ -58,6 +59,7 @@ def _to_result(row: SignalResultRow) -> SignalResult:
         current_size=row.current_size,
         message=row.message,
         details={k: v for k, v in (row.details or {}).items() if k != _JUDGEMENT},
+        segment=row.segment,
         **(row.details or {}).get(_JUDGEMENT, {}),
     )
 

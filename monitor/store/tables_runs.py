@@ -118,7 +118,10 @@ class SignalResultRow(Base):
     """One :class:`~monitor.signals.results.SignalResult` of a run."""
 
     __tablename__ = "signal_results"
-    __table_args__ = (Index("ix_signal_results_signal", "signal", "feature"),)
+    __table_args__ = (
+        Index("ix_signal_results_signal", "signal", "feature"),
+        Index("ix_signal_results_segment", "segment"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
@@ -135,6 +138,8 @@ class SignalResultRow(Base):
     current_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    # the segment judged (``region=EU``); None: the whole window
+    segment: Mapped[str | None] = mapped_column(String(256), nullable=True)
 
     run: Mapped[RunRow] = relationship(back_populates="results")
 

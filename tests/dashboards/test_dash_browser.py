@@ -27,6 +27,7 @@ PAGES = [
     ("overview", "/", "No traffic"),
     ("model", "/model?model=credit&version=1", "latest: alert"),
     ("model-failed-run", "/model?model=churn&version=2", "failed"),
+    ("model-segment", "/model?model=credit&version=1&segment=employment%3Dretired", "Showing segment"),
     ("deep-link", "/?model=credit&version=1&monitor=credit-daily", "latest: alert"),
     ("alerts", "/alerts", "Signals firing"),
     ("rai", "/rai", "gates pass"),
@@ -89,7 +90,11 @@ def test_page_renders_without_exception(
 
 @pytest.mark.parametrize(
     ("tab", "marker"),
-    [("Performance", "rows per window"), ("Change detection", "First detection")],
+    [
+        ("Performance", "rows per window"),
+        ("Change detection", "First detection"),
+        ("Segments", "Each cell is the worst status of a signal in a segment"),
+    ],
 )
 def test_model_tabs_render_their_charts(
     app_url: str, browser: Browser, tab: str, marker: str

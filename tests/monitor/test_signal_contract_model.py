@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
 
 from monitor.baseline.reference import Baseline, create_baseline
 from monitor.signals import SIGNALS
@@ -41,20 +43,23 @@ def _mv() -> ModelVersion:
     return parse_model_version({
         "name": "world", "version": "1", "task": "binary", "target": "y", "prediction": "prediction",
         "scores": ["score"], "classes": ["0", "1"], "model_uri": "world.joblib",
-        "features": [{"name": f, "type": "numeric"} for f in FEATURES],
+        "features": [{"name": f, "type": "numeric"} for f in FEATURES] + [{"name": "group", "type": "categorical"}],
+        "sensitive_features": ["group"],  # independent of x and y: no disparity (fairness)
     })  # fmt: skip
 
 
 @functools.cache
-def _model() -> LogisticRegression:
+def _model() -> Pipeline:
     rng = np.random.default_rng(0)
-    x = pd.DataFrame(rng.normal(size=(4000, 4)), columns=list(FEATURES))
+    x = pd.DataFrame(rng.normal(size=(4000, 4)), columns=list(FEATURES)).assign(group="a")
     y = rng.uniform(size=4000) < 1 / (1 + np.exp(-(1.5 * x["x0"] + 0.8 * x["x1"])))
-    return LogisticRegression().fit(x, y.astype(int))
+    keep = ColumnTransformer([("x", "passthrough", list(FEATURES))])  # the model does not read `group`
+    return Pipeline([("keep", keep), ("lr", LogisticRegression())]).fit(x, y.astype(int))
 
 
 def _rows(rng: np.random.Generator, n: int, prefix: str) -> pd.DataFrame:
     frame = pd.DataFrame(rng.normal(size=(n, 4)), columns=list(FEATURES))
+    frame["group"] = rng.choice(["a", "b", "c"], size=n)
     score = _model().predict_proba(frame)[:, 1]
     frame["score"] = score
     frame["prediction"] = (score >= 0.5).astype(int)
@@ -107,6 +112,10 @@ def _broken_part(part: str) -> Callable[..., tuple[Baseline, pd.DataFrame, dict[
     return bad
 
 
+def _undeclared_classes(b: Baseline, f: pd.DataFrame) -> tuple[Baseline, pd.DataFrame, dict[str, Any]]:
+    return b, f.assign(prediction=f["prediction"].map({0: "no", 1: "yes"})), {}
+
+
 def _broken_model(b: Baseline, f: pd.DataFrame) -> tuple[Baseline, pd.DataFrame, dict[str, Any]]:
     return b, f, {"model": _Broken()}
 
@@ -149,6 +158,7 @@ BAD_INPUT: dict[str, Callable[..., tuple[Baseline, pd.DataFrame, dict[str, Any]]
     "concept_drift": _unusable_state,
     "multivariate_drift": _broken_part("multivariate"),
     "attribution_drift": _broken_model,
+    "fairness": _undeclared_classes,
 }
 
 
