@@ -170,8 +170,7 @@ def baseline_create(
     bid = store.save_baseline(mv.name, mv.version, baseline.to_document(), baseline.sample_bytes())
     console.print(
         f"baseline #{bid} for [bold]{mv.name}:{mv.version}[/]: {baseline.profile.row_count:,} rows, "
-        f"{len(baseline.profile.columns)} columns, {baseline.profile.reservoir.num_rows:,} sampled rows, "
-        f"{len(baseline.chunks)} calibration chunks"
+        f"{len(baseline.profile.columns)} columns, {baseline.profile.reservoir.num_rows:,} sampled rows"
     )
     for part, value in sorted((baseline.performance or {}).items()):
         console.print(f"  {part}: {value.get('error', 'ready')}")

@@ -3,9 +3,9 @@
 ``create_baseline`` reads the reference data twice in bounded memory: the first
 pass finds value ranges and a row sample, from which histogram edges are fixed
 (baseline quantiles, or midpoints between distinct values for discrete
-columns); the second pass profiles contiguous chunks of the reference on those
-edges. The baseline profile is the merge of the chunk profiles, and the chunks
-stay stored so thresholds can be calibrated later by leave-chunk-out.
+columns); the second pass profiles the reference on those edges (and, with
+``segments``, every segment in the same pass). The model parts (reference
+performance, CBPE, PCA, importances) are fitted on the sample.
 """
 
 from __future__ import annotations
@@ -73,7 +73,10 @@ def histogram_edges(sample: np.ndarray, lo: float, hi: float, bins: int) -> np.n
 
 @dataclass
 class Baseline:
-    """Reference profile, chunk profiles for calibration, and what it learnt about the model.
+    """Reference profile and sample, and what it learnt about the model.
+
+    Everything a run judges against is fitted here, once (the histogram edges, the model
+    parts below, the segment profiles); a run only reads it.
 
     ``performance`` holds ``{"performance": ..., "cbpe": ..., "attribution": ...}`` from
     :func:`monitor.baseline.model_parts.fit_model_baselines` (each part a dict, or
@@ -83,7 +86,6 @@ class Baseline:
     model_version: ModelVersion
     profile: DatasetProfile
     plan: ProfilePlan
-    chunks: list[DatasetProfile] = field(default_factory=list)
     performance: dict[str, Any] | None = None
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
     source: dict[str, Any] = field(default_factory=dict)
@@ -117,7 +119,6 @@ class Baseline:
                 "passthrough": list(self.plan.passthrough),
             },
             "profile": self.profile.to_document(),
-            "chunks": [c.to_document() for c in self.chunks],
             "performance": self.performance,
             **({"segments": self.segments.to_document()} if self.segments is not None else {}),
         }
@@ -144,10 +145,11 @@ class Baseline:
             tuple(cols), p["reservoir_size"], p["top_k"], p["seed"], p["key_column"],
             tuple(p.get("key_columns", ())), tuple(p["passthrough"]),
         )  # fmt: skip
-        chunks = [DatasetProfile.from_document(c) for c in doc.get("chunks", [])]
+        # baselines from before this version also hold "chunks" (calibration profiles no
+        # signal reads any more): ignored
         segments = SegmentBaselines.from_document(doc["segments"]) if doc.get("segments") else None
         return cls(
-            mv, profile, plan, chunks, doc.get("performance"), doc["created_at"], doc.get("source", {}), segments
+            mv, profile, plan, doc.get("performance"), doc["created_at"], doc.get("source", {}), segments
         )
 
 
@@ -192,7 +194,6 @@ def create_baseline(
     bins: int = 1000,
     reservoir_size: int = 10_000,
     top_k: int = 1000,
-    n_chunks: int = 10,
     seed: int = 0,
     batch_rows: int = 262_144,
     threads: int = 2,
@@ -240,24 +241,18 @@ def create_baseline(
             cols.append(ColumnPlan(s))
     plan = replace(plan0, columns=tuple(cols))
 
-    # Pass 2: contiguous chunks on fixed edges; the baseline is their merge.
-    total = first.row_count
-    k = max(1, min(n_chunks, total // 100)) if total else 1
-    bounds = np.linspace(0, total, k + 1).astype(int)
-    chunk_plan = replace(plan, reservoir_size=0)
-    profiler = _segment_profiler(segments, model_version, first, chunk_plan, engine)
+    # Pass 2: the profile on those edges (the sample is pass 1's).
+    second_plan = replace(plan, reservoir_size=0)
+    profiler = _segment_profiler(segments, model_version, first, second_plan, engine)
     extra: dict[str, Any] = {"segments": profiler} if profiler is not None else {}  # local engine only
-    chunks = engine.chunk_profiles(source, chunk_plan, [int(b) for b in bounds], columns=wanted, **extra)
-    merged = chunks[0]
-    for c in chunks[1:]:
-        merged = merged.merge(c)
+    merged = engine.profile(source, second_plan, columns=wanted, what="reference data", **extra)
     merged.reservoir = first.reservoir
     model_parts = fit_model_baselines(model_version, first.reservoir.to_pandas(), model=model, seed=seed)
     segment_parts = (
         fit_segment_baselines(profiler, first.reservoir, model_version, seed=seed) if profiler is not None else None
     )
     return Baseline(
-        model_version, merged, plan, chunks if k > 1 else [], model_parts, source=engine.describe(source),
+        model_version, merged, plan, model_parts, source=engine.describe(source),
         segments=segment_parts,
     )  # fmt: skip
 

@@ -127,7 +127,6 @@ def test_baseline_create_on_spark_equals_the_local_baseline(homes: dict[str, Pat
     local, spark = baseline_of(homes["local"]), baseline_of(homes["spark"])
     assert_same_profile(local.profile, spark.profile)
     assert spark.profile.row_count == 900
-    assert [c.row_count for c in spark.chunks] == [c.row_count for c in local.chunks]
     assert_documents_match(local.performance, spark.performance, "performance", loose=True)
     assert spark.source["kind"] == "spark"
 

@@ -117,7 +117,7 @@ def test_document_round_trips_through_json(baseline: Baseline) -> None:
             assert np.array_equal(a.edges, b.edges)
     assert back.profile.reservoir.table is not None
     assert back.profile.reservoir.table.equals(baseline.profile.reservoir.table)
-    assert len(back.chunks) == len(baseline.chunks) == 10
+    assert "chunks" not in doc  # no calibration profiles: nothing reads them
     # windows profiled with the restored plan are judged on the same ranges and categories
     for a, b in zip(back.window_plan().columns, baseline.window_plan().columns, strict=True):
         assert (a.value_range, a.known_categories) == (b.value_range, b.known_categories)
@@ -157,8 +157,6 @@ def test_csv_parquet_and_frame_give_the_same_baseline(
             MV, source, bins=50, reservoir_size=300, seed=3, batch_rows=128, threads=1
         )
         assert_docs_close(profile_summary(other.profile), profile_summary(baseline.profile))
-        for c1, c2 in zip(other.chunks, baseline.chunks, strict=True):
-            assert_docs_close(profile_summary(c1), profile_summary(c2))
         a, b = other.profile.reservoir.to_pandas(), baseline.profile.reservoir.to_pandas()
         cols = [
             "request_id",
@@ -187,31 +185,23 @@ def test_reservoir_is_keyed_by_request_id_and_keeps_target_and_timestamp(
     assert sample["income"].tolist() == original["income"].tolist()
 
 
-# --- chunks ------------------------------------------------------------------------------
+# --- the profile -------------------------------------------------------------------------
 
 
-def test_chunks_are_contiguous_and_merge_to_the_profile(
+def test_the_profile_is_one_pass_over_the_reference_on_the_fitted_edges(
     baseline: Baseline, ref: pd.DataFrame
 ) -> None:
-    merged = baseline.chunks[0]
-    for c in baseline.chunks[1:]:
-        merged = merged.merge(c)
-    assert profile_summary(merged) == profile_summary(baseline.profile)
-    # chunk i holds rows [120 i, 120 (i + 1)) of the reference
-    chunk_plan = baseline.plan.__class__(**{**baseline.plan.__dict__, "reservoir_size": 0})
-    assert [c.row_count for c in baseline.chunks] == [120] * 10
-    third = build_profile([ref.iloc[240:360]], chunk_plan, threads=1)
-    assert_docs_close(profile_summary(third), profile_summary(baseline.chunks[2]))
-    # and the profile equals one pass over the whole reference
-    whole = build_profile([ref], chunk_plan, threads=1)
+    plan = baseline.plan.__class__(**{**baseline.plan.__dict__, "reservoir_size": 0})
+    whole = build_profile([ref], plan, threads=1)
     assert_docs_close(profile_summary(whole), profile_summary(baseline.profile))
+    assert baseline.profile.row_count == len(ref)
 
 
-def test_small_reference_has_fewer_chunks() -> None:
-    b = create_baseline(MV, reference_frame(250), bins=20, reservoir_size=50, threads=1)
-    assert [c.row_count for c in b.chunks] == [125, 125]  # 250 // 100 = 2 chunks
-    tiny = create_baseline(MV, reference_frame(150), bins=20, reservoir_size=50, threads=1)
-    assert tiny.chunks == [] and tiny.profile.row_count == 150
+def test_an_older_baseline_document_with_calibration_chunks_still_loads(baseline: Baseline) -> None:
+    doc = baseline.to_document()
+    old = {**doc, "chunks": [doc["profile"], doc["profile"]]}  # as stored before chunks were dropped
+    back = Baseline.from_document(json.loads(json.dumps(old)), baseline.sample_bytes())
+    assert back.to_document() == doc
 
 
 # --- histogram edges ------------------------------------------------------------------------

@@ -102,7 +102,7 @@ def test_register_baseline_and_ingest_report_what_they_did(
         "baseline", "create", "--data", str(data["ref"]), "-m", "credit", "-v", "1", home=h
     ).output
     assert (
-        "baseline #1 for credit:1: 300 rows, 4 columns, 300 sampled rows, 3 calibration chunks"
+        "baseline #1 for credit:1: 300 rows, 4 columns, 300 sampled rows"
         in out
     )
     bad = make(4, 9, shift=False, start="2026-02-03").assign(extra=1)

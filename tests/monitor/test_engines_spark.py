@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +193,6 @@ def test_baselines_match_on_a_parquet_file(
         "bins": 30,
         "reservoir_size": 300,
         "seed": 3,
-        "n_chunks": 5,
         "threads": 1,
     }
     local = create_baseline(MV, files["reference"], batch_rows=500, **kwargs)
@@ -208,9 +208,15 @@ def test_baselines_match_on_a_parquet_file(
     # the profile really holds type errors, infinities and nulls (the parity is not vacuous)
     children, income = local.profile.columns["children"], local.profile.columns["income"]
     assert children.type_errors > 0 and income.infinities > 0 and income.nulls > 0
-    # one Parquet file is read in file order, so the calibration chunks are the same rows
-    assert len(spark.chunks) == len(local.chunks) == 5
-    for a, b in zip(local.chunks, spark.chunks, strict=True):
+    # one Parquet file is read in file order, so contiguous row ranges are the same rows
+    plan = replace(local.plan, reservoir_size=0)
+    total = local.profile.row_count
+    bounds = [round(total * i / 5) for i in range(6)]
+    cols = [c.spec.name for c in plan.columns]
+    mine = LocalEngine(threads=1, batch_rows=500).chunk_profiles(files["reference"], plan, bounds, columns=cols)
+    theirs = engine.chunk_profiles(files["reference"], plan, bounds, columns=cols)
+    assert [c.row_count for c in mine] == np.diff(bounds).tolist()
+    for a, b in zip(mine, theirs, strict=True):
         assert_same_profile(a, b)
     assert_documents_match(local.performance, spark.performance, "performance", loose=True)
     assert spark.source["kind"] == "spark"

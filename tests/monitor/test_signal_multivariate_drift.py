@@ -238,7 +238,6 @@ def test_a_baseline_without_the_part_is_no_data() -> None:
         baseline.model_version,
         baseline.profile,
         baseline.plan,
-        baseline.chunks,
         {},
         baseline.created_at,
     )
