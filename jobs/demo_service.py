@@ -47,7 +47,8 @@ signals:
 webhooks:
   - url: {url}
     secret_env: {SECRET_ENV}
-    events: [monitor.alert.firing, monitor.alert.resolved, model.retrain.requested]
+    events: [monitor.alert.firing, monitor.alert.resolved, model.retrain.requested,
+             model.traffic.missing, model.traffic.restored]
 """
 
 

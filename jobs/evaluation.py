@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from jobs.windows import Window
 from monitor.signals.results import SignalResult
+from monitor.signals.traffic import SIGNAL as TRAFFIC
 from monitor.spec.monitor import MonitorSpec
 from monitor.spec.settings import Settings
 from monitor.store import Store
@@ -82,11 +83,14 @@ class EngineEvaluator:
         # The change detectors continue from the state saved after the previous window;
         # re-running a window starts again from that same checkpoint (idempotent).
         previous = self.store.load_detector_state(spec.name, detector_checkpoint(window.start))
+        # The traffic signal's count of windows without rows continues from the window before.
+        quiet = self.store.load_state_before(spec.name, TRAFFIC, window.end)
         common: dict[str, Any] = {
             "config": spec.signals, "window": window,
             "labels": logs.read_labels(model_version),
             "detector_state": None if previous is None else previous[0],
             "model": self._model(model_version.model_uri, spec),
+            "carry": {} if quiet is None else {TRAFFIC: quiet[0]},
         }  # fmt: skip
         if spec.engine == "spark":
             report = self._evaluate_on_spark(spec, model_version, baseline, common)
@@ -96,6 +100,10 @@ class EngineEvaluator:
         if report.detector_state is not None:
             self.store.save_detector_state(
                 spec.name, detector_checkpoint(window.end), report.detector_state, window.end
+            )
+        if report.carry.get(TRAFFIC) is not None:
+            self.store.save_detector_state(
+                spec.name, signal_checkpoint(TRAFFIC, window.end), report.carry[TRAFFIC], window.end
             )
         details = {k: v for k, v in report.to_dict().items() if k != "results"}
         if spec.export_report and report.row_count and report.profile is not None:
@@ -155,7 +163,12 @@ class EngineEvaluator:
 
 def detector_checkpoint(at: datetime) -> str:
     """Key of the change detectors' state after the window ending at ``at``."""
-    return f"concept_drift@{as_utc(at).isoformat()}"
+    return signal_checkpoint("concept_drift", at)
+
+
+def signal_checkpoint(signal: str, at: datetime) -> str:
+    """Key of a signal's carried state after the window ending at ``at``."""
+    return f"{signal}@{as_utc(at).isoformat()}"
 
 
 def load_evaluator(spec: str, store: Store, settings: Settings) -> WindowEvaluator:

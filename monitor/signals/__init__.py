@@ -23,6 +23,7 @@ from monitor.signals import (
     multivariate_drift,
     performance,
     prediction_drift,
+    traffic,
 )
 from monitor.signals.base import (
     SignalContext,
@@ -82,6 +83,11 @@ SIGNALS: dict[str, SignalEntry] = {
         name="attribution_drift", title="Feature-attribution drift", settings=attribution_drift.AttributionDriftSettings,
         evaluate=attribution_drift.evaluate, applies=lambda mv: mv.model_uri is not None,
         needs="model", description="the real model's permutation importance, window vs baseline",
+    ),
+    "traffic": SignalEntry(
+        name="traffic", title="No traffic", settings=traffic.TrafficSettings, evaluate=traffic.evaluate,
+        budget_weight=0.0, judges_empty_windows=True,
+        description="windows in a row without logged rows; pages after `windows` of them (default 3)",
     ),
 }  # fmt: skip
 

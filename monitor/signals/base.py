@@ -120,6 +120,9 @@ class SignalEntry:
         What it reads beyond the window profile (labels, the model).
     panel
         Which dashboard panel shows it.
+    judges_empty_windows
+        Whether it is evaluated on a window without rows (the traffic signal is);
+        every other signal reports ``no_data`` there.
     """
 
     name: str
@@ -131,6 +134,7 @@ class SignalEntry:
     needs: Needs = "window"
     panel: Panel = "timeline"
     description: str = ""
+    judges_empty_windows: bool = False
 
 
 def split_budget(

@@ -43,6 +43,7 @@ class WindowReport:
     profile: DatasetProfile | None = field(default=None, repr=False)
     detector_state: dict[str, Any] | None = field(default=None, repr=False)
     details: dict[str, Any] = field(default_factory=dict)
+    carry: dict[str, Any] = field(default_factory=dict, repr=False)  # by signal, e.g. traffic
 
     @property
     def start(self) -> Any:
@@ -76,13 +77,14 @@ class WindowReport:
 
 
 def empty_window_results(baseline: Baseline, config: SignalConfig) -> list[SignalResult]:
-    """One ``no_data`` result per enabled signal that applies: the window has no rows."""
+    """One ``no_data`` result per enabled signal that applies and does not judge empty
+    windows (the traffic signal does): the window has no rows."""
     mv = baseline.model_version
     settings = config.signal_settings()
     return [
         no_data(name, "rows", "the window has no rows", n=0)
         for name, entry in SIGNALS.items()
-        if settings[name].enabled and entry.applies(mv)
+        if settings[name].enabled and entry.applies(mv) and not entry.judges_empty_windows
     ]
 
 
@@ -98,11 +100,12 @@ def evaluate_profile(
 ) -> list[SignalResult]:
     """Every enabled, applicable signal of the registry for an already-profiled window.
 
-    ``carry`` holds state carried across windows (the change detectors'); it is
-    updated in place with the state after this window.
+    ``carry`` holds state carried across windows (the change detectors', the
+    traffic signal's); it is updated in place with the state after this window.
+    A window without rows is judged only by the signals that judge empty windows;
+    every other signal reports ``no_data``.
     """
-    if window.row_count == 0:
-        return empty_window_results(baseline, config)
+    empty = window.row_count == 0
     mv = baseline.model_version
     settings = config.signal_settings()
     context = SignalContext(
@@ -113,6 +116,9 @@ def evaluate_profile(
     results: list[SignalResult] = []
     for name, entry in SIGNALS.items():
         if not settings[name].enabled or not entry.applies(mv):
+            continue
+        if empty and not entry.judges_empty_windows:
+            results.append(no_data(name, "rows", "the window has no rows", n=0))
             continue
         try:
             out = entry.evaluate(context, settings[name])
@@ -137,6 +143,7 @@ def evaluate_window(
     labels: pd.DataFrame | None = None,
     detector_state: dict[str, Any] | None = None,
     model: Any = None,
+    carry: dict[str, Any] | None = None,
 ) -> WindowReport:
     """Profile ``batches`` (the window's rows) and evaluate every signal.
 
@@ -153,6 +160,9 @@ def evaluate_window(
         of that run), so the error stream continues across windows and restarts.
     model
         The real model, for attribution drift (loaded by the caller from ``model_uri``).
+    carry
+        State other signals carry across windows, by signal (the traffic signal's
+        quiet-window count): the ``report.carry`` of the previous window.
     """
     config = config or SignalConfig()
     t0 = time.perf_counter()
@@ -161,8 +171,9 @@ def evaluate_window(
     joiner = LabelledRows(mv, labels, keep_features=keep_features) if labels is not None and wants_labels else None
     profile = build_profile(batches, baseline.window_plan(), threads=threads, what="window", on_batch=on_batch, tap=joiner)
     return window_report(
-        baseline, profile, config, window=window, joiner=joiner, detector_state=detector_state, model=model, started=t0
-    )
+        baseline, profile, config, window=window, joiner=joiner, detector_state=detector_state, model=model,
+        started=t0, carry=carry,
+    )  # fmt: skip
 
 
 def label_needs(config: SignalConfig, model: Any) -> tuple[bool, bool]:
@@ -183,14 +194,16 @@ def window_report(
     detector_state: dict[str, Any] | None,
     model: Any,
     started: float,
+    carry: dict[str, Any] | None = None,
 ) -> WindowReport:
     """Every signal on a profiled window (built by any engine) and its labelled rows."""
     mv = baseline.model_version
-    carry: dict[str, Any] = {"concept_drift": detector_state}
+    state: dict[str, Any] = {**(carry or {}), "concept_drift": detector_state}
     labelled = joiner.frame() if joiner is not None and profile.row_count else None
-    results = evaluate_profile(baseline, profile, config, labelled=labelled, model=model, carry=carry, span=window)
+    results = evaluate_profile(baseline, profile, config, labelled=labelled, model=model, carry=state, span=window)
     report = WindowReport(mv.name, mv.version, window, profile.row_count, results, 0.0, profile)
-    report.detector_state = carry.get("concept_drift") if profile.row_count else detector_state
+    report.detector_state = state.get("concept_drift") if profile.row_count else detector_state
+    report.carry = {k: v for k, v in state.items() if k != "concept_drift"}
     if profile.row_count:
         report.details["labelled_rows"] = 0 if labelled is None else len(labelled)
         report.details["alpha"] = config.alpha

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -49,12 +49,14 @@ from monitor.spec.engine import SourceSpec, SparkSettings
 from monitor.spec.model_version import load_yaml
 from monitor.spec.signal_config import SignalConfig
 
-EventType = Literal["monitor.alert.firing", "monitor.alert.resolved", "model.retrain.requested"]
-_ALL_EVENTS: tuple[EventType, ...] = (
+EventType = Literal[
     "monitor.alert.firing",
     "monitor.alert.resolved",
     "model.retrain.requested",
-)
+    "model.traffic.missing",
+    "model.traffic.restored",
+]
+_ALL_EVENTS: tuple[EventType, ...] = get_args(EventType)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 

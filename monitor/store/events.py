@@ -1,7 +1,9 @@
 """Webhook event payloads and their deterministic identifiers.
 
-Event types: ``monitor.alert.firing``, ``monitor.alert.resolved`` and
-``model.retrain.requested``. The body follows the Standard Webhooks shape
+Event types: ``monitor.alert.firing``, ``monitor.alert.resolved``,
+``model.retrain.requested``, and ``model.traffic.missing`` / ``model.traffic.restored``
+(the traffic signal started / stopped firing: no rows for its ``windows`` windows in a
+row, then rows again). The body follows the Standard Webhooks shape
 ``{"type", "timestamp", "data"}``; ``data`` holds ``event_id``, ``model``,
 ``version``, ``monitor``, ``run_id``, ``window`` (``start``/``end``), ``signals``
 (each with ``signal``, ``status``, ``state``, ``previous_state`` and
@@ -25,7 +27,11 @@ from monitor.signals.results import SignalResult
 EVENT_FIRING = "monitor.alert.firing"
 EVENT_RESOLVED = "monitor.alert.resolved"
 EVENT_RETRAIN = "model.retrain.requested"
-EVENT_TYPES: tuple[str, ...] = (EVENT_FIRING, EVENT_RESOLVED, EVENT_RETRAIN)
+EVENT_TRAFFIC_MISSING = "model.traffic.missing"
+EVENT_TRAFFIC_RESTORED = "model.traffic.restored"
+EVENT_TYPES: tuple[str, ...] = (
+    EVENT_FIRING, EVENT_RESOLVED, EVENT_RETRAIN, EVENT_TRAFFIC_MISSING, EVENT_TRAFFIC_RESTORED,
+)  # fmt: skip
 MAX_RESULTS_PER_SIGNAL = 100
 
 
