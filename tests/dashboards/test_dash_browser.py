@@ -35,14 +35,13 @@ FORBIDDEN = ("Traceback", "StreamlitAPIException", "streamlit.errors")
 
 
 @pytest.fixture(scope="module")
-def app_url(demo_home: Path, demo_bundle: Path) -> Iterator[str]:
+def app_url(demo_home: Path, monitored_bundle: Path) -> Iterator[str]:
+    """The dashboard on the demo home, with the RAI bundle the demo builds of the model it
+    monitors (under the home's default bundle directory)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "RAIWATCH_HOME": str(demo_home),
-        "RAIWATCH_BUNDLE_DIR": str(demo_bundle.parent),
-    }
+    env = {**os.environ, "RAIWATCH_HOME": str(demo_home)}
     env.pop("RAIWATCH_DATABASE_URL", None)
+    env.pop("RAIWATCH_BUNDLE_DIR", None)
     cmd = dashboard_command(port, "127.0.0.1")  # what `raiwatch dashboard` runs
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -96,5 +95,59 @@ def test_model_tabs_render_their_charts(
         ARTIFACTS.mkdir(exist_ok=True)
         browser.screenshot(ARTIFACTS / f"dashboard-model-{tab.lower().replace(' ', '-')}.png")
         assert browser.evaluate("document.querySelectorAll('.js-plotly-plot').length") >= 1
+    finally:
+        browser.resize(1000)
+
+
+def _metrics(text: str) -> dict[str, str]:
+    """``label -> value`` of the what-if metrics in the page text."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    wanted = ("Prediction for the edited row", "Score P(1) for the edited row")
+    return {line: lines[i + 1] for i, line in enumerate(lines[:-1]) if line in wanted}
+
+
+def test_what_if_editor_repredicts_an_edited_row(
+    app_url: str, browser: Browser, monitored_bundle: Path, demo_home: Path
+) -> None:
+    """In the demo's bundle (the monitored model), type a counterfactual's values into the
+    what-if editor of its row: the page's prediction flips to the counterfactual's class and
+    its score is the model's own score of the edited row (computed here with joblib)."""
+    import joblib
+    import pandas as pd
+
+    features = list(
+        pd.read_json(monitored_bundle / "manifest.json", typ="series")["features"]["all"]
+    )
+    asked = pd.read_parquet(monitored_bundle / "counterfactual" / "queries.parquet")
+    cfs = pd.read_parquet(monitored_bundle / "counterfactual" / "counterfactuals.parquet")
+    row = int(cfs["row"].min())  # the row the page opens on
+    start = asked[asked["row"] == row][features].reset_index(drop=True)
+    cf = cfs[cfs["row"] == row].sort_values(["n_changed", "cf_index"]).iloc[0]
+    changed = [f for f in features if cf[f] != start.loc[0, f]]
+    assert changed and all(pd.api.types.is_numeric_dtype(start[f]) for f in changed)
+    model = joblib.load(demo_home / "models" / "credit.joblib")
+    edited = start.copy()
+    for f in changed:
+        edited.loc[0, f] = float(f"{cf[f]:.6g}")
+    before, after = model.predict(start)[0], model.predict(edited)[0]
+    assert before != after  # the counterfactual is valid: it has the other class
+
+    browser.resize(2400)
+    try:
+        browser.open(app_url + "/rai", "gates pass", timeout_s=120)
+        browser.click_tab("Counterfactuals")
+        shown = _metrics(browser.main_text())
+        assert shown["Prediction for the edited row"] == str(before)
+        assert shown["Score P(1) for the edited row"] == f"{model.predict_proba(start)[0, -1]:.4f}"
+        for f in changed:
+            browser.edit_grid_cell(".st-key-what_if", features.index(f), f"{cf[f]:.6g}")
+        text = browser.main_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.screenshot(ARTIFACTS / "dashboard-rai-what-if.png")
+        shown = _metrics(text)
+        assert shown["Prediction for the edited row"] == str(after), text[text.find("What if") :][
+            :400
+        ]
+        assert shown["Score P(1) for the edited row"] == f"{model.predict_proba(edited)[0, -1]:.4f}"
     finally:
         browser.resize(1000)
