@@ -20,6 +20,7 @@ of each side's values (each side sums to 1).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,7 @@ def _numeric(ref: NumericProfile, cur: NumericProfile, bins: int) -> dict[str, A
     lo, hi = float(ref.min), float(ref.max)
     edges = np.linspace(lo, hi, bins + 1) if hi > lo else np.array([lo, lo + 1.0])
     base, window = _coarse_counts(ref, edges), _coarse_counts(cur, edges)
-    labels = [f"{a:.4g} – {b:.4g}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    labels = [f"{a:.4g} – {b:.4g}" for a, b in itertools.pairwise(edges)]
     if hi <= lo:
         labels = [f"{lo:.4g}"]
     if cur.under_count:
