@@ -31,9 +31,9 @@ BARS_HELP = (
 
 def drift_table(results: pd.DataFrame, run_id: int) -> pd.DataFrame:
     """Drift results of one run, most severe first (alert, then warning, then ok; within a
-    status the furthest past its threshold first): feature, signal, metric (readable),
-    value, threshold, how far past it, status, the baseline's and the window's
-    distribution as bars on one scale (from the histogram stored with the result),
+    status the furthest past its threshold first): feature, the baseline's and the
+    window's distribution as bars on one scale (from the histogram stored with the
+    result), signal, metric (readable), value, threshold, how far past it, status,
     p-value, window rows, note."""
     frame = results[(results["run_id"] == run_id) & results["signal"].isin(DRIFT_SIGNALS)]
     frame = sort_by_severity(frame)
@@ -46,14 +46,14 @@ def drift_table(results: pd.DataFrame, run_id: int) -> pd.DataFrame:
     )[
         [
             "feature",
+            "baseline_bars",
+            "window_bars",
             "signal",
             "measure",
             "value",
             "threshold",
             "severity",
             "status",
-            "baseline_bars",
-            "window_bars",
             "p_value",
             "current_size",
             "message",

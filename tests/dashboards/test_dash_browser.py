@@ -81,7 +81,11 @@ def test_page_renders_without_exception(
 
 @pytest.mark.parametrize(
     ("tab", "marker"),
-    [("Performance", "rows per window"), ("Change detection", "First detection")],
+    [
+        ("Drift", "Drifted in this window"),
+        ("Performance", "rows per window"),
+        ("Change detection", "First detection"),
+    ],
 )
 def test_model_tabs_render_their_charts(
     app_url: str, browser: Browser, tab: str, marker: str
