@@ -8,6 +8,13 @@ to the chart is the stored one.
 >>> h = ColumnHistogram("numeric", edges=(0.0, 1.0, 2.0), counts=(1.0, 3.0))
 >>> overlay_frame(h, [0.5, 1.5, 1.5, 9.0])[["baseline", "window"]].round(2).to_dict("list")
 {'baseline': [0.25, 0.75], 'window': [0.33, 0.67]}
+
+The drift table's sparklines come from the histogram each drift result stores
+(``details["histogram"]``: shares per bin or category, from the profiles only),
+scaled by the feature's tallest bar so baseline and window share one scale:
+
+>>> sparkline_bars({"histogram": {"baseline": [0.2, 0.8], "window": [0.5, 0.5]}})
+([0.25, 1.0], [0.625, 0.625])
 """
 
 from __future__ import annotations
@@ -160,3 +167,17 @@ def quality_examples(hist: ColumnHistogram, values: Sequence[Any], *, limit: int
         f"{len(outside):,} values outside the baseline range [{low:.4g}, {high:.4g}]: "
         f"lowest {outside.min():.4g}, highest {outside.max():.4g}"
     )
+
+
+def sparkline_bars(details: Any) -> tuple[list[float] | None, list[float] | None]:
+    """Baseline and window bars of one drift result, each divided by the tallest bar of
+    the two (``None, None`` when the result stores no histogram)."""
+    sketch = details.get("histogram") if isinstance(details, dict) else None
+    if not isinstance(sketch, dict):
+        return None, None
+    base = [float(v) for v in sketch.get("baseline", [])]
+    window = [float(v) for v in sketch.get("window", [])]
+    top = max([*base, *window], default=0.0)
+    if not top:
+        return None, None
+    return [round(v / top, 6) for v in base], [round(v / top, 6) for v in window]

@@ -16,7 +16,9 @@ import pandas as pd
 from sqlalchemy import String, and_, case, cast, func, inspect, select
 from sqlalchemy.engine import Engine
 
+from dashboards.traffic import TrafficState, traffic_state, traffic_text
 from monitor.signals.results import worst_status
+from monitor.signals.traffic import SIGNAL as TRAFFIC
 from monitor.store.tables_runs import ModelVersionRow, RunRow, SignalResultRow
 
 MV = ModelVersionRow.__table__
@@ -216,6 +218,27 @@ def quiet_windows(engine: Engine) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["monitor", "quiet", "quiet_since"])
 
 
+def traffic_states(engine: Engine) -> dict[str, TrafficState]:
+    """Per monitor, the traffic signal's verdict on its newest window (with or without
+    rows); monitors whose newest run has no traffic result are absent."""
+    newest = _latest_runs_query(with_data=False).subquery("newest_runs")
+    query = (
+        select(newest.c.monitor, newest.c.id, RESULTS.c.status, RESULTS.c.value,
+               RESULTS.c.threshold, RESULTS.c.details)
+        .join(RESULTS, RESULTS.c.run_id == newest.c.id)
+        .where(RESULTS.c.signal == TRAFFIC)
+        .order_by(newest.c.id)
+    )  # fmt: skip
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    out: dict[str, TrafficState] = {}
+    for monitor, _, status, value, threshold, details in rows:  # the newest id wins
+        state = traffic_state(status, value, threshold, details)
+        if state is not None:
+            out[str(monitor)] = state
+    return out
+
+
 def _in_alert_text(alerts: pd.DataFrame, firing: pd.DataFrame) -> dict[str, str]:
     """``signal: feature, feature; signal`` per monitor: the firing alerts first, with the
     features in alert in the latest window with data, then results in alert whose alert
@@ -260,10 +283,12 @@ def _handling_text(firing: pd.DataFrame) -> dict[str, tuple[int, str]]:
 def fleet_overview(engine: Engine) -> pd.DataFrame:
     """One row per model version for the overview (see :data:`FLEET_COLUMNS`).
 
-    ``status`` is the worst of the version's firing alerts (``alert``) and the
+    ``status`` is the worst of the version's firing alerts (``alert``), the
     statuses of each monitor's latest run *with data* (windows without rows are
-    gaps, not a state), ``no_data`` when no window had rows yet. ``quiet`` counts
-    the windows without rows since the last window with data. ``drift`` lists the
+    gaps, not a state) and the traffic signal's verdict on each monitor's newest
+    window (``warning`` or ``alert`` while no rows arrive), ``no_data`` when no
+    window had rows yet. ``quiet`` says how many windows in a row had no traffic,
+    from the traffic signal (counted from the stored runs for monitors without it). ``drift`` lists the
     dataset-drift share of the newest runs, oldest first, ``None`` for a gap.
     """
     versions = model_versions(engine)
@@ -278,6 +303,7 @@ def fleet_overview(engine: Engine) -> pd.DataFrame:
         quiet={
             r.monitor: (int(r.quiet), r.quiet_since) for r in quiet_windows(engine).itertuples()
         },
+        traffic=traffic_states(engine),
         data={r["monitor"]: r for r in latest.to_dict("records")},
     )
     by_version: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -310,6 +336,7 @@ class _FleetContext:
     lines: dict[str, list[float | None]]
     quiet: dict[str, tuple[int, Any]]
     data: dict[str, dict[str, Any]]
+    traffic: dict[str, TrafficState]
 
 
 def _fleet_record(
@@ -321,9 +348,12 @@ def _fleet_record(
     statuses = [r["status"] for r in with_data]
     if any(m in ctx.firing for m in monitors):
         statuses.append("alert")
+    silent = [ctx.traffic[m] for m in monitors if m in ctx.traffic and ctx.traffic[m].quiet]
+    statuses += [t.status for t in silent]
     newest = max(runs, key=lambda r: r["window_end"]) if runs else None
     freshest = max(with_data, key=lambda r: r["window_end"]) if with_data else None
-    quiet = [ctx.quiet[m] for m in monitors if m in ctx.quiet]
+    # monitors without a traffic result (older runs, signal disabled): count the empty runs
+    quiet = [ctx.quiet[m] for m in monitors if m in ctx.quiet and m not in ctx.traffic]
     handled = [ctx.handling[m] for m in monitors if m in ctx.handling]
     shown = freshest or newest
     return {
@@ -333,7 +363,7 @@ def _fleet_record(
         "handling": "; ".join(text for _, text in handled if text),
         "last_data": freshest["window_end"] if freshest else None,
         "last_run": newest["window_end"] if newest else None,
-        "quiet": _quiet_text(quiet),
+        "quiet": traffic_text(max(silent, key=lambda t: t.quiet)) if silent else _quiet_text(quiet),
         "monitors": ", ".join(monitors),
         "runs": int(sum(r["n_runs"] for r in runs)),
         "rows": int(freshest["row_count"]) if freshest else None,

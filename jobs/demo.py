@@ -6,7 +6,9 @@
    concept-drift episode (same inputs, changed relation to the label) before it;
 3. ingests delayed labels, runs the monitor for every day and prints the
    day-by-day table;
-4. builds a Responsible-AI bundle for the model and prints its gate verdicts.
+4. builds a Responsible-AI bundle for the same model (the one it monitors, from its
+   joblib file, so the dashboard's what-if editor re-predicts edited rows) and prints
+   its gate verdicts.
 
 With ``lifecycle`` (what ``raiwatch demo`` runs) the data-drift episode also makes
 business loans riskier than the model learned; four days into it the team retrains
@@ -26,7 +28,7 @@ import datetime as dt
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import joblib
 import numpy as np
@@ -114,6 +116,7 @@ def run_demo(
     ref["request_id"] = [f"ref-{i}" for i in range(len(ref))]
     (home / "data").mkdir()
     ref.to_parquet(home / "data" / "reference.parquet")
+    train.assign(default=y).to_parquet(home / "data" / "train.parquet")  # for the RAI review
     baseline = create_baseline(
         mv, home / "data" / "reference.parquet", seed=seed, segments=SEGMENTS
     )
@@ -219,13 +222,68 @@ def _command_name() -> str:
         return "raiwatch" if shutil.which("raiwatch") == str(argv0) else str(argv0)
 
 
+#: Where the demo's RAI bundle goes under the bundle directory (one folder per model version).
+RAI_BUNDLE = Path("credit-1") / "reference"
+
+
+def rai_config(seed: int) -> dict[str, Any]:
+    """The demo's ``rai.yaml`` for the monitored credit model: the seeded demo review's
+    components and gates, on this model's features."""
+    from rai.demo import DEMO_CONFIG
+
+    categorical = [c for c, kind in FEATURES.items() if kind in ("categorical", "boolean")]
+    numeric = [c for c, kind in FEATURES.items() if kind == "numeric"]
+    counterfactual = dict(cast(dict[str, Any], DEMO_CONFIG["counterfactual"]))
+    counterfactual["features_to_vary"] = [c for c in numeric if c != "age"]
+    # boosted trees' probability SHAP is explained model-agnostically: a smaller budget
+    explanation = {
+        "permutation_repeats": 5,
+        "local_rows": 50,
+        "background_rows": 20,
+        "max_evals": 100,
+    }
+    return {
+        **DEMO_CONFIG,
+        "categorical_features": categorical,
+        "counterfactual": counterfactual,
+        "explanation": explanation,
+        "seed": seed,
+    }
+
+
+def build_rai_bundle(home: Path, *, seed: int = 0) -> Path:
+    """The RAI bundle of the model the demo monitors (``credit:1``).
+
+    The model is the demo's own ``models/credit.joblib`` (referenced by absolute path in
+    the manifest, so the dashboard's what-if editor can load it and re-predict edited
+    rows), ``train`` the rows it was trained on and ``test`` 1,500 held-out reference
+    rows with their labels. ``has_guarantor`` is passed as 0/1 (DiCE cannot search over
+    booleans; the model's one-hot encoder gives identical scores for 0/1 and False/True).
+    Returns the bundle's directory.
+    """
+    from rai.pipeline import build_from_frames
+
+    model_path = (home / "models" / "credit.joblib").resolve()
+    flags = [c for c, kind in FEATURES.items() if kind == "boolean"]
+    train = pd.read_parquet(home / "data" / "train.parquet")
+    test = pd.read_parquet(
+        home / "data" / "reference.parquet", columns=[*FEATURES, "default"]
+    ).iloc[:1500]
+    train[flags], test[flags] = train[flags].astype(int), test[flags].astype(int)
+    out = Settings(home=home).bundle_dir / RAI_BUNDLE
+    build_from_frames(
+        joblib.load(model_path), train, test, config=rai_config(seed), out_dir=out,
+        model_reference=str(model_path), progress=False,
+    )  # fmt: skip
+    return out
+
+
 def _rai_step(home: Path, seed: int) -> None:
     from rai.bundle import InsightsBundle
-    from rai.demo import build_demo_bundle
 
-    bundle_path = build_demo_bundle(home / "bundles", seed=seed)
+    bundle_path = build_rai_bundle(home, seed=seed)
     console.print(
-        f"[bold]5.[/] built the Responsible-AI bundle at {bundle_path}; its release gates:"
+        f"[bold]5.[/] built the Responsible-AI bundle of the monitored model at {bundle_path}; its release gates:"
     )
     for v in InsightsBundle.load(bundle_path).gate_verdicts():
         value = "-" if v.value is None else f"{v.value:.4g}"

@@ -38,7 +38,7 @@ def _monitor_yaml(
     lifecycle = f"retrain_every: {retrain_every}       # also a scheduled retraining request\n" if retrain_every else ""
     if challenger:
         lifecycle += f'challenger: {{version: "{challenger}", mode: shadow}}\n'
-    events = "monitor.alert.firing, monitor.alert.resolved, model.retrain.requested"
+    events = "monitor.alert.firing, monitor.alert.resolved, model.retrain.requested, model.traffic.missing, model.traffic.restored"
     if retrain_every or challenger:
         events += ", model.challenger.better, model.challenger.worse"
     return f"""\

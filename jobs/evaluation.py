@@ -19,6 +19,7 @@ from jobs.windows import Window
 from monitor.errors import RaiwatchError
 from monitor.redaction import redact
 from monitor.signals.results import SignalResult
+from monitor.signals.traffic import SIGNAL as TRAFFIC
 from monitor.spec.monitor import MonitorSpec
 from monitor.spec.settings import Settings
 from monitor.store import Store
@@ -95,11 +96,14 @@ class EngineEvaluator:
                 why = redact(f"{type(err).__name__}: {err}")
                 challenger = ChallengerWindow(spec.challenger.version, spec.challenger.mode, None, error=why)
                 challenger_details = {"version": spec.challenger.version, "mode": spec.challenger.mode, "error": why}
+        # The traffic signal's count of windows without rows continues from the window before.
+        quiet = self.store.load_state_before(spec.name, TRAFFIC, window.end)
         common: dict[str, Any] = {
             "config": spec.signals, "window": window,
             "labels": labels,
             "detector_state": None if previous is None else previous[0],
             "model": self._model(model_version.model_uri, spec),
+            "carry": {} if quiet is None else {TRAFFIC: quiet[0]},
         }  # fmt: skip
         if spec.engine == "spark":
             report = self._evaluate_on_spark(spec, model_version, baseline, common)
@@ -121,6 +125,10 @@ class EngineEvaluator:
         if report.challenger_state is not None:
             self.store.save_detector_state(
                 spec.name, challenger_checkpoint(window.end), report.challenger_state, window.end
+            )
+        if report.carry.get(TRAFFIC) is not None:
+            self.store.save_detector_state(
+                spec.name, signal_checkpoint(TRAFFIC, window.end), report.carry[TRAFFIC], window.end
             )
         details = {k: v for k, v in report.to_dict().items() if k != "results"}
         if challenger_details is not None:
@@ -245,12 +253,17 @@ class EngineEvaluator:
 
 def detector_checkpoint(at: datetime) -> str:
     """Key of the change detectors' state after the window ending at ``at``."""
-    return f"concept_drift@{as_utc(at).isoformat()}"
+    return signal_checkpoint("concept_drift", at)
+
+
+def signal_checkpoint(signal: str, at: datetime) -> str:
+    """Key of a signal's carried state after the window ending at ``at``."""
+    return f"{signal}@{as_utc(at).isoformat()}"
 
 
 def challenger_checkpoint(at: datetime) -> str:
     """Key of the champion/challenger comparison's state after the window ending at ``at``."""
-    return f"challenger@{as_utc(at).isoformat()}"
+    return signal_checkpoint("challenger", at)
 
 
 def load_evaluator(spec: str, store: Store, settings: Settings) -> WindowEvaluator:

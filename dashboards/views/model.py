@@ -9,6 +9,7 @@ from dashboards import data
 from dashboards.components import empty_state, require_store, sources, status_badge, status_label
 from dashboards.model_queries import latest_with_data
 from dashboards.sources import DashboardSources
+from dashboards.traffic import traffic_of, traffic_text
 from dashboards.views import (
     model_drift,
     model_performance,
@@ -70,12 +71,15 @@ def _failed_run(run: pd.Series) -> None:
     )
 
 
-def _header(src: DashboardSources, monitor: str, runs: pd.DataFrame) -> None:
-    """Status from the firing alerts and the newest window with data; the empty windows after it."""
+def _header(src: DashboardSources, monitor: str, runs: pd.DataFrame, results: pd.DataFrame) -> None:
+    """Status from the firing alerts, the newest window with data and the traffic signal
+    on the newest window; the windows without traffic after the last one with data."""
     latest = runs.iloc[latest_with_data(runs)]
     states = data.alert_states(src.db_url)
     firing = states[(states["monitor"] == monitor) & (states["state"] == "firing")]
-    status = worst_status([str(latest["status"]), *(["alert"] if len(firing) else [])])
+    traffic = traffic_of(results, int(runs["id"].iloc[0]))
+    silent = [traffic.status] if traffic is not None and traffic.quiet else []
+    status = worst_status([str(latest["status"]), *(["alert"] if len(firing) else []), *silent])
     cols = st.columns(4)
     with cols[0]:
         status_badge(status, prefix="latest: ")
@@ -85,7 +89,16 @@ def _header(src: DashboardSources, monitor: str, runs: pd.DataFrame) -> None:
     cols[2].metric("Last window with data (end)", f"{latest['window_end']:%b %d %H:%M}")
     cols[3].metric("Rows (that window)", f"{int(latest['row_count']):,}")
     newer = runs.iloc[: latest_with_data(runs)]
-    if len(newer):
+    if traffic is not None and traffic.quiet:
+        empty_state(
+            f"No traffic: {traffic_text(traffic)}",
+            f"The traffic signal is in {traffic.status} (webhook `model.traffic.missing` when it "
+            "starts firing); the rest of the status above is that of the last window with data. "
+            "Check that the serving code still logs to raiwatch (SDK, `POST /api/v1/models/…/logs` "
+            "or the file drop).",
+            kind="error" if traffic.status == "alert" else "warning",
+        )
+    elif traffic is None and len(newer):
         empty_state(
             f"No traffic: the last {len(newer)} window(s) had no rows "
             f"(since {newer['window_start'].min():%Y-%m-%d %H:%M})",
@@ -119,10 +132,11 @@ def render() -> None:
     )
     runs = data.runs(src.db_url, monitor)
     run = _choose_run(runs)
-    _header(src, monitor, runs)
+    results = data.results(src.db_url, monitor)
+    _header(src, monitor, runs, results)
     if run["status"] == "error":
         _failed_run(run)
-    every_segment = data.results(src.db_url, monitor)
+    every_segment = results
     segment = model_segments.choose_segment(every_segment)
     results = model_segments.only(every_segment, segment)
     if segment is None:

@@ -9,7 +9,12 @@ import streamlit as st
 from dashboards import data
 from dashboards.charts import overlay_chart
 from dashboards.components import empty_state, status_label
-from dashboards.distributions import out_of_range_share, overlay_frame, quality_examples
+from dashboards.distributions import (
+    out_of_range_share,
+    overlay_frame,
+    quality_examples,
+    sparkline_bars,
+)
 from dashboards.labels import format_value, metric_label
 from dashboards.model_queries import model_spec
 from dashboards.sources import DashboardSources
@@ -17,20 +22,32 @@ from dashboards.whats_wrong import sort_by_severity
 from monitor.signals import SIGNALS, signals_on_panel
 
 DRIFT_SIGNALS = signals_on_panel(SIGNALS, "drift")
+BARS_HELP = (
+    "Share of values per bin (numeric: equal-width bins over the baseline's range, plus bins "
+    "below/above it when the window leaves it) or per category, baseline and window on one "
+    "scale (the tallest bar of the feature = 1); from the stored profiles, no raw rows"
+)
 
 
 def drift_table(results: pd.DataFrame, run_id: int) -> pd.DataFrame:
     """Drift results of one run, most severe first (alert, then warning, then ok; within a
-    status the furthest past its threshold first): feature, signal, metric (readable),
-    value, threshold, how far past it, status, p-value, window rows, note."""
+    status the furthest past its threshold first): feature, the baseline's and the
+    window's distribution as bars on one scale (from the histogram stored with the
+    result), signal, metric (readable), value, threshold, how far past it, status,
+    p-value, window rows, note."""
     frame = results[(results["run_id"] == run_id) & results["signal"].isin(DRIFT_SIGNALS)]
     frame = sort_by_severity(frame)
+    bars = [sparkline_bars(d) for d in frame["details"]]
     return frame.assign(
         measure=frame["metric"].map(metric_label),
         message=frame["message"].fillna(""),
+        baseline_bars=[b for b, _ in bars],
+        window_bars=[w for _, w in bars],
     )[
         [
             "feature",
+            "baseline_bars",
+            "window_bars",
             "signal",
             "measure",
             "value",
@@ -81,6 +98,12 @@ def drift_tab(
             "threshold": st.column_config.NumberColumn(format="%.4f"),
             "severity": st.column_config.NumberColumn(
                 "× threshold", format="%.2f", help="how far past its threshold (1 = at it)"
+            ),
+            "baseline_bars": st.column_config.BarChartColumn(
+                "baseline", y_min=0.0, y_max=1.0, help=BARS_HELP
+            ),
+            "window_bars": st.column_config.BarChartColumn(
+                "this window", y_min=0.0, y_max=1.0, help=BARS_HELP
             ),
             "message": st.column_config.TextColumn("note"),
             "p_value": st.column_config.NumberColumn("p-value", format="%.4g"),

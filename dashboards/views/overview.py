@@ -1,7 +1,8 @@
 """Fleet overview: every model version with its status, alerts, traffic and drift.
 
-A version's status is the worst of its firing alerts and of the latest window
-*with data* of each monitor; windows without rows are reported as "no traffic",
+A version's status is the worst of its firing alerts, of the latest window
+*with data* of each monitor and of the traffic signal on its newest window;
+windows without rows are reported as "no traffic" (from the traffic signal),
 never as a healthy or empty state.
 """
 
@@ -45,7 +46,9 @@ def _summary(fleet: pd.DataFrame) -> None:
         st.warning(
             "**No traffic:** "
             + "; ".join(f"{r.model}:{r.version} has {r.quiet}" for r in quiet.itertuples())
-            + ". Its status is that of its last window with data; check the serving logs."
+            + ". The traffic signal warns from the first window without rows and alerts from "
+            "its `windows` setting (webhook `model.traffic.missing`); the rest of the status is "
+            "that of the last window with data. Check that the serving code still logs."
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -62,15 +64,35 @@ def counterfactuals(bundle: InsightsBundle, result: ComponentResult) -> None:
             st.caption(
                 "Changed features are counted in `n_changed`; this bundle does not store the original rows to highlight them."
             )
-        _what_if(bundle, mine[features].iloc[[0]])
+        asked = originals[originals["row"] == row] if originals is not None else pd.DataFrame()
+        if not asked.empty and set(features) <= set(asked.columns):
+            _what_if(bundle, asked[features].iloc[[0]].reset_index(drop=True), "the row as it was")
+        else:
+            _what_if(bundle, mine[features].iloc[[0]], "its first counterfactual")
     for reason in s.get("rows_without", []):
         st.caption(f"Row {reason.get('row', '?')}: {reason.get('reason', '')}")
 
 
-def _what_if(bundle: InsightsBundle, start: pd.DataFrame) -> None:
+def what_if_scores(
+    model: Any, start: pd.DataFrame, edited: pd.DataFrame
+) -> tuple[str, float | None, float | None]:
+    """The model's class for the edited row, and the score of its last class for the
+    edited and the starting row (``None`` without ``predict_proba``)."""
+    prediction = str(model.predict(edited)[0])
+    if not hasattr(model, "predict_proba"):
+        return prediction, None, None
+    scores = model.predict_proba(pd.concat([edited, start], ignore_index=True))[:, -1]
+    return prediction, float(scores[0]), float(scores[1])
+
+
+def _what_if(bundle: InsightsBundle, start: pd.DataFrame, origin: str) -> None:
     st.subheader("What if")
     reference = bundle.manifest.get("model", {}).get("reference")
     model = load_model(str(reference)) if reference else None
+    st.caption(
+        f"Starts from {origin}. Edit a value: the model the bundle was built from scores the "
+        "edited row."
+    )
     edited = st.data_editor(start, key="what_if", hide_index=True)
     if model is None:
         st.info(
@@ -80,11 +102,21 @@ def _what_if(bundle: InsightsBundle, start: pd.DataFrame) -> None:
         )
         return
     try:
-        prediction = model.predict(edited)[0]
+        prediction, score, before = what_if_scores(model, start, edited)
     except Exception as err:  # the user's model rejected the edited row: say so
         st.warning(f"The model could not score the edited row: {type(err).__name__}: {err}")
         return
-    st.metric("Prediction for the edited row", str(prediction))
+    left, right = st.columns(2)
+    left.metric("Prediction for the edited row", prediction)
+    if score is not None and before is not None:
+        classes = getattr(model, "classes_", None)
+        last = classes[-1] if classes is not None and len(classes) else "last class"
+        right.metric(
+            f"Score P({last}) for the edited row",
+            f"{score:.4f}",
+            delta=f"{score - before:+.4f} vs {origin}",
+            delta_color="off",
+        )
 
 
 def causal(bundle: InsightsBundle, result: ComponentResult) -> None:

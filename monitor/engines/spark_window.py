@@ -46,6 +46,7 @@ def evaluate_on_spark(
     labels: pd.DataFrame | None = None,
     detector_state: dict[str, Any] | None = None,
     model: Any = None,
+    carry: dict[str, Any] | None = None,
 ) -> WindowReport:
     """:func:`~monitor.signals.evaluate.evaluate_window` with the rows on Spark.
 
@@ -75,7 +76,7 @@ def evaluate_on_spark(
         joiner.rows_seen = profile.row_count  # every window row was seen, on Spark
     report = window_report(
         baseline, profile, config, window=window, joiner=joiner, detector_state=detector_state,
-        model=model, started=t0,
+        model=model, started=t0, carry=carry,
     )  # fmt: skip
     report.details["engine"] = engine.name
     return report

@@ -58,7 +58,7 @@ class SegmentBaselines:
             profile.row_count,
             segment_sample(whole.profile.reservoir, family, index),
         )
-        return replace(whole, profile=seg_profile, chunks=[], performance=self.performance.get(key))
+        return replace(whole, profile=seg_profile, performance=self.performance.get(key))
 
     def to_document(self) -> dict[str, Any]:
         return {

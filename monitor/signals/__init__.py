@@ -25,6 +25,7 @@ from monitor.signals import (
     multivariate_drift,
     performance,
     prediction_drift,
+    traffic,
 )
 from monitor.signals.base import (
     SignalContext,
@@ -97,6 +98,11 @@ SIGNALS: dict[str, SignalEntry] = {
         needs="labels", panel="performance", per_segment=False,
         description="the challenger version vs the champion on the same traffic: better, worse or undecided "
         "(sequential, anytime-valid); on only when the monitor declares 'challenger:'",
+    ),
+    "traffic": SignalEntry(
+        name="traffic", title="No traffic", settings=traffic.TrafficSettings, evaluate=traffic.evaluate,
+        budget_weight=0.0, judges_empty_windows=True,
+        description="windows in a row without logged rows; pages after `windows` of them (default 3)",
     ),
 }  # fmt: skip
 

@@ -128,6 +128,9 @@ class SignalEntry:
     per_segment
         Whether it can run on each segment of a monitor's ``segments:`` (a signal that
         carries state across windows, or re-runs the model, runs on the whole window only).
+    judges_empty_windows
+        Whether it is evaluated on a window without rows (the traffic signal is);
+        every other signal reports ``no_data`` there.
     """
 
     name: str
@@ -140,6 +143,7 @@ class SignalEntry:
     panel: Panel = "timeline"
     description: str = ""
     per_segment: bool = True
+    judges_empty_windows: bool = False
 
 
 def split_budget(

@@ -18,7 +18,9 @@ Binned KS is never above the exact statistic, so its p-value is conservative.
 A column's ``methods`` override picks another effect metric from
 :data:`monitor.metrics.METRICS` (or, for a test such as ``ks``, the test).
 The signal's share of the budget is corrected across columns (Holm by default)
-in :func:`monitor.signals.thresholds.judge`.
+in :func:`monitor.signals.thresholds.judge`. Each judged result also carries a small
+baseline-vs-window histogram (``details["histogram"]``, from the two profiles) for
+the dashboard's per-feature sparkline.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from monitor.metrics._two_sample import (
     welch_test,
 )
 from monitor.profiles.column import CategoricalProfile, ColumnProfile, NumericProfile
+from monitor.profiles.distribution import distribution_sketch
 from monitor.signals.base import SignalContext, SignalSettings, no_data
 from monitor.signals.results import SignalResult
 from monitor.signals.thresholds import judge
@@ -214,6 +217,9 @@ def column_results(signal: str, specs: list[FeatureSpec], context: SignalContext
         except (RaiwatchError, ValueError, FloatingPointError) as err:
             pending.append(SignalResult(value=None, status="error", message=f"{effect_info.name} failed on {spec.name!r}: {err}", **base))
             continue
+        sketch = distribution_sketch(ref, cur)  # for the dashboard's per-feature sparkline
+        if sketch is not None:
+            details["histogram"] = sketch
         message = None
         if isinstance(ref, NumericProfile) and ref.std == 0:
             message = "the baseline column is constant; the effect is the raw Wasserstein distance"

@@ -48,6 +48,7 @@ class WindowReport:
     labelled: pd.DataFrame | None = field(default=None, repr=False)
     challenger_state: dict[str, Any] | None = field(default=None, repr=False)
     predictions: pd.Series | None = field(default=None, repr=False)
+    carry: dict[str, Any] = field(default_factory=dict, repr=False)  # by signal, e.g. traffic
 
     @property
     def start(self) -> Any:
@@ -81,13 +82,14 @@ class WindowReport:
 
 
 def empty_window_results(baseline: Baseline, config: SignalConfig) -> list[SignalResult]:
-    """One ``no_data`` result per enabled signal that applies: the window has no rows."""
+    """One ``no_data`` result per enabled signal that applies and does not judge empty
+    windows (the traffic signal does): the window has no rows."""
     mv = baseline.model_version
     settings = config.signal_settings()
     return [
         no_data(name, "rows", "the window has no rows", n=0)
         for name, entry in SIGNALS.items()
-        if settings[name].enabled and entry.applies(mv)
+        if settings[name].enabled and entry.applies(mv) and not entry.judges_empty_windows
     ]
 
 
@@ -104,11 +106,12 @@ def evaluate_profile(
 ) -> list[SignalResult]:
     """Every enabled, applicable signal of the registry for an already-profiled window.
 
-    ``carry`` holds state carried across windows (the change detectors'); it is
-    updated in place with the state after this window.
+    ``carry`` holds state carried across windows (the change detectors', the
+    traffic signal's); it is updated in place with the state after this window.
+    A window without rows is judged only by the signals that judge empty windows;
+    every other signal reports ``no_data``.
     """
-    if window.row_count == 0:
-        return empty_window_results(baseline, config)
+    empty = window.row_count == 0
     mv = baseline.model_version
     settings = config.signal_settings()
     context = SignalContext(
@@ -119,6 +122,9 @@ def evaluate_profile(
     results: list[SignalResult] = []
     for name, entry in SIGNALS.items():
         if not settings[name].enabled or not entry.applies(mv):
+            continue
+        if empty and not entry.judges_empty_windows:
+            results.append(no_data(name, "rows", "the window has no rows", n=0))
             continue
         try:
             out = entry.evaluate(context, settings[name])
@@ -147,6 +153,7 @@ def evaluate_window(
     keep_predictions: bool = False,
     segments: Sequence[SegmentSpec] = (),
     segment_budget: float = DEFAULT_SEGMENT_BUDGET,
+    carry: dict[str, Any] | None = None,
 ) -> WindowReport:
     """Profile ``batches`` (the window's rows) and evaluate every signal.
 
@@ -173,6 +180,9 @@ def evaluate_window(
         The monitor's ``segments:``: the signals also run on each segment, profiled in
         the same pass, on ``segment_budget`` of the false-alarm budget
         (:mod:`monitor.segments.evaluate`).
+    carry
+        State other signals carry across windows, by signal (the traffic signal's
+        quiet-window count): the ``report.carry`` of the previous window.
     """
     config = config or SignalConfig()
     t0 = time.perf_counter()
@@ -191,7 +201,7 @@ def evaluate_window(
         challenger.predictions["champion"] = predictions.series()
     report = window_report(
         baseline, profile, config, window=window, joiner=joiner, detector_state=detector_state, model=model,
-        started=t0, challenger=challenger, segments=run,
+        started=t0, challenger=challenger, segments=run, carry=carry,
     )  # fmt: skip
     report.predictions = predictions.series() if predictions is not None else None
     return report
@@ -217,23 +227,26 @@ def window_report(
     started: float,
     challenger: Any = None,
     segments: SegmentRun | None = None,
+    carry: dict[str, Any] | None = None,
 ) -> WindowReport:
     """Every signal on a profiled window (built by any engine) and its labelled rows."""
     mv = baseline.model_version
-    carry: dict[str, Any] = {"concept_drift": detector_state}
+    state: dict[str, Any] = {**(carry or {}), "concept_drift": detector_state}
     if challenger is not None:
-        carry["challenger"] = challenger.state
+        state["challenger"] = challenger.state
     labelled = joiner.frame() if joiner is not None and profile.row_count else None
     whole = segments.whole_config(config) if segments is not None else config
     results = evaluate_profile(
-        baseline, profile, whole, labelled=labelled, model=model, carry=carry, span=window, challenger=challenger
+        baseline, profile, whole, labelled=labelled, model=model, carry=state, span=window, challenger=challenger
     )  # fmt: skip
     if segments is not None and profile.row_count:
         results += evaluate_segments(baseline, segments, config, labelled=labelled, model=model, span=window)
     report = WindowReport(mv.name, mv.version, window, profile.row_count, results, 0.0, profile, labelled=labelled)
-    report.detector_state = carry.get("concept_drift") if profile.row_count else detector_state
+    report.detector_state = state.get("concept_drift") if profile.row_count else detector_state
     if challenger is not None:
-        report.challenger_state = carry.get("challenger") if profile.row_count else challenger.state
+        report.challenger_state = state.get("challenger") if profile.row_count else challenger.state
+    # what the other signals carry to the next window (concept drift and challenger are saved apart)
+    report.carry = {k: v for k, v in state.items() if k not in ("concept_drift", "challenger")}
     if profile.row_count:
         report.details["labelled_rows"] = 0 if labelled is None else len(labelled)
         report.details["alpha"] = config.alpha

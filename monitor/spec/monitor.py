@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -62,14 +62,10 @@ EventType = Literal[
     "model.retrain.requested",
     "model.challenger.better",
     "model.challenger.worse",
+    "model.traffic.missing",
+    "model.traffic.restored",
 ]
-_ALL_EVENTS: tuple[EventType, ...] = (
-    "monitor.alert.firing",
-    "monitor.alert.resolved",
-    "model.retrain.requested",
-    "model.challenger.better",
-    "model.challenger.worse",
-)
+_ALL_EVENTS: tuple[EventType, ...] = get_args(EventType)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 

@@ -7,6 +7,8 @@ before the state's ``last_window_end`` leave it alone), so re-runs and
 backfills of old windows never duplicate an alert or a webhook. A signal
 silenced by a person (``Store.silence_alert``) still moves its state and logs
 its event, but its firing webhooks are not enqueued until the silence ends.
+The traffic signal's firing and resolution also send ``model.traffic.missing``
+and ``model.traffic.restored``.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from sqlalchemy.orm import Session
 
 from monitor.alerting.policy import AlertPolicy, decide, signal_statuses
 from monitor.signals.results import SignalResult
+from monitor.signals.traffic import SIGNAL as TRAFFIC
 from monitor.store.alert_handling import silenced_signals
 from monitor.store.base import utcnow
 from monitor.store.events import (
     EVENT_FIRING,
     EVENT_RESOLVED,
     EVENT_RETRAIN,
+    EVENT_TRAFFIC_MISSING,
+    EVENT_TRAFFIC_RESTORED,
     build_payload,
     encode_body,
     event_id,
@@ -108,6 +113,10 @@ def apply_alerts(
             events.append((EVENT_RETRAIN, retrain))
     if resolved:
         events.append((EVENT_RESOLVED, resolved))
+    for event_type, entries in ((EVENT_TRAFFIC_MISSING, fired), (EVENT_TRAFFIC_RESTORED, resolved)):
+        traffic = [e for e in entries if e["signal"] == TRAFFIC]  # its own event, once per episode
+        if traffic:
+            events.append((event_type, traffic))
     for event_type, signals in events:
         extra = {"reason": "signals"} if event_type == EVENT_RETRAIN else None
         enqueue(session, run, event_type, signals, policy, extra=extra)  # type: ignore[arg-type]

@@ -27,6 +27,27 @@ class DetectorStateStore(StoreCore):
             )
             return None if row is None else (row.state, row.window_end)
 
+    def load_state_before(
+        self, monitor: str, signal: str, end: datetime
+    ) -> tuple[dict[str, Any], datetime | None] | None:
+        """The newest ``signal@…`` state saved for a window ending before ``end``.
+
+        Keyed by window end, so re-running a window reads the state after the window
+        before it, whatever ran since (idempotent), and overlapping windows chain too.
+        """
+        with self.session() as session:
+            row = session.scalar(
+                select(DetectorStateRow)
+                .where(
+                    DetectorStateRow.monitor == monitor,
+                    DetectorStateRow.detector.startswith(f"{signal}@", autoescape=True),
+                    DetectorStateRow.window_end < as_utc(end),
+                )
+                .order_by(DetectorStateRow.window_end.desc())
+                .limit(1)
+            )
+            return None if row is None else (row.state, row.window_end)
+
     def save_detector_state(
         self, monitor: str, detector: str, state: dict[str, Any], window_end: datetime | None
     ) -> None:

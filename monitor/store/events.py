@@ -1,9 +1,11 @@
 """Webhook event payloads and their deterministic identifiers.
 
 Event types: ``monitor.alert.firing``, ``monitor.alert.resolved``,
-``model.retrain.requested`` (``data.reason``: ``signals`` or ``schedule``) and
+``model.retrain.requested`` (``data.reason``: ``signals`` or ``schedule``),
 ``model.challenger.better`` / ``model.challenger.worse`` (``data.verdict`` and
-``data.evidence``). The body follows the Standard Webhooks shape
+``data.evidence``), and ``model.traffic.missing`` / ``model.traffic.restored``
+(the traffic signal started / stopped firing: no rows for its ``windows`` windows in a
+row, then rows again). The body follows the Standard Webhooks shape
 ``{"type", "timestamp", "data"}``; ``data`` holds ``event_id``, ``model``,
 ``version``, ``monitor``, ``run_id``, ``window`` (``start``/``end``), ``signals``
 (each with ``signal``, ``status``, ``state``, ``previous_state`` and
@@ -29,13 +31,12 @@ EVENT_RESOLVED = "monitor.alert.resolved"
 EVENT_RETRAIN = "model.retrain.requested"
 EVENT_CHALLENGER_BETTER = "model.challenger.better"
 EVENT_CHALLENGER_WORSE = "model.challenger.worse"
+EVENT_TRAFFIC_MISSING = "model.traffic.missing"
+EVENT_TRAFFIC_RESTORED = "model.traffic.restored"
 EVENT_TYPES: tuple[str, ...] = (
-    EVENT_FIRING,
-    EVENT_RESOLVED,
-    EVENT_RETRAIN,
-    EVENT_CHALLENGER_BETTER,
-    EVENT_CHALLENGER_WORSE,
-)
+    EVENT_FIRING, EVENT_RESOLVED, EVENT_RETRAIN, EVENT_CHALLENGER_BETTER, EVENT_CHALLENGER_WORSE,
+    EVENT_TRAFFIC_MISSING, EVENT_TRAFFIC_RESTORED,
+)  # fmt: skip
 MAX_RESULTS_PER_SIGNAL = 100
 
 

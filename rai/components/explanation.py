@@ -173,6 +173,8 @@ def _tree_shap(
     output (forests, regression trees: checked by additivity), else — raw output in
     log-odds, e.g. boosted classifiers — interventional TreeSHAP in probability space
     against a seeded background sample. ``interventional`` always uses the background.
+    Attributions that do not add up to the explained output are never stored: the rows
+    are then explained model-agnostically (Kernel SHAP) and the method says why.
     """
     output = _explained_output(inputs, rows)
     transformed = parts.transform(rows)
@@ -203,10 +205,14 @@ def _tree_shap(
         return values, base, output, f"{method}; TreeExplainer unavailable: {exc}"
     values, base = _select_outputs(inputs, rows, parts, raw, explainer.expected_value)
     error = float(np.max(np.abs(values.sum(axis=1) + base - output), initial=0.0))
-    if error > 1e-6:
-        raise RuntimeError(
-            f"TreeExplainer attributions do not add up to predict_proba/predict (max error "
-            f"{error:.3g}); refusing to store inexact tree SHAP values."
+    if error > 1e-6:  # never store inexact tree SHAP values: explain model-agnostically instead
+        values, base, output, method = _agnostic_shap(inputs, rows)
+        return (
+            values,
+            base,
+            output,
+            f"{method}; TreeExplainer's attributions did not add up to the model's output "
+            f"(max error {error:.3g})",
         )
     return (
         values,

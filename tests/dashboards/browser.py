@@ -132,6 +132,50 @@ class Browser:
                       clickCount=1)  # fmt: skip
         time.sleep(settle_s)
 
+    def press(self, key: str, *, text: str | None = None) -> None:
+        """One key press (down and up) sent to the focused element, as a keyboard would."""
+        codes = {"Enter": ("Enter", 13), "ArrowRight": ("ArrowRight", 39), ".": ("Period", 190),
+                 "-": ("Minus", 189)}  # fmt: skip
+        code, vk = codes.get(key, (f"Digit{key}", ord(key)) if key.isdigit() else (key, 0))
+        for kind in ("keyDown", "keyUp"):
+            params: dict[str, Any] = {
+                "type": kind,
+                "key": key,
+                "code": code,
+                "windowsVirtualKeyCode": vk,
+            }
+            if kind == "keyDown" and text is not None:
+                params["text"] = text
+            self.call("Input.dispatchKeyEvent", **params)
+
+    def edit_grid_cell(
+        self, selector: str, column: int, value: str, *, settle_s: float = 4.0
+    ) -> None:
+        """Type ``value`` into the first row's cell ``column`` of the data editor inside
+        ``selector``: click its first cell, arrow right, type, Enter (what a person does)."""
+        box = self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector + ' [data-testid=stDataFrame]')});"
+            " if (!e) return null; const r = e.getBoundingClientRect(); return [r.x, r.y]; })()"
+        )
+        if box is None:
+            raise LookupError(f"no data editor in {selector!r}")
+        x, y = box[0] + 20, box[1] + 35 + 17  # header row, then the middle of the first row
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+        time.sleep(0.5)
+        for _ in range(column):
+            self.press("ArrowRight")
+            time.sleep(0.1)
+        for char in value:
+            self.press(char, text=char)
+            time.sleep(0.05)
+        self.press("Enter", text="\r")
+        deadline = time.monotonic() + 60
+        time.sleep(1.0)
+        while self.evaluate(BUSY_JS) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        time.sleep(settle_s)
+
     def resize(self, height: int) -> None:
         """A taller window, so a long page is captured whole."""
         self.call("Emulation.setDeviceMetricsOverride", width=1400, height=height,

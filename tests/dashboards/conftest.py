@@ -111,6 +111,15 @@ def window_of(day: int) -> tuple[dt.datetime, dt.datetime]:
 
 
 @pytest.fixture(scope="session")
+def monitored_bundle(demo_home: Path) -> Path:
+    """The demo's RAI bundle of the model it monitors, as ``raiwatch demo`` builds it
+    (the ``demo_home`` fixture skips that step; built once per session)."""
+    from jobs.demo import build_rai_bundle
+
+    return build_rai_bundle(demo_home, seed=0)
+
+
+@pytest.fixture(scope="session")
 def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seeded demo insights bundle (built once per session)."""
     from rai.demo import build_demo_bundle

@@ -38,9 +38,10 @@ FORBIDDEN = ("Traceback", "StreamlitAPIException", "streamlit.errors")
 def _serve(home: Path, bundle_dir: Path | None = None) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "RAIWATCH_HOME": str(home)}
+    env.pop("RAIWATCH_DATABASE_URL", None)
+    env.pop("RAIWATCH_BUNDLE_DIR", None)
     if bundle_dir is not None:
         env["RAIWATCH_BUNDLE_DIR"] = str(bundle_dir)
-    env.pop("RAIWATCH_DATABASE_URL", None)
     cmd = dashboard_command(port, "127.0.0.1")  # what `raiwatch dashboard` runs
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -52,8 +53,10 @@ def _serve(home: Path, bundle_dir: Path | None = None) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def app_url(demo_home: Path, demo_bundle: Path) -> Iterator[str]:
-    yield from _serve(demo_home, demo_bundle.parent)
+def app_url(demo_home: Path, monitored_bundle: Path) -> Iterator[str]:
+    """The dashboard on the demo home, with the RAI bundle the demo builds of the model it
+    monitors (under the home's default bundle directory)."""
+    yield from _serve(demo_home)
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +94,7 @@ def test_page_renders_without_exception(
 @pytest.mark.parametrize(
     ("tab", "marker"),
     [
+        ("Drift", "Drifted in this window"),
         ("Performance", "rows per window"),
         ("Change detection", "First detection"),
         ("Segments", "Each cell is the worst status of a signal in a segment"),
@@ -122,3 +126,57 @@ def test_lifecycle_page_renders_the_verdict_and_its_chart(lifecycle_url: str, br
     shown = browser.main_text()
     assert "next retraining due" in shown and "Champion / challenger" in shown
     assert browser.evaluate("document.querySelectorAll('.js-plotly-plot').length") >= 1
+
+
+def _metrics(text: str) -> dict[str, str]:
+    """``label -> value`` of the what-if metrics in the page text."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    wanted = ("Prediction for the edited row", "Score P(1) for the edited row")
+    return {line: lines[i + 1] for i, line in enumerate(lines[:-1]) if line in wanted}
+
+
+def test_what_if_editor_repredicts_an_edited_row(
+    app_url: str, browser: Browser, monitored_bundle: Path, demo_home: Path
+) -> None:
+    """In the demo's bundle (the monitored model), type a counterfactual's values into the
+    what-if editor of its row: the page's prediction flips to the counterfactual's class and
+    its score is the model's own score of the edited row (computed here with joblib)."""
+    import joblib
+    import pandas as pd
+
+    features = list(
+        pd.read_json(monitored_bundle / "manifest.json", typ="series")["features"]["all"]
+    )
+    asked = pd.read_parquet(monitored_bundle / "counterfactual" / "queries.parquet")
+    cfs = pd.read_parquet(monitored_bundle / "counterfactual" / "counterfactuals.parquet")
+    row = int(cfs["row"].min())  # the row the page opens on
+    start = asked[asked["row"] == row][features].reset_index(drop=True)
+    cf = cfs[cfs["row"] == row].sort_values(["n_changed", "cf_index"]).iloc[0]
+    changed = [f for f in features if cf[f] != start.loc[0, f]]
+    assert changed and all(pd.api.types.is_numeric_dtype(start[f]) for f in changed)
+    model = joblib.load(demo_home / "models" / "credit.joblib")
+    edited = start.copy()
+    for f in changed:
+        edited.loc[0, f] = float(f"{cf[f]:.6g}")
+    before, after = model.predict(start)[0], model.predict(edited)[0]
+    assert before != after  # the counterfactual is valid: it has the other class
+
+    browser.resize(2400)
+    try:
+        browser.open(app_url + "/rai", "gates pass", timeout_s=120)
+        browser.click_tab("Counterfactuals")
+        shown = _metrics(browser.main_text())
+        assert shown["Prediction for the edited row"] == str(before)
+        assert shown["Score P(1) for the edited row"] == f"{model.predict_proba(start)[0, -1]:.4f}"
+        for f in changed:
+            browser.edit_grid_cell(".st-key-what_if", features.index(f), f"{cf[f]:.6g}")
+        text = browser.main_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.screenshot(ARTIFACTS / "dashboard-rai-what-if.png")
+        shown = _metrics(text)
+        assert shown["Prediction for the edited row"] == str(after), text[text.find("What if") :][
+            :400
+        ]
+        assert shown["Score P(1) for the edited row"] == f"{model.predict_proba(edited)[0, -1]:.4f}"
+    finally:
+        browser.resize(1000)

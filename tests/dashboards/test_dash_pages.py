@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.dashboards.apptest import frame_with, no_exception, run_page, texts
-from tests.dashboards.conftest import DEMO_DAYS, QUIET_DAYS
+from tests.dashboards.conftest import DEMO_DAYS, QUIET_DAYS, window_of
 
 
 def test_overview_lists_every_version_with_its_badge_and_alerts(demo_env: Path) -> None:
@@ -25,9 +25,10 @@ def test_overview_lists_every_version_with_its_badge_and_alerts(demo_env: Path) 
 
 
 def test_overview_status_survives_windows_without_traffic(demo_env: Path) -> None:
-    """After the outage the model is still in alert (its alerts fire and its last window
-    with data drifted), the empty windows are gaps in the sparkline, and the page says
-    there is no traffic."""
+    """After the outage the model is still in alert (its alerts fire, its last window
+    with data drifted, and the traffic signal fired on the third window without rows),
+    the empty windows are gaps in the sparkline, and the page says there is no traffic
+    from the traffic signal's stored result."""
     at = run_page("overview")
     no_exception(at)
     credit = at.dataframe[0].value.set_index("model").loc["credit"]
@@ -38,8 +39,11 @@ def test_overview_status_survives_windows_without_traffic(demo_env: Path) -> Non
     assert not any(pd.isna(v) for v in drift[:DEMO_DAYS])
     assert drift[DEMO_DAYS - 1] > 0  # the last window with data drifted
     assert credit["rows"] > 0
-    assert credit["quiet"].startswith(f"no rows in the last {QUIET_DAYS} windows")
-    assert f"credit:1 has no rows in the last {QUIET_DAYS} windows" in texts(at)
+    since = window_of(DEMO_DAYS)[0]
+    expected = f"no traffic for {QUIET_DAYS} windows in a row (since {since:%Y-%m-%d %H:%M}; alerts from 3)"
+    assert credit["quiet"] == expected
+    assert f"credit:1 has {expected}" in texts(at)
+    assert "traffic" in credit["in_alert"].split("; ")  # the signal fired (QUIET_DAYS = its default)
     assert credit["unhandled"] > 0
 
 
@@ -51,7 +55,9 @@ def test_model_page_opens_on_the_latest_window_with_data(demo_env: Path) -> None
     assert at.sidebar.selectbox[2].value == int(with_data["id"].iloc[0])
     assert int(runs["id"].iloc[0]) != int(with_data["id"].iloc[0])  # newer empty windows exist
     shown = texts(at)
-    assert f"No traffic: the last {QUIET_DAYS} window(s) had no rows" in shown
+    since = window_of(DEMO_DAYS)[0]
+    assert f"No traffic: no traffic for {QUIET_DAYS} windows in a row (since {since:%Y-%m-%d %H:%M}" in shown
+    assert "The traffic signal is in alert" in shown
     assert "This run has no drift results" not in shown  # an empty window was not chosen
     assert "No baseline histogram" not in shown
 
@@ -127,8 +133,12 @@ def test_alerts_page_history_deliveries_and_attempts(demo_env: Path) -> None:
     states = frame_with(at, "last_fired_at")
     states = states[states["monitor"] == "credit-daily"].set_index("signal")
     assert states.loc["data_drift", "state"] == "firing"
+    assert states.loc["traffic", "state"] == "firing"  # the outage after the demo's last day
     deliveries = frame_with(at, "message_id")
-    assert set(deliveries["status"]) == {"delivered", "dead"}
+    assert set(deliveries["status"]) == {"delivered", "dead", "pending"}
+    # the outage's events are queued for the demo's receiver, which stopped with the demo
+    pending = deliveries[deliveries["status"] == "pending"]
+    assert set(pending["event_type"]) == {"monitor.alert.firing", "model.traffic.missing"}
     assert at.get("plotly_chart")  # alert timeline and latency chart
 
 
@@ -181,9 +191,10 @@ def test_webhook_payload_is_viewable(demo_env: Path) -> None:
     at = run_page("alerts")
     payloads = [json.loads(j.proto.body) for j in at.get("json")]
     assert payloads, "no payload shown"
-    payload = payloads[0]
-    assert payload["type"].startswith(("monitor.alert.", "model.retrain."))
-    assert payload["data"]["monitor"] == "credit-daily-shadow"
+    payload = payloads[0]  # the newest delivery: the traffic outage after the demo's last day
+    assert payload["type"] in ("monitor.alert.firing", "model.traffic.missing")
+    assert payload["data"]["monitor"] == "credit-daily"
+    assert "traffic" in [s["signal"] for s in payload["data"]["signals"]]
     assert "whsec_" not in json.dumps(payload)  # the signing secret is never in the body
 
 
@@ -227,3 +238,38 @@ def test_acknowledge_and_silence_are_stored_and_shown_on_the_overview(demo_env: 
 
             session.query(AlertHandlingRow).delete()
         store.dispose()
+
+
+def test_drift_table_sparklines_are_the_baseline_and_window_distributions(demo_env: Path) -> None:
+    """The drift table's bar columns for the drifted window, checked against the raw rows:
+    ``purpose`` (categorical) is exactly the reference's and the window's category shares
+    on one scale; ``income`` (numeric, 35 % lower in the window) puts the window's mass to
+    the left of the baseline's."""
+    import numpy as np
+
+    from jobs.demo import model_version_spec
+    from monitor.ingest.logstore import LogStore
+    from monitor.spec.model_version import parse_model_version
+
+    at = run_page("model", model="credit", version="1")
+    no_exception(at)
+    drift = frame_with(at, "p_value")
+    assert {"baseline_bars", "window_bars"} <= set(drift.columns)
+    rows = drift[drift["signal"] == "data_drift"].set_index("feature")
+    start, end = window_of(DEMO_DAYS - 1)  # the page opens on the last window with data
+    mv = parse_model_version(model_version_spec())
+    window = pd.concat(b.to_pandas() for b in LogStore(demo_env).scan(mv, start, end, columns=["purpose", "income"]))
+    reference = pd.read_parquet(demo_env / "data" / "reference.parquet", columns=["purpose", "income"])
+    base, win = reference["purpose"].value_counts(normalize=True), window["purpose"].value_counts(normalize=True)
+    labels = sorted(set(base.index) | set(win.index), key=lambda k: (-(base.get(k, 0) + win.get(k, 0)), k))
+    top = max(base.max(), win.max())
+    expected_base = [base.get(k, 0.0) / top for k in labels]
+    expected_win = [win.get(k, 0.0) / top for k in labels]
+    np.testing.assert_allclose(list(rows.loc["purpose", "baseline_bars"]), expected_base, atol=2e-5)
+    np.testing.assert_allclose(list(rows.loc["purpose", "window_bars"]), expected_win, atol=2e-5)
+    income_base = np.asarray(rows.loc["income", "baseline_bars"], dtype=float)
+    income_win = np.asarray(rows.loc["income", "window_bars"], dtype=float)
+    assert len(income_base) == len(income_win) >= 20
+    centre = np.arange(len(income_base))
+    assert (centre * income_win).sum() / income_win.sum() < (centre * income_base).sum() / income_base.sum()
+    assert max(income_base.max(), income_win.max()) == 1.0  # one scale: the tallest bar is 1

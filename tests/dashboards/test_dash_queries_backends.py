@@ -85,3 +85,53 @@ def test_windows_without_rows_are_gaps_and_do_not_set_the_status(store: Store, d
         assert row["quiet"] == "no rows in the last 2 windows (since 2026-03-03 00:00)"
     finally:
         engine.dispose()
+
+
+def test_overview_reads_the_traffic_signal_of_the_newest_window(store: Store, db_url: str) -> None:
+    """One healthy window, then one without rows whose traffic result is a warning: the
+    version is ``warning`` (not ``ok``) and ``quiet`` is the signal's own count and start,
+    on both backends; a later window with rows clears both."""
+    mv = parse_model_version(
+        {"name": "t", "version": "1", "task": "regression", "features": {"x": "numeric"}}
+    )
+    store.register_model_version(mv)
+
+    def traffic(quiet: int, status: str, since: dt.datetime | None) -> SignalResult:
+        return SignalResult(
+            signal="traffic", metric="windows_without_traffic", value=float(quiet), threshold=3.0,
+            status=status, details={"since": since.isoformat() if since else None},  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    day = dt.timedelta(days=1)
+    store.save_run(
+        "t-daily", "t", "1", START, START + day, "ok", [traffic(0, "ok", None)], 10, 0.1, {}
+    )
+    quiet = START + day
+    store.save_run(
+        "t-daily",
+        "t",
+        "1",
+        quiet,
+        quiet + day,
+        "no_data",
+        [traffic(1, "warning", quiet)],
+        0,
+        0.1,
+        {},
+    )
+    engine = read_engine(db_url)
+    try:
+        row = fleet_overview(engine).set_index("model").loc["t"]
+        assert row["status"] == "warning"
+        assert (
+            row["quiet"]
+            == f"no traffic for 1 window in a row (since {quiet:%Y-%m-%d %H:%M}; alerts from 3)"
+        )
+        back = quiet + day
+        store.save_run(
+            "t-daily", "t", "1", back, back + day, "ok", [traffic(0, "ok", None)], 10, 0.1, {}
+        )
+        row = fleet_overview(engine).set_index("model").loc["t"]
+        assert row["status"] == "ok" and row["quiet"] == ""
+    finally:
+        engine.dispose()

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.dashboards.apptest import frame_with, no_exception, run_page, texts
@@ -102,3 +103,38 @@ def test_a_scheduled_review_bundle_opens_from_its_link(
     assert at.sidebar.selectbox[0].value == str(scheduled)
     assert at.sidebar.selectbox[0].format_func(str(scheduled)) == "credit-daily / 20261005T000000Z"
     assert "gates pass" in texts(at)
+
+
+def test_the_demo_bundle_reviews_the_monitored_model_and_its_what_if_predicts(
+    monitored_bundle: Path, demo_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundle ``raiwatch demo`` builds references the model the demo monitors (the same
+    file, by path and sha256), so the what-if editor is enabled and shows that model's class
+    and score for the row it starts from, the chosen row as it was (computed here
+    independently with joblib)."""
+    import hashlib
+
+    import joblib
+
+    model_file = (demo_home / "models" / "credit.joblib").resolve()
+    manifest = json.loads((monitored_bundle / "manifest.json").read_text())
+    assert manifest["model"]["reference"] == str(model_file)
+    assert manifest["model"]["sha256"] == hashlib.sha256(model_file.read_bytes()).hexdigest()
+    monkeypatch.setenv("RAIWATCH_HOME", str(demo_home))
+    monkeypatch.delenv("RAIWATCH_DATABASE_URL", raising=False)
+    monkeypatch.setenv("RAIWATCH_BUNDLE_DIR", str(demo_home / "bundles"))
+    at = run_page("rai", bundle=str(monitored_bundle))
+    no_exception(at)
+    shown = texts(at)
+    assert "All 5 gates pass" in shown
+    assert "The model is not loadable here" not in shown
+    rows = pd.read_parquet(monitored_bundle / "counterfactual" / "queries.parquet")
+    start = rows[rows["row"] == at.selectbox(key="cf_row").value][manifest["features"]["all"]]
+    assert len(start) == 1 and at.data_editor(key="what_if").value.equals(
+        start.reset_index(drop=True)
+    )
+    model = joblib.load(model_file)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Prediction for the edited row"] == str(model.predict(start)[0])
+    score = float(model.predict_proba(start)[0, -1])
+    assert metrics["Score P(1) for the edited row"] == f"{score:.4f}"

@@ -96,6 +96,28 @@ def test_run_card_links_the_windows_rai_review() -> None:
     assert rai_review_of(pd.Series({"id": 3, "details": None})) == {}
 
 
+def _card_of_a_reviewed_run() -> None:
+    import pandas as pd
+
+    from dashboards.views.model_summary import what_is_wrong
+
+    review = {"status": "built", "bundle": "/data/bundles/credit-daily/20261005T000000Z", "gates_passed": True}
+    run = pd.Series({"id": 7, "status": "ok", "details": {"rai_review": review}})
+    empty = pd.DataFrame(columns=["run_id", "signal", "feature", "metric", "value", "threshold", "status"])
+    what_is_wrong("credit", "1", "credit-daily", run, empty)
+
+
+def test_the_run_card_links_the_bundle_its_review_produced() -> None:
+    """A run whose scheduled RAI review built a bundle links it (the RAI page opens that
+    bundle from ``?bundle=``, see test_dash_rai)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_card_of_a_reviewed_run).run()
+    no_exception(at)
+    link = "[RAI review of this window (gates pass)](./rai?bundle=/data/bundles/credit-daily/20261005T000000Z)"
+    assert link in texts(at)
+
+
 def _card_with_a_quality_alert() -> None:
     import pandas as pd
 

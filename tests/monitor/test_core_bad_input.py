@@ -199,12 +199,16 @@ def test_empty_window_gives_no_data_for_every_signal(baseline: Baseline, tmp_pat
         data = [(r.signal, r.status) for r in report.results if r.signal in DATA_SIGNALS]
         assert data == [(name, "no_data") for name in DATA_SIGNALS]
         # one result per registered signal that applies to the model version and is on by
-        # default (the challenger signal is on only when a monitor declares a challenger), all no_data
+        # default (the challenger signal is on only when a monitor declares a challenger), all
+        # no_data but the traffic signal's, which judges empty windows (one: a warning)
         assert [r.signal for r in report.results] == [
             name for name, entry in SIGNALS.items() if entry.applies(MV) and entry.settings().enabled
         ]
-        assert {r.status for r in report.results} == {"no_data"}
-        assert {r.message for r in report.results} == {"the window has no rows"}
+        judged = [r for r in report.results if SIGNALS[r.signal].judges_empty_windows]
+        assert [(r.signal, r.status, r.value) for r in judged] == [("traffic", "warning", 1.0)]
+        rest = [r for r in report.results if not SIGNALS[r.signal].judges_empty_windows]
+        assert {r.status for r in rest} == {"no_data"}
+        assert {r.message for r in rest} == {"the window has no rows"}
 
 
 def test_constant_baseline_column() -> None:

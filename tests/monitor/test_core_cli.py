@@ -135,8 +135,10 @@ def test_monitor_run_on_clean_data_passes(home: Path, tmp_path: Path) -> None:
     assert report["window_end"] == "2026-02-02T00:00:00+00:00"
     data_signals = {"data_drift", "dataset_drift", "prediction_drift", "data_quality"}
     assert {r["status"] for r in report["results"] if r["signal"] in data_signals} == {"ok"}
+    traffic = [(r["status"], r["value"]) for r in report["results"] if r["signal"] == "traffic"]
+    assert traffic == [("ok", 0.0)]  # rows arrived
     # No target is declared: the label-based signals say why they cannot run.
-    assert {r["status"] for r in report["results"] if r["signal"] not in data_signals} <= {
+    assert {r["status"] for r in report["results"] if r["signal"] not in {*data_signals, "traffic"}} <= {
         "no_data"
     }
 
@@ -190,7 +192,14 @@ def test_file_mode_equals_the_log_store_window(
     assert result.exit_code == 1, result.output
     from_store, from_file = json.loads(store_json.read_text()), json.loads(file_json.read_text())
     assert from_file["window_start"] is None and from_file["row_count"] == 120
-    assert from_file["results"] == from_store["results"]
+    # the traffic result also says when the window's traffic ended, which a file has not
+    def judged(results: list[dict]) -> list[dict]:
+        return [{**r, "details": {}} if r["signal"] == "traffic" else r for r in results]
+
+    assert judged(from_file["results"]) == judged(from_store["results"])
+    assert [r["details"]["last_traffic_end"] for r in from_store["results"] if r["signal"] == "traffic"] == [
+        "2026-02-03T00:00:00+00:00"
+    ]
 
 
 def test_signal_config_file(home: Path, tmp_path: Path) -> None:
@@ -294,7 +303,9 @@ def test_a_window_without_logs_is_no_data_and_does_not_fail(home: Path, tmp_path
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert (report["row_count"], report["status"]) == (0, "no_data")
-    assert {r["status"] for r in report["results"]} == {"no_data"}
+    assert {r["status"] for r in report["results"] if r["signal"] != "traffic"} == {"no_data"}
+    # one window without rows (a one-off run carries no history): the traffic signal warns
+    assert [(r["status"], r["value"]) for r in report["results"] if r["signal"] == "traffic"] == [("warning", 1.0)]
     assert "status=no_data" in result.output
 
 

@@ -328,7 +328,7 @@ def test_an_empty_window_is_no_data_on_both_engines(
     spark = evaluate_on_spark(
         engine, baseline, files["window"], window=Window(start, end), time_column="timestamp"
     )
-    local = evaluate_window(baseline, iter([]), threads=1)
+    local = evaluate_window(baseline, iter([]), threads=1, window=Window(start, end))
     assert spark.row_count == local.row_count == 0
     assert spark.status == local.status == "no_data"
     assert_same_results(local, spark)

@@ -1,6 +1,7 @@
 """One contract suite generated from the signal registry: every entry of ``SIGNALS``.
 
-For each signal: an empty window gives ``no_data``; bad input gives ``error`` with a
+For each signal: an empty window gives ``no_data`` (a signal that judges empty
+windows, such as traffic, judges it and says why); bad input gives ``error`` with a
 message; a re-run gives identical results; inputs are not mutated; results round-trip
 through strict JSON; and on windows with no change the signal's alert rate stays
 within its share of the monitor's false-alarm budget (a binomial bound over many
@@ -51,7 +52,10 @@ BAD_INPUT: dict[str, tuple[dict[str, Any], Callable[[Any], Any] | None]] = {
     "prediction_drift": ({"features": ["no_such_column"]}, None),
     "data_quality": ({"features": ["no_such_column"]}, None),
     "dataset_drift": ({}, None),
+    "traffic": ({}, None),  # its bad input is an unreadable carried state: BAD_CARRY
 }
+# Signals whose bad input is the state carried from the previous window.
+BAD_CARRY: dict[str, dict[str, Any]] = {"traffic": {"traffic": {"version": 999, "quiet_windows": "x"}}}
 
 
 def _registered_with_case() -> list[str]:
@@ -71,7 +75,10 @@ def test_empty_window_is_no_data(signal: str) -> None:
     empty = _window(b, make_frame(np.random.default_rng(2), 0, n_numeric=6, n_categorical=2))
     results = evaluate_profile(b, empty, _only(signal))
     mine = [r for r in results if r.signal == signal]
-    if SIGNALS[signal].applies(MV):
+    if SIGNALS[signal].judges_empty_windows:  # an empty window is its evidence: judged, with why
+        assert mine and all(r.status in ("ok", "warning", "alert") and r.message for r in mine)
+        assert all(r.current_size == 0 and r.threshold is not None for r in mine)
+    elif SIGNALS[signal].applies(MV):
         assert mine and all(r.status == "no_data" for r in mine)
         assert all(r.message for r in mine)
     else:
@@ -87,6 +94,12 @@ def test_bad_input_is_an_error_with_a_message(signal: str) -> None:
         cfg = SignalConfig.model_validate({n: {"enabled": n in ("dataset_drift", "data_drift"), **({"features": ["nope"]} if n == "data_drift" else {})} for n in SIGNALS})
         results = [r for r in evaluate_profile(b, w, cfg) if r.signal == signal]
         assert results and results[0].status == "no_data" and "no feature" in (results[0].message or "")
+        return
+    if signal in BAD_CARRY:
+        carry = dict(BAD_CARRY[signal])
+        results = [r for r in evaluate_profile(b, w, _only(signal), carry=carry) if r.signal == signal]
+        assert len(results) == 1 and results[0].status == "error" and "999" in (results[0].message or "")
+        assert carry[signal] != BAD_CARRY[signal][signal]  # the next window starts from a readable state
         return
     results = [r for r in evaluate_profile(b, w, _only(signal, **settings)) if r.signal == signal]
     assert len(results) == 1 and results[0].status == "error"
@@ -108,10 +121,13 @@ def test_rerun_identical_inputs_unmutated_strict_json(signal: str) -> None:
     for r in first:
         text = json.dumps(r.to_dict(), allow_nan=False)
         assert SignalResult.from_dict(json.loads(text)).to_dict() == r.to_dict()
-    judged = [r for r in first if r.status in ("ok", "warning", "alert") and r.signal != "dataset_drift"]
-    for r in judged:  # every judged result says why
+    judged = [r for r in first if r.status in ("ok", "warning", "alert")]
+    tested = [r for r in judged if SIGNALS[r.signal].budget_weight > 0]
+    for r in tested:  # every judged result of a test says why
         assert r.p_value is not None and r.alpha is not None and r.effect_size is not None
         assert r.min_effect is not None and r.correction is not None and r.current_size
+    for r in judged:  # a rule that spends no budget (dataset drift, traffic) still says its limit
+        assert r.threshold is not None and r.current_size is not None
 
 
 def test_budget_split_sums_to_alpha_over_signals_that_apply() -> None:
