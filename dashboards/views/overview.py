@@ -85,6 +85,10 @@ def render() -> None:
         return
     table = shown.assign(
         badge=shown["status"].map(status_label),
+        # Streamlit's line column prints a list with gaps as text, so windows without rows
+        # are left out of the line (never drawn as 0, which would look like a recovery);
+        # the "no traffic" column says how long they have lasted
+        drift=shown["drift"].map(lambda values: [v for v in values if v is not None and v == v]),
         link=[
             f"./{MODEL_PAGE}?model={m}&version={v}"
             for m, v in zip(shown["model"], shown["version"], strict=True)
@@ -120,7 +124,7 @@ def render() -> None:
             "in_alert": st.column_config.TextColumn("signals in alert", width="large"),
             "handling": st.column_config.TextColumn("acknowledged / silenced"),
             "drift": st.column_config.LineChartColumn(
-                "dataset drift (last 30 windows; gaps = no rows)", y_min=0.0, y_max=1.0
+                "dataset drift (last 30 windows, those with rows)", y_min=0.0, y_max=1.0
             ),
             "rows": st.column_config.NumberColumn("rows (last window with data)", format="%d"),
             "link": st.column_config.LinkColumn("page", display_text="open"),
