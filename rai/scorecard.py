@@ -25,6 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
 
 from rai import scorecard_charts as charts
 from rai.bundle import InsightsBundle
@@ -488,7 +489,7 @@ def pdf_pages(blocks: list[Block]) -> list[Any]:
             continue
         if block.kind == "table":
             for title, lines in table_pages(block.title, block.table):
-                figure = plt.figure(figsize=(11.7, 8.3))
+                figure = Figure(figsize=(11.7, 8.3))  # not pyplot-managed: pages are many
                 top = 0.96
                 for text in lead:
                     for piece in textwrap.wrap(text, 150):
@@ -501,7 +502,7 @@ def pdf_pages(blocks: list[Block]) -> list[Any]:
                 )
                 figures.append(figure)
         elif block.png is not None:
-            figure = plt.figure(figsize=(11.7, 8.3))
+            figure = Figure(figsize=(11.7, 8.3))
             top = 0.96
             for text in lead:
                 for piece in textwrap.wrap(text, 150):
@@ -522,7 +523,6 @@ def render_pdf(blocks: list[Block], path: Path) -> None:
     with PdfPages(path, metadata={"CreationDate": None, "ModDate": None}) as pdf:
         for figure in pdf_pages(blocks):
             pdf.savefig(figure)
-            plt.close(figure)
 
 
 def _fairness_names(result: Any) -> set[str]:
