@@ -480,41 +480,58 @@ def _line(cells: list[str], columns: list[str], widths: dict[str, int]) -> str:
 
 
 def pdf_pages(blocks: list[Block]) -> list[Any]:
-    """The PDF pages as matplotlib figures (also rendered to PNG by the tests)."""
-    figures = []
+    """The PDF pages as matplotlib figures (also rendered to PNG by the tests).
+
+    Tables are stacked on a page while they fit (a short table per counterfactual row
+    does not take a page of its own); a table longer than a page was already split by
+    :func:`table_pages` into pages titled "(continued)". Each chart has its own page.
+    """
+    figures: list[Any] = []
     lead: list[str] = []
+    line = (0.96 - 0.03 - 0.04) / PAGE_LINES  # a monospaced line's share of the page height
+    page: Any = None
+    top = 0.0
+
+    def new_page() -> tuple[Any, float]:
+        nonlocal lead
+        figure = Figure(figsize=(11.7, 8.3))  # not pyplot-managed: pages can be many
+        figures.append(figure)
+        y = 0.96
+        for text in lead:
+            for piece in textwrap.wrap(text, 150):
+                figure.text(0.03, y, piece, fontsize=10, va="top")
+                y -= 0.03
+        lead = []
+        return figure, y
+
     for block in blocks:
         if block.kind in ("heading", "text"):
             lead.append(block.title or block.text)
             continue
         if block.kind == "table":
             for title, lines in table_pages(block.title, block.table):
-                figure = Figure(figsize=(11.7, 8.3))  # not pyplot-managed: pages are many
-                top = 0.96
-                for text in lead:
-                    for piece in textwrap.wrap(text, 150):
-                        figure.text(0.03, top, piece, fontsize=10, va="top")
-                        top -= 0.03
-                lead = []
-                figure.text(0.03, top, title, fontsize=12, weight="bold", va="top")
-                figure.text(
-                    0.03, top - 0.04, "\n".join(lines), fontsize=7, family="monospace", va="top"
+                needed = 0.04 + len(lines) * line + 0.02 + 0.03 * sum(
+                    len(textwrap.wrap(t, 150)) for t in lead
                 )
-                figures.append(figure)
+                if page is None or top - needed < 0.03:
+                    page, top = new_page()
+                else:
+                    for text in lead:  # text that leads this table, on the same page
+                        for piece in textwrap.wrap(text, 150):
+                            page.text(0.03, top, piece, fontsize=10, va="top")
+                            top -= 0.03
+                    lead = []
+                page.text(0.03, top, title, fontsize=12, weight="bold", va="top")
+                page.text(0.03, top - 0.04, "\n".join(lines), fontsize=7, family="monospace", va="top")
+                top -= 0.04 + len(lines) * line + 0.02
         elif block.png is not None:
-            figure = Figure(figsize=(11.7, 8.3))
-            top = 0.96
-            for text in lead:
-                for piece in textwrap.wrap(text, 150):
-                    figure.text(0.03, top, piece, fontsize=10, va="top")
-                    top -= 0.03
-            lead = []
-            figure.text(0.03, top, block.title, fontsize=12, weight="bold", va="top")
+            figure, y = new_page()
+            figure.text(0.03, y, block.title, fontsize=12, weight="bold", va="top")
             image = plt.imread(io.BytesIO(block.png), format="png")
-            axes = figure.add_axes((0.03, 0.03, 0.94, top - 0.09))
+            axes = figure.add_axes((0.03, 0.03, 0.94, y - 0.09))
             axes.imshow(image)
             axes.axis("off")
-            figures.append(figure)
+            page = None  # the next table starts a new page
     return figures
 
 
