@@ -196,7 +196,8 @@ class LifecycleStore(StoreCore):
         """Make ``to_version`` the monitor's version in one transaction, keeping its history.
 
         ``spec`` is the new stored spec (without the challenger). The challenger's
-        comparison state and the ``challenger`` alert state are cleared; runs,
+        comparison state, the change detectors' state (calibrated on the old version's
+        errors) and the ``challenger`` alert state are cleared; runs,
         results and alert history stay readable under the version they ran with.
         """
         now = utcnow()
@@ -214,8 +215,11 @@ class LifecycleStore(StoreCore):
                     "meanwhile; run the command again"
                 )
             row.model_version, row.spec, row.updated_at = to_version, spec, now
-            session.execute(delete(DetectorStateRow).where(
-                DetectorStateRow.monitor == name, DetectorStateRow.detector.like("challenger@%")))  # fmt: skip
+            # the comparison is over, and the change detectors were calibrated on the old
+            # version's errors: both start afresh on the new champion's baseline
+            for carried in ("challenger@%", "concept_drift@%"):
+                session.execute(delete(DetectorStateRow).where(
+                    DetectorStateRow.monitor == name, DetectorStateRow.detector.like(carried)))  # fmt: skip
             session.execute(
                 delete(AlertStateRow).where(
                     AlertStateRow.monitor == name, AlertStateRow.signal == "challenger"

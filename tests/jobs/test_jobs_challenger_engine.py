@@ -20,7 +20,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from jobs.demo_data import FEATURES, applicants, labels_for, train_model
-from jobs.evaluation import EngineEvaluator
+from jobs.evaluation import EngineEvaluator, detector_checkpoint
 from jobs.lifecycle import promote
 from jobs.runner import MonitorRunner
 from jobs.windows import Window
@@ -134,6 +134,8 @@ def test_shadow_challenger_is_judged_better_once_and_promoted(world: World) -> N
     assert [next(r for r in store.get_run(i).results if r.signal == "challenger").details["verdict"]
             for i in run_ids] == verdicts  # fmt: skip
 
+    last_end = START + dt.timedelta(days=DAYS)
+    assert store.load_detector_state("credit-daily", detector_checkpoint(last_end)) is not None
     done = promote(store, "credit-daily")
     assert (done.from_version, done.to_version) == ("1", "2") and done.evidence["verdict"] == "better"
     record = store.get_monitor("credit-daily")
@@ -141,6 +143,8 @@ def test_shadow_challenger_is_judged_better_once_and_promoted(world: World) -> N
     assert record.model_version == "2" and promoted.version == "2" and promoted.challenger is None
     assert [p.to_version for p in store.list_promotions("credit-daily")] == ["2"]
     assert store.get_run(run_ids[0]).model_version == "1"  # history kept and readable
+    # credit:1's change detectors do not carry over to credit:2 (they were calibrated on its errors)
+    assert store.load_detector_state("credit-daily", detector_checkpoint(last_end)) is None
 
     # The next day runs credit:2 alone, against its own baseline.
     world.log_days(range(DAYS, DAYS + 1), np.random.default_rng(99), versions=("2",))
