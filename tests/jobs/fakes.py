@@ -80,3 +80,13 @@ class ScanningEvaluator:
         labels = len(logs.read_labels(mv))
         result = SignalResult(signal="data_quality", feature=None, metric="row_count", value=float(rows), threshold=None, status="ok")
         return WindowOutcome(status="ok", results=[result], row_count=rows, details={"labels": labels})
+
+
+def wait_for(condition: Any, timeout_s: float = 10.0) -> None:
+    """Poll ``condition()`` every 50 ms until it is true; fail after ``timeout_s``."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached")

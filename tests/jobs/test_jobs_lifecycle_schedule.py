@@ -18,7 +18,7 @@ from jobs.webhook_signature import verify_webhook
 from monitor.signals.results import SignalResult
 from monitor.spec.monitor import parse_monitor_spec
 from monitor.store import AlertPolicy, EndpointSpec, Store
-from tests.jobs.fakes import FakeEvaluator
+from tests.jobs.fakes import FakeEvaluator, wait_for
 from tests.jobs.http_receiver import Receiver
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -55,13 +55,6 @@ def _deliver_all(store: Store) -> None:
         deliverer.stop()
 
 
-def _wait(condition, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 def test_schedule_fires_once_per_period_across_a_restart(store: Store, receiver: Receiver) -> None:
@@ -84,7 +77,7 @@ def test_schedule_fires_once_per_period_across_a_restart(store: Store, receiver:
     scheduler = MonitorScheduler(again, runner, reconcile_interval_s=0.2, runner_key="lifecycle")
     scheduler.start()
     try:
-        _wait(lambda: again.count_runs("credit-daily") >= 76)
+        wait_for(lambda: again.count_runs("credit-daily") >= 76, timeout_s=30.0)
     finally:
         scheduler.shutdown()
     # Re-running windows that crossed a boundary (alerts on) sends nothing new.

@@ -12,16 +12,7 @@ from jobs.scheduler import MonitorScheduler
 from jobs.windows import due_windows
 from monitor.spec.monitor import parse_monitor_spec
 from monitor.store import Store
-from tests.jobs.fakes import FakeEvaluator
-
-
-def _wait(condition, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
+from tests.jobs.fakes import FakeEvaluator, wait_for
 
 
 def test_scheduler_persists_jobs_and_catches_up_on_start(store: Store) -> None:
@@ -40,14 +31,14 @@ def test_scheduler_persists_jobs_and_catches_up_on_start(store: Store) -> None:
                                  runner_key="test")  # fmt: skip
     scheduler.start()
     try:
-        _wait(lambda: store.count_runs("every-minute") >= expected)
+        wait_for(lambda: store.count_runs("every-minute") >= expected)
         with store.engine.connect() as conn:
             ids = sorted(conn.execute(text("SELECT id FROM apscheduler_jobs")).scalars())
         assert ids == ["monitor:every-minute", "monitor:hourly"]
         job = scheduler.scheduler.get_job("monitor:every-minute")
         assert job.coalesce and job.max_instances == 1 and job.misfire_grace_time == 600
         store.set_monitor_enabled("hourly", False)
-        _wait(lambda: scheduler.scheduler.get_job("monitor:hourly") is None)
+        wait_for(lambda: scheduler.scheduler.get_job("monitor:hourly") is None)
     finally:
         scheduler.shutdown()
     ends = [w.end for name, w in fake.calls if name == "every-minute"]
