@@ -92,8 +92,15 @@ def monitor_add(
     spec = load_monitor_spec(file)
     settings = settings_for(home)
     store = open_store(settings)
-    store.get_model_version(spec.model, spec.version)  # must be registered
+    champion = store.get_model_version(spec.model, spec.version)  # must be registered
     if spec.challenger is not None:  # so must the challenger, with its baseline
+        if champion.task == "regression":
+            raise SchemaError(
+                f"monitor file {str(file)!r}: 'challenger' compares classifiers (accuracy on the same "
+                f"requests); {spec.model}:{spec.version} is a regression model, for which no verdict "
+                "is computed yet: monitor each version with its own monitor and compare their "
+                "performance results, or remove 'challenger'"
+            )
         store.get_model_version(spec.model, spec.challenger.version)
         store.load_baseline(spec.model, spec.challenger.version)
     policy = DestinationPolicy.from_settings(

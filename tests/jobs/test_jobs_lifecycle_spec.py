@@ -102,3 +102,22 @@ def test_monitor_add_checks_the_challenger_is_registered_with_a_baseline(
     assert isinstance(out.exception, NotFoundError) and "credit" in str(out.exception)
     assert "2" in str(out.exception) and store.list_monitors() == []  # nothing stored
     store.dispose()
+
+
+def test_monitor_add_refuses_a_challenger_for_a_regression_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAIWATCH_HOME", str(tmp_path))
+    monkeypatch.delenv("RAIWATCH_DATABASE_URL", raising=False)
+    store = Store(f"sqlite:///{tmp_path / 'raiwatch.db'}")
+    store.migrate()
+    for version in ("1", "2"):
+        store.register_model_version(ModelVersion.model_validate(
+            {"name": "price", "version": version, "task": "regression", "features": {"age": "numeric"}}))  # fmt: skip
+    path = tmp_path / "m.yaml"
+    path.write_text("name: m\nmodel: price\nversion: 1\nchallenger: {version: 2}\n")
+    out = CliRunner().invoke(app, ["monitor", "add", "-f", str(path)])
+    assert isinstance(out.exception, SchemaError), out.output
+    assert "regression model" in str(out.exception) and "remove 'challenger'" in str(out.exception)
+    assert store.list_monitors() == []  # nothing stored
+    store.dispose()
