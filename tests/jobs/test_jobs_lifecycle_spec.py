@@ -87,18 +87,26 @@ def test_monitor_promote_from_the_command_line(tmp_path: Path, monkeypatch: pyte
     store.dispose()
 
 
-def test_monitor_add_checks_the_challenger_is_registered_with_a_baseline(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _add_with_challenger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: str, task: str, *, versions: tuple[str, ...]
+) -> tuple[Store, Any]:
+    """Register ``versions`` of ``model`` and run ``monitor add`` for version 1 with challenger 2."""
     monkeypatch.setenv("RAIWATCH_HOME", str(tmp_path))
     monkeypatch.delenv("RAIWATCH_DATABASE_URL", raising=False)
     store = Store(f"sqlite:///{tmp_path / 'raiwatch.db'}")
     store.migrate()
-    store.register_model_version(ModelVersion.model_validate(
-        {"name": "credit", "version": "1", "task": "binary", "features": {"age": "numeric"}}))  # fmt: skip
+    for version in versions:
+        store.register_model_version(ModelVersion.model_validate(
+            {"name": model, "version": version, "task": task, "features": {"age": "numeric"}}))  # fmt: skip
     path = tmp_path / "m.yaml"
-    path.write_text("name: m\nmodel: credit\nversion: 1\nchallenger: {version: 2}\n")
-    out = CliRunner().invoke(app, ["monitor", "add", "-f", str(path)])
+    path.write_text(f"name: m\nmodel: {model}\nversion: 1\nchallenger: {{version: 2}}\n")
+    return store, CliRunner().invoke(app, ["monitor", "add", "-f", str(path)])
+
+
+def test_monitor_add_checks_the_challenger_is_registered_with_a_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, out = _add_with_challenger(tmp_path, monkeypatch, "credit", "binary", versions=("1",))
     assert isinstance(out.exception, NotFoundError) and "credit" in str(out.exception)
     assert "2" in str(out.exception) and store.list_monitors() == []  # nothing stored
     store.dispose()
@@ -107,16 +115,7 @@ def test_monitor_add_checks_the_challenger_is_registered_with_a_baseline(
 def test_monitor_add_refuses_a_challenger_for_a_regression_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("RAIWATCH_HOME", str(tmp_path))
-    monkeypatch.delenv("RAIWATCH_DATABASE_URL", raising=False)
-    store = Store(f"sqlite:///{tmp_path / 'raiwatch.db'}")
-    store.migrate()
-    for version in ("1", "2"):
-        store.register_model_version(ModelVersion.model_validate(
-            {"name": "price", "version": version, "task": "regression", "features": {"age": "numeric"}}))  # fmt: skip
-    path = tmp_path / "m.yaml"
-    path.write_text("name: m\nmodel: price\nversion: 1\nchallenger: {version: 2}\n")
-    out = CliRunner().invoke(app, ["monitor", "add", "-f", str(path)])
+    store, out = _add_with_challenger(tmp_path, monkeypatch, "price", "regression", versions=("1", "2"))
     assert isinstance(out.exception, SchemaError), out.output
     assert "regression model" in str(out.exception) and "remove 'challenger'" in str(out.exception)
     assert store.list_monitors() == []  # nothing stored
